@@ -1,0 +1,41 @@
+"""The ASGI application of the Platform API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from slipway import __version__
+from slipway.api import errors
+from slipway.api.middleware import DEFAULT_MAX_BODY, ApiMiddleware
+from slipway.api.ratelimit import RateLimiter
+from slipway.api.routes import account, apps, formation, releases
+from slipway.platform.tx import Platform
+
+# Heroku's bucket: 4500 requests, refilled at about 75 a minute.
+RATE_LIMIT_CAPACITY = 4500
+RATE_LIMIT_REFILL_PER_SECOND = 75 / 60
+
+
+def create_api(
+    platform: Platform,
+    *,
+    rate_limit: int = RATE_LIMIT_CAPACITY,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> FastAPI:
+    api = FastAPI(
+        title="Slipway Platform API",
+        version=__version__,
+        description="The Heroku Platform API v3, served by Slipway.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/schema",
+    )
+    api.state.platform = platform
+    api.state.rate_limiter = RateLimiter(
+        rate_limit, RATE_LIMIT_REFILL_PER_SECOND, platform.clock.monotonic
+    )
+    errors.install(api)
+    for module in (account, apps, releases, formation):
+        api.include_router(module.router)
+    api.add_middleware(ApiMiddleware, max_body=max_body)
+    return api

@@ -1,0 +1,59 @@
+"""Request bodies. Strict types: a number where a string belongs is an error, not a guess."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+
+
+class _Body(BaseModel):
+    # Heroku ignores fields it does not know; so do we.
+    model_config = ConfigDict(extra="ignore")
+
+
+class AppCreate(_Body):
+    name: StrictStr | None = None
+    region: StrictStr | None = None
+    stack: StrictStr | None = None
+
+
+class AppUpdate(_Body):
+    name: StrictStr | None = None
+    maintenance: StrictBool | None = None
+    build_stack: StrictStr | None = None
+
+
+class ReleaseCreate(_Body):
+    release: StrictStr | None = None
+    slug: StrictStr | None = None
+    description: StrictStr | None = None
+
+
+class SlugCreate(_Body):
+    process_types: dict[StrictStr, StrictStr]
+    commit: StrictStr | None = None
+    commit_description: StrictStr | None = None
+    buildpack_provided_description: StrictStr | None = None
+    stack: StrictStr | None = None
+    checksum: StrictStr | None = None
+
+
+class DynoSizeRef(_Body):
+    name: StrictStr
+
+
+class FormationChange(_Body):
+    quantity: StrictInt | StrictStr | None = None
+    size: StrictStr | None = None
+    dyno_size: DynoSizeRef | None = None
+
+
+class FormationTypeChange(FormationChange):
+    type: StrictStr
+
+
+class FormationBatch(_Body):
+    updates: list[FormationTypeChange]
+
+
+class AccountCreate(_Body):
+    email: StrictStr

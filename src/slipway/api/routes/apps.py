@@ -1,0 +1,93 @@
+"""`/apps`: create, list, info, rename, maintenance, destroy; and the owner as collaborator."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from slipway.api import serialize
+from slipway.api.bodies import AppCreate, AppUpdate
+from slipway.api.deps import current_account, get_platform
+from slipway.api.paging import paged_response
+from slipway.platform import apps, views
+from slipway.platform.errors import InvalidParams
+
+router = APIRouter()
+Actor = Annotated[views.Account, Depends(current_account)]
+
+
+def _app_key(a: views.App, field: str) -> Any:
+    return {"id": a.id, "name": a.name, "updated_at": a.updated_at}[field]
+
+
+def _list(request: Request, actor: views.Account) -> JSONResponse:
+    with get_platform(request).tx() as tx:
+        items = apps.list_apps(tx, actor)
+    return paged_response(request, items, ("id", "name", "updated_at"), _app_key, serialize.app)
+
+
+@router.get("/apps")
+def list_apps(request: Request, actor: Actor) -> JSONResponse:
+    return _list(request, actor)
+
+
+@router.get("/users/{user}/apps")
+def list_user_apps(user: str, request: Request, actor: Actor) -> JSONResponse:
+    if user not in ("~", actor.id, actor.email):
+        raise InvalidParams("You can only list your own apps; use /users/~/apps.")
+    return _list(request, actor)
+
+
+@router.post("/apps", status_code=201)
+def create_app(request: Request, actor: Actor, body: AppCreate | None = None) -> dict[str, Any]:
+    body = body or AppCreate()
+    platform = get_platform(request)
+    settings = platform.settings
+    if body.region is not None and body.region != settings.region:
+        raise InvalidParams(f"Region {body.region!r} is not available here; use {settings.region}.")
+    if body.stack is not None and body.stack != settings.stack:
+        raise InvalidParams(f"Stack {body.stack!r} is not available here; use {settings.stack}.")
+    with platform.tx() as tx:
+        return serialize.app(apps.create_app(tx, actor, body.name))
+
+
+@router.get("/apps/{app}")
+def get_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
+    with get_platform(request).tx() as tx:
+        return serialize.app(apps.get_app(tx, actor, app))
+
+
+@router.patch("/apps/{app}")
+def update_app(app: str, body: AppUpdate, request: Request, actor: Actor) -> dict[str, Any]:
+    with get_platform(request).tx() as tx:
+        view = apps.update_app(
+            tx,
+            actor,
+            app,
+            name=body.name,
+            maintenance=body.maintenance,
+            build_stack=body.build_stack,
+        )
+    return serialize.app(view)
+
+
+@router.delete("/apps/{app}")
+def delete_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
+    with get_platform(request).tx() as tx:
+        return serialize.app(apps.delete_app(tx, actor, app))
+
+
+@router.get("/apps/{app}/collaborators")
+def list_collaborators(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
+    with get_platform(request).tx() as tx:
+        return [serialize.collaborator(apps.get_app(tx, actor, app))]
+
+
+@router.get("/apps/{app}/addons")
+def list_addons(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
+    # Add-ons arrive with their own issue; until then no app can have one.
+    with get_platform(request).tx() as tx:
+        apps.get_app(tx, actor, app)
+    return []

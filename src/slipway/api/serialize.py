@@ -1,0 +1,138 @@
+"""Views -> Heroku Platform API v3 JSON shapes (field names as in Heroku's schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from slipway.platform import views
+from slipway.platform.formation import display_size, parse_size
+
+Json = dict[str, Any]
+
+# Stable ids for the fixed catalogue objects (stack, region) so clients can cache them.
+STACK_ID = "8a5b3e5c-4f0e-4d4b-9b8e-5e1b0f5a2b24"
+REGION_ID = "59accabd-516d-4f0e-83e6-6e3757701145"
+
+
+def ts(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def account(a: views.Account) -> Json:
+    return {
+        "id": a.id,
+        "email": a.email,
+        "name": a.name or None,
+        "allow_tracking": False,
+        "beta": False,
+        "created_at": ts(a.created_at),
+        "updated_at": ts(a.updated_at),
+        "last_login": None,
+        "verified": True,
+        "two_factor_authentication": False,
+        "default_organization": None,
+        "default_team": None,
+        "identity_provider": None,
+        "sms_number": None,
+        "suspended_at": None,
+        "delinquent_at": None,
+        "federated": False,
+        "country_of_residence": None,
+    }
+
+
+def app(a: views.App) -> Json:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "acm": False,
+        "archived_at": None,
+        "buildpack_provided_description": a.buildpack_provided_description,
+        "build_stack": {"id": STACK_ID, "name": a.build_stack},
+        "created_at": ts(a.created_at),
+        "generation": {"id": "0b6f8a84-2a3a-4f8e-8d7b-3c4a6c6e1c11", "name": "cedar"},
+        "git_url": a.git_url,
+        "internal_routing": False,
+        "maintenance": a.maintenance,
+        "owner": {"id": a.owner.id, "email": a.owner.email},
+        "organization": None,
+        "team": None,
+        "region": {"id": REGION_ID, "name": a.region},
+        "released_at": ts(a.released_at),
+        "repo_size": 0,
+        "slug_size": a.slug_size,
+        "space": None,
+        "stack": {"id": STACK_ID, "name": a.stack},
+        "updated_at": ts(a.updated_at),
+        "web_url": a.web_url,
+        "create_status": "complete",
+        "locked": False,
+    }
+
+
+def release(r: views.Release) -> Json:
+    return {
+        "id": r.id,
+        "version": r.version,
+        "description": r.description,
+        "status": r.status,
+        "current": r.current,
+        "eligible_for_rollback": r.eligible_for_rollback,
+        "slug": {"id": r.slug_id} if r.slug_id else None,
+        "addon_plan_names": list(r.addon_plan_names),
+        "artifacts": [{"type": "slug", "id": r.slug_id}] if r.slug_id else [],
+        "app": {"id": r.app_id, "name": r.app_name},
+        "user": {"id": r.user_id, "email": r.user_email},
+        "output_stream_url": None,
+        "created_at": ts(r.created_at),
+        "updated_at": ts(r.updated_at),
+    }
+
+
+def slug(s: views.Slug) -> Json:
+    return {
+        "id": s.id,
+        "process_types": s.process_types,
+        "commit": s.commit,
+        "commit_description": s.commit_description,
+        "buildpack_provided_description": s.buildpack_provided_description,
+        "stack": {"id": STACK_ID, "name": s.stack},
+        "size": s.size,
+        "checksum": s.checksum,
+        # The archive itself is uploaded by the deploy pipeline; no blob URL yet.
+        "blob": None,
+        "created_at": ts(s.created_at),
+        "updated_at": ts(s.updated_at),
+    }
+
+
+def formation(f: views.Formation) -> Json:
+    size = display_size(parse_size(f.size).name)
+    return {
+        "id": f.id,
+        "app": {"id": f.app_id, "name": f.app_name},
+        "command": f.command,
+        "quantity": f.quantity,
+        "size": size,
+        "dyno_size": {"id": None, "name": size},
+        "type": f.type,
+        "created_at": ts(f.created_at),
+        "updated_at": ts(f.updated_at),
+    }
+
+
+def collaborator(a: views.App) -> Json:
+    return {
+        "id": a.owner.id,
+        "app": {"id": a.id, "name": a.name},
+        "created_at": ts(a.created_at),
+        "updated_at": ts(a.updated_at),
+        "permissions": [
+            {"name": p, "description": p} for p in ("deploy", "manage", "operate", "view")
+        ],
+        "role": "owner",
+        "user": {"id": a.owner.id, "email": a.owner.email, "federated": False},
+    }

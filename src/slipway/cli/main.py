@@ -1,0 +1,104 @@
+"""`slipway`: Heroku's commands, against your own Slipway."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from slipway import __version__
+from slipway.cli.commands import apps, auth, config, ps, releases
+from slipway.cli.context import CliContext
+from slipway.cli.errors import CliError
+from slipway.cli.output import err_console
+
+# Heroku's short forms.
+ALIASES = {
+    "create": "apps:create",
+    "destroy": "apps:destroy",
+    "info": "apps:info",
+    "rename": "apps:rename",
+    "rollback": "releases:rollback",
+    "scale": "ps:scale",
+    "whoami": "auth:whoami",
+    "apps:list": "apps",
+    "config:list": "config",
+    "releases:list": "releases",
+}
+
+
+class SlipwayGroup(click.Group):
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CliError as exc:
+            err_console.print(f" \u203a   Error: {exc.message}", markup=False)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=SlipwayGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="slipway")
+@click.option("--api-url", envvar="SLIPWAY_API_URL", default=None, help="The Slipway API URL.")
+@click.pass_context
+def cli(ctx: click.Context, api_url: str | None) -> None:
+    """Slipway: a self-hosted Heroku. Commands follow the heroku CLI."""
+    ctx.obj = CliContext.from_env(api_url)
+
+
+def _server() -> click.Command:
+    # The server is the one command that is not an API client; import it lazily
+    # so everyday commands do not load the whole platform.
+    from slipway.server import server_command
+
+    return server_command
+
+
+class _LazyServer(click.Command):
+    def __init__(self) -> None:
+        super().__init__("server", help="Start the Slipway platform with embedded defaults.")
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        return _server().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return _server().invoke(ctx)
+
+    def get_help(self, ctx: click.Context) -> str:
+        return _server().get_help(ctx)
+
+
+for command in (
+    auth.login,
+    auth.logout,
+    auth.whoami,
+    auth.token,
+    auth.accounts_create,
+    auth.heroku_env,
+    apps.apps_list,
+    apps.apps_create,
+    apps.apps_info,
+    apps.apps_rename,
+    apps.apps_destroy,
+    apps.git_remote,
+    config.config_list,
+    config.config_get,
+    config.config_set,
+    config.config_unset,
+    releases.releases_list,
+    releases.releases_info,
+    releases.releases_rollback,
+    ps.ps_scale,
+):
+    cli.add_command(command)
+cli.add_command(_LazyServer())
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="slipway")
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,166 @@
+"""Apps: create, find (by name or id, with access checks), rename, maintenance, destroy."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+
+from slipway.platform import views
+from slipway.platform.accounts import account_view
+from slipway.platform.errors import Forbidden, InvalidParams, NotFound, PlatformError
+from slipway.platform.names import generate_app_name, validate_app_name
+from slipway.platform.tx import Tx
+from slipway.store.models import AccountRow, AppRow, FormationRow, ReleaseRow, SlugRow
+
+_UUID_LEN = 36
+
+
+def _looks_like_uuid(ident: str) -> bool:
+    if len(ident) != _UUID_LEN:
+        return False
+    try:
+        uuid.UUID(ident)
+    except ValueError:
+        return False
+    return True
+
+
+def find_app_row(tx: Tx, actor: views.Account, ident: str, *, lock: bool = False) -> AppRow:
+    """The app named `ident` (its name or its id) that `actor` may touch."""
+    column = AppRow.id if _looks_like_uuid(ident) else AppRow.name
+    query = select(AppRow).where(column == ident)
+    if lock:
+        # Serialises writers on PostgreSQL (release numbering); SQLite already is.
+        query = query.with_for_update()
+    row = tx.session.scalar(query)
+    if row is None:
+        raise NotFound("Couldn't find that app.", resource="app")
+    if not can_access(actor, row):
+        raise Forbidden(f"You do not have access to the app {row.name}.")
+    return row
+
+
+def can_access(actor: views.Account, row: AppRow) -> bool:
+    # Collaborators come later; today an app is its owner's alone.
+    return row.owner_id == actor.id
+
+
+def current_release_row(tx: Tx, app_id: str) -> ReleaseRow | None:
+    return tx.session.scalar(
+        select(ReleaseRow)
+        .where(ReleaseRow.app_id == app_id, ReleaseRow.status == "succeeded")
+        .order_by(ReleaseRow.version.desc())
+        .limit(1)
+    )
+
+
+def app_view(tx: Tx, row: AppRow) -> views.App:
+    owner = tx.session.get(AccountRow, row.owner_id)
+    assert owner is not None
+    slug = None
+    current = current_release_row(tx, row.id)
+    if current is not None and current.slug_id is not None:
+        slug = tx.session.get(SlugRow, current.slug_id)
+    return views.App(
+        id=row.id,
+        name=row.name,
+        owner=account_view(owner),
+        maintenance=row.maintenance,
+        stack=row.stack,
+        build_stack=row.build_stack,
+        region=row.region,
+        web_url=tx.settings.web_url(row.name),
+        git_url=tx.settings.git_url(row.name),
+        slug_size=(slug.size or 0) if slug else 0,
+        buildpack_provided_description=slug.buildpack_provided_description if slug else None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        released_at=row.released_at,
+    )
+
+
+def _name_taken(tx: Tx, name: str) -> bool:
+    return tx.session.scalar(select(AppRow.id).where(AppRow.name == name)) is not None
+
+
+def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
+    from slipway.platform.releases import append_release
+
+    if name is None:
+        for _ in range(50):
+            candidate = generate_app_name(tx.rng)
+            if not _name_taken(tx, candidate):
+                name = candidate
+                break
+        else:
+            raise PlatformError("Could not pick a free app name; pass one explicitly.")
+    else:
+        validate_app_name(name)
+        if _name_taken(tx, name):
+            raise InvalidParams(f"Name {name} is already taken; choose another.")
+    now = tx.clock.now()
+    row = AppRow(
+        id=str(uuid.uuid4()),
+        name=name,
+        owner_id=actor.id,
+        maintenance=False,
+        stack=tx.settings.stack,
+        build_stack=tx.settings.stack,
+        region=tx.settings.region,
+        config={},
+        created_at=now,
+        updated_at=now,
+        released_at=None,
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    append_release(tx, row, actor, description="Initial release", config={}, slug_id=None)
+    return app_view(tx, row)
+
+
+def list_apps(tx: Tx, actor: views.Account) -> list[views.App]:
+    rows = tx.session.scalars(select(AppRow).where(AppRow.owner_id == actor.id)).all()
+    return [app_view(tx, r) for r in rows]
+
+
+def get_app(tx: Tx, actor: views.Account, ident: str) -> views.App:
+    return app_view(tx, find_app_row(tx, actor, ident))
+
+
+def update_app(
+    tx: Tx,
+    actor: views.Account,
+    ident: str,
+    *,
+    name: str | None = None,
+    maintenance: bool | None = None,
+    build_stack: str | None = None,
+) -> views.App:
+    row = find_app_row(tx, actor, ident, lock=True)
+    if name is not None and name != row.name:
+        validate_app_name(name)
+        if _name_taken(tx, name):
+            raise InvalidParams(f"Name {name} is already taken; choose another.")
+        row.name = name
+    if maintenance is not None:
+        row.maintenance = maintenance
+    if build_stack is not None and build_stack != row.build_stack:
+        if build_stack != tx.settings.stack:
+            raise InvalidParams(
+                f"Stack {build_stack!r} is not available here; use {tx.settings.stack}."
+            )
+        row.build_stack = build_stack
+    row.updated_at = tx.clock.now()
+    tx.session.flush()
+    return app_view(tx, row)
+
+
+def delete_app(tx: Tx, actor: views.Account, ident: str) -> views.App:
+    row = find_app_row(tx, actor, ident, lock=True)
+    view = app_view(tx, row)
+    # Children first: releases hold slugs with RESTRICT, so the order matters.
+    for model in (FormationRow, ReleaseRow, SlugRow):
+        tx.session.execute(delete(model).where(model.app_id == row.id))
+    tx.session.delete(row)
+    return view

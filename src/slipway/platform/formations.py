@@ -1,0 +1,101 @@
+"""Formation: how many dynos of each process type, and their size."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import select
+
+from slipway.platform import views
+from slipway.platform.apps import find_app_row
+from slipway.platform.errors import NotFound
+from slipway.platform.formation import FormationEntry, FormationUpdate, plan_formation
+from slipway.platform.tx import Tx
+from slipway.store.models import AppRow, FormationRow
+
+PROCESS_TYPE_RE = re.compile(r"^[A-Za-z0-9_-]{1,30}$")
+
+
+def formation_view(row: FormationRow, app: AppRow) -> views.Formation:
+    return views.Formation(
+        id=row.id,
+        app_id=app.id,
+        app_name=app.name,
+        type=row.type,
+        command=row.command,
+        quantity=row.quantity,
+        size=row.size,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _rows(tx: Tx, app: AppRow) -> list[FormationRow]:
+    return list(
+        tx.session.scalars(
+            select(FormationRow).where(FormationRow.app_id == app.id).order_by(FormationRow.type)
+        )
+    )
+
+
+def sync_formation(tx: Tx, app: AppRow, process_types: Mapping[str, str]) -> None:
+    """Make the formation hold exactly the process types of the release going live.
+
+    New types start at zero dynos, except `web`, which starts at one, as on
+    Heroku's first deploy. Existing types keep their quantity and size.
+    """
+    now = tx.clock.now()
+    existing = {r.type: r for r in _rows(tx, app)}
+    for name, stale in existing.items():
+        if name not in process_types:
+            tx.session.delete(stale)
+    for name, command in process_types.items():
+        row = existing.get(name)
+        if row is None:
+            tx.session.add(
+                FormationRow(
+                    id=str(uuid.uuid4()),
+                    app_id=app.id,
+                    type=name,
+                    command=command,
+                    quantity=1 if name == "web" else 0,
+                    size=tx.settings.default_dyno_size,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        elif row.command != command:
+            row.command = command
+            row.updated_at = now
+
+
+def list_formation(tx: Tx, actor: views.Account, app_ident: str) -> list[views.Formation]:
+    app = find_app_row(tx, actor, app_ident)
+    return [formation_view(r, app) for r in _rows(tx, app)]
+
+
+def get_formation(tx: Tx, actor: views.Account, app_ident: str, ptype: str) -> views.Formation:
+    app = find_app_row(tx, actor, app_ident)
+    for row in _rows(tx, app):
+        if row.type == ptype:
+            return formation_view(row, app)
+    raise NotFound(f"Couldn't find that process type ({ptype}).", resource="formation")
+
+
+def update_formation(
+    tx: Tx, actor: views.Account, app_ident: str, updates: Iterable[FormationUpdate]
+) -> list[views.Formation]:
+    """Apply all updates or none; returns the whole formation, as the CLI expects."""
+    app = find_app_row(tx, actor, app_ident, lock=True)
+    rows = {r.type: r for r in _rows(tx, app)}
+    current = {t: FormationEntry(type=t, quantity=r.quantity, size=r.size) for t, r in rows.items()}
+    planned = plan_formation(current, updates)
+    now = tx.clock.now()
+    for ptype, entry in planned.items():
+        row = rows[ptype]
+        if (row.quantity, row.size) != (entry.quantity, entry.size):
+            row.quantity, row.size, row.updated_at = entry.quantity, entry.size, now
+    tx.session.flush()
+    return [formation_view(r, app) for r in rows.values()]

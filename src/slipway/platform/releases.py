@@ -1,0 +1,248 @@
+"""Releases (append-only, numbered), config vars, slugs and rollback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+
+from slipway.platform import views
+from slipway.platform.apps import current_release_row, find_app_row
+from slipway.platform.config_vars import apply_changes
+from slipway.platform.errors import InvalidParams, NotFound
+from slipway.platform.formations import sync_formation
+from slipway.platform.tx import Tx
+from slipway.store.models import AppRow, ReleaseRow, SlugRow
+
+PROCESS_TYPE_MAX = 30
+
+
+def release_view(row: ReleaseRow, app: AppRow, *, current_version: int | None) -> views.Release:
+    return views.Release(
+        id=row.id,
+        app_id=app.id,
+        app_name=app.name,
+        version=row.version,
+        description=row.description,
+        status=row.status,
+        slug_id=row.slug_id,
+        user_id=row.user_id,
+        user_email=row.user_email,
+        current=row.version == current_version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def slug_view(row: SlugRow) -> views.Slug:
+    return views.Slug(
+        id=row.id,
+        app_id=row.app_id,
+        process_types=dict(row.process_types),
+        commit=row.commit,
+        commit_description=row.commit_description,
+        buildpack_provided_description=row.buildpack_provided_description,
+        stack=row.stack,
+        size=row.size,
+        checksum=row.checksum,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def append_release(
+    tx: Tx,
+    app: AppRow,
+    actor: views.Account,
+    *,
+    description: str,
+    config: Mapping[str, str],
+    slug_id: str | None,
+    status: str = "succeeded",
+) -> ReleaseRow:
+    """Write release vN+1. The caller holds the app's row lock (see find_app_row(lock=True))."""
+    latest = tx.session.scalar(
+        select(func.max(ReleaseRow.version)).where(ReleaseRow.app_id == app.id)
+    )
+    now = tx.clock.now()
+    row = ReleaseRow(
+        id=str(uuid.uuid4()),
+        app_id=app.id,
+        version=(latest or 0) + 1,
+        description=description,
+        status=status,
+        slug_id=slug_id,
+        config=dict(config),
+        user_id=actor.id,
+        user_email=actor.email,
+        created_at=now,
+        updated_at=now,
+    )
+    tx.session.add(row)
+    if status == "succeeded":
+        app.released_at = now
+        app.updated_at = now
+        slug = tx.session.get(SlugRow, slug_id) if slug_id else None
+        sync_formation(tx, app, slug.process_types if slug else {})
+    tx.session.flush()
+    return row
+
+
+def _current_version(tx: Tx, app: AppRow) -> int | None:
+    current = current_release_row(tx, app.id)
+    return current.version if current else None
+
+
+def list_releases(tx: Tx, actor: views.Account, app_ident: str) -> list[views.Release]:
+    app = find_app_row(tx, actor, app_ident)
+    current = _current_version(tx, app)
+    rows = tx.session.scalars(
+        select(ReleaseRow).where(ReleaseRow.app_id == app.id).order_by(ReleaseRow.version)
+    ).all()
+    return [release_view(r, app, current_version=current) for r in rows]
+
+
+def find_release_row(tx: Tx, app: AppRow, ident: str) -> ReleaseRow:
+    """A release by version (`3`, `v3`) or id."""
+    text = ident[1:] if ident[:1] in "vV" and ident[1:].isdigit() else ident
+    if text.isdigit():
+        query = select(ReleaseRow).where(
+            ReleaseRow.app_id == app.id, ReleaseRow.version == int(text)
+        )
+    else:
+        query = select(ReleaseRow).where(ReleaseRow.app_id == app.id, ReleaseRow.id == text)
+    row = tx.session.scalar(query)
+    if row is None:
+        raise NotFound(f"Couldn't find that release ({ident}) for {app.name}.", resource="release")
+    return row
+
+
+def get_release(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> views.Release:
+    app = find_app_row(tx, actor, app_ident)
+    row = find_release_row(tx, app, ident)
+    return release_view(row, app, current_version=_current_version(tx, app))
+
+
+def release_config(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> dict[str, str]:
+    app = find_app_row(tx, actor, app_ident)
+    return dict(find_release_row(tx, app, ident).config)
+
+
+def rollback(tx: Tx, actor: views.Account, app_ident: str, target: str) -> views.Release:
+    """A new release with the target's slug and config vars. Add-ons are not touched."""
+    app = find_app_row(tx, actor, app_ident, lock=True)
+    source = find_release_row(tx, app, target)
+    if source.status != "succeeded":
+        raise InvalidParams(
+            f"Release v{source.version} is {source.status} and cannot be rolled back to; "
+            "pick a release that succeeded."
+        )
+    app.config = dict(source.config)
+    row = append_release(
+        tx,
+        app,
+        actor,
+        description=f"Rollback to v{source.version}",
+        config=source.config,
+        slug_id=source.slug_id,
+    )
+    return release_view(row, app, current_version=row.version)
+
+
+def get_config(tx: Tx, actor: views.Account, app_ident: str) -> dict[str, str]:
+    return dict(find_app_row(tx, actor, app_ident).config)
+
+
+def update_config(
+    tx: Tx, actor: views.Account, app_ident: str, changes: Mapping[str, str | None]
+) -> dict[str, str]:
+    """Apply a PATCH; a real change becomes a new release carrying the current slug."""
+    app = find_app_row(tx, actor, app_ident, lock=True)
+    change = apply_changes(app.config, changes, app_name=app.name)
+    if change.is_empty:
+        return dict(app.config)
+    app.config = change.config
+    current = current_release_row(tx, app.id)
+    append_release(
+        tx,
+        app,
+        actor,
+        description=change.description(),
+        config=change.config,
+        slug_id=current.slug_id if current else None,
+    )
+    return dict(change.config)
+
+
+def validate_process_types(process_types: Mapping[str, str]) -> None:
+    from slipway.platform.formations import PROCESS_TYPE_RE
+
+    for name, command in process_types.items():
+        if not PROCESS_TYPE_RE.match(name):
+            raise InvalidParams(
+                f"Process type {name!r} is invalid: use letters, digits, '-' and '_' "
+                f"(at most {PROCESS_TYPE_MAX} characters)."
+            )
+        if not command.strip():
+            raise InvalidParams(f"Process type {name!r} has an empty command.")
+
+
+def create_slug(
+    tx: Tx,
+    actor: views.Account,
+    app_ident: str,
+    *,
+    process_types: Mapping[str, str],
+    commit: str | None = None,
+    commit_description: str | None = None,
+    buildpack_provided_description: str | None = None,
+    stack: str | None = None,
+    size: int | None = None,
+    checksum: str | None = None,
+) -> views.Slug:
+    app = find_app_row(tx, actor, app_ident)
+    validate_process_types(process_types)
+    if stack is not None and stack != app.stack:
+        raise InvalidParams(f"Stack {stack!r} is not available here; use {app.stack}.")
+    now = tx.clock.now()
+    row = SlugRow(
+        id=str(uuid.uuid4()),
+        app_id=app.id,
+        process_types=dict(process_types),
+        commit=commit,
+        commit_description=commit_description,
+        buildpack_provided_description=buildpack_provided_description,
+        stack=app.stack,
+        size=size,
+        checksum=checksum,
+        created_at=now,
+        updated_at=now,
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    return slug_view(row)
+
+
+def get_slug(tx: Tx, actor: views.Account, app_ident: str, slug_id: str) -> views.Slug:
+    app = find_app_row(tx, actor, app_ident)
+    row = tx.session.get(SlugRow, slug_id)
+    if row is None or row.app_id != app.id:
+        raise NotFound(f"Couldn't find that slug ({slug_id}).", resource="slug")
+    return slug_view(row)
+
+
+def release_slug(
+    tx: Tx, actor: views.Account, app_ident: str, slug_id: str, description: str | None
+) -> views.Release:
+    """`POST /apps/{app}/releases {"slug": ...}`: release a slug with the app's current config."""
+    app = find_app_row(tx, actor, app_ident, lock=True)
+    slug = tx.session.get(SlugRow, slug_id)
+    if slug is None or slug.app_id != app.id:
+        raise NotFound(f"Couldn't find that slug ({slug_id}).", resource="slug")
+    if description is None:
+        description = f"Deploy {slug.commit[:8]}" if slug.commit else "Deploy"
+    row = append_release(
+        tx, app, actor, description=description, config=app.config, slug_id=slug.id
+    )
+    return release_view(row, app, current_version=row.version)

@@ -1,0 +1,26 @@
+"""What the platform needs to know about where it is served from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    # Apps are reached at http://APP.<base_domain>:<router_port>/ through the router.
+    base_domain: str = "localhost"
+    router_port: int = 8080
+    router_scheme: str = "http"
+    # Where `git push` goes: https://<git_host>/APP.git (the deploy issue serves it).
+    git_host: str = "127.0.0.1:5443"
+    stack: str = "heroku-24"
+    region: str = "us"
+    default_dyno_size: str = "basic"
+
+    def web_url(self, app_name: str) -> str:
+        default_port = {"http": 80, "https": 443}[self.router_scheme]
+        port = "" if self.router_port == default_port else f":{self.router_port}"
+        return f"{self.router_scheme}://{app_name}.{self.base_domain}{port}/"
+
+    def git_url(self, app_name: str) -> str:
+        return f"https://{self.git_host}/{app_name}.git"

@@ -1,0 +1,53 @@
+"""A unit of work: one store transaction plus the clock and settings it runs with."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from slipway.platform.clock import Clock, SystemClock
+from slipway.platform.errors import Conflict
+from slipway.platform.settings import PlatformSettings
+from slipway.store import Store
+
+
+@dataclass
+class Tx:
+    session: Session
+    clock: Clock
+    settings: PlatformSettings
+    rng: random.Random
+
+
+class Platform:
+    """Opens transactions. Every use case in this package runs inside one."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: PlatformSettings | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or PlatformSettings()
+        self.clock: Clock = clock or SystemClock()
+        self.rng = rng or random.SystemRandom()
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[Tx]:
+        """Commit when the block ends; roll back everything if it raises."""
+        try:
+            with self.store.session() as session:
+                yield Tx(session, self.clock, self.settings, self.rng)
+        except IntegrityError as exc:
+            # A unique constraint lost a race with another request (two creates
+            # of one app name, two releases numbered alike): nothing was written.
+            raise Conflict(
+                "Another change to the same resource happened at the same time; try again."
+            ) from exc

@@ -1,0 +1,83 @@
+"""What the platform hands out: immutable snapshots, never live database rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    email: str
+    name: str
+    is_admin: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class App:
+    id: str
+    name: str
+    owner: Account
+    maintenance: bool
+    stack: str
+    build_stack: str
+    region: str
+    web_url: str
+    git_url: str
+    slug_size: int
+    buildpack_provided_description: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    released_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Slug:
+    id: str
+    app_id: str
+    process_types: dict[str, str]
+    commit: str | None
+    commit_description: str | None
+    buildpack_provided_description: str | None
+    stack: str
+    size: int | None
+    checksum: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Release:
+    id: str
+    app_id: str
+    app_name: str
+    version: int
+    description: str
+    status: str
+    slug_id: str | None
+    user_id: str
+    user_email: str
+    current: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    addon_plan_names: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def eligible_for_rollback(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class Formation:
+    id: str
+    app_id: str
+    app_name: str
+    type: str
+    command: str
+    quantity: int
+    size: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
