@@ -7,8 +7,10 @@ dyno manager, logs) are started and supervised from here too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +98,17 @@ def bootstrap(platform: Platform, config: ServerConfig) -> None:
     click.echo(f"  slipway login --api-url {config.api_url} < {key_file}")
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, which would skip
+    our own clean-up and exit by signal; a stop we asked for should exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 def serve(config: ServerConfig) -> None:
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -106,7 +119,7 @@ def serve(config: ServerConfig) -> None:
         raise click.ClickException(str(exc)) from exc
     bootstrap(platform, config)
     api = create_api(platform, rate_limit=config.rate_limit)
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             api,
             host=config.host,

@@ -91,9 +91,7 @@ class ApiMiddleware:
             # (curl -d, some scripts) is read as JSON rather than as a form.
             scope = {
                 **scope,
-                "headers": [
-                    (k, v) for k, v in scope["headers"] if k.lower() != b"content-type"
-                ]
+                "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
                 + [(b"content-type", b"application/json")],
             }
         replayed = False

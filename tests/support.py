@@ -1,0 +1,105 @@
+"""Helpers the tests share: a real `slipway server` process and a PostgreSQL scratch database."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ACCEPT = "application/vnd.heroku+json; version=3"
+PG_ADMIN_URL = os.environ.get("SLIPWAY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def slipway_bin() -> str:
+    return str(Path(sys.executable).parent / "slipway")
+
+
+@dataclass
+class ServerProcess:
+    """A real `slipway server`, started the way a user starts it."""
+
+    data_dir: Path
+    store_url: str | None = None
+    port: int = field(default_factory=free_port)
+    extra_args: tuple[str, ...] = ()
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        return (self.data_dir / "admin-api-key").read_text().strip()
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        args = [slipway_bin(), "server", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        if self.store_url:
+            args += ["--store", self.store_url]
+        args += list(self.extra_args)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"slipway server exited early:\n{self.log()}")
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(self.url + "/account", timeout=1)
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"slipway server did not answer within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url,
+            headers={
+                "Accept": ACCEPT,
+                "Authorization": f"Bearer {token or self.api_key}",
+            },
+            timeout=30,
+        )
+
+
+@contextlib.contextmanager
+def scratch_postgres_db() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server, dropped afterwards."""
+    import psycopg
+
+    name = f"slipway_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
