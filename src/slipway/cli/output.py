@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output is for scripts and grep: never wrapped or truncated to 80 columns.
+_PIPE_WIDTH = 1000
+console = Console(
+    highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else _PIPE_WIDTH
+)
+err_console = Console(
+    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH
+)
 
 HEXAGON = "\u2b22"
 

@@ -1,0 +1,48 @@
+# Shared set-up for scripts/serve and scripts/test: a Python virtualenv with
+# the pinned dependencies, and Debian packages installed when missing.
+# Sourced, not run.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${SLIPWAY_VENV:-$ROOT/.venv}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# apt_install PKG...: install Debian packages that are missing (needs root or sudo).
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "Please install: ${missing[*]}" >&2; exit 1; }
+        sudo="sudo"
+    fi
+    say "Installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+python_ok() {
+    command -v python3 >/dev/null && python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+}
+
+# ensure_venv EXTRA: create the virtualenv and install Slipway (with [EXTRA]) from the pins.
+ensure_venv() {
+    local extra="${1:-}"
+    command -v git >/dev/null || apt_install git
+    python_ok || apt_install python3 python3-venv python3-pip
+    python_ok || { echo "Slipway needs Python 3.11 or newer." >&2; exit 1; }
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "Creating $VENV"
+        python3 -m venv "$VENV"
+    fi
+    local stamp="$VENV/.slipway-installed${extra:+-$extra}"
+    if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/constraints.txt" -nt "$stamp" ]; then
+        say "Installing Slipway${extra:+ [$extra]} into $VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check -c "$ROOT/constraints.txt" \
+            -e "$ROOT${extra:+[$extra]}"
+        touch "$stamp"
+    fi
+}
