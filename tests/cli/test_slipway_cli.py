@@ -28,7 +28,9 @@ def slipway(sqlite_server: ServerProcess, tmp_home: Path) -> Run:
     env.pop("SLIPWAY_API_KEY", None)
     env.pop("NETRC", None)
 
-    def run(*args: str, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, input: str | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [slipway_bin(), *args],
             env=env,
@@ -177,7 +179,11 @@ def test_app_from_the_slipway_git_remote(logged_in: Run, tmp_path: Path) -> None
     created = logged_in("apps:create", name, cwd=repo)
     assert "Git remote slipway added" in created.stderr
     remote = subprocess.run(
-        ["git", "remote", "get-url", "slipway"], cwd=repo, capture_output=True, text=True, check=True
+        ["git", "remote", "get-url", "slipway"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert remote.stdout.strip().endswith(f"/{name}.git")
     assert logged_in("config:set", "FROM_REMOTE=1", cwd=repo).returncode == 0
@@ -190,9 +196,7 @@ def test_app_from_the_slipway_git_remote(logged_in: Run, tmp_path: Path) -> None
     assert "No app specified" in no_app.stderr
 
 
-def test_ps_scale_after_a_slug_release(
-    logged_in: Run, sqlite_server: ServerProcess
-) -> None:
+def test_ps_scale_after_a_slug_release(logged_in: Run, sqlite_server: ServerProcess) -> None:
     name = unique_name("ps")
     logged_in("apps:create", name)
     with sqlite_server.client() as api:

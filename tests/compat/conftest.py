@@ -31,7 +31,15 @@ def heroku_bin() -> Path:
         pytest.fail("npm is not installed; run ./scripts/test, which installs Node.js and npm.")
     prefix.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), f"heroku@{HEROKU_CLI_VERSION}"],
+        [
+            npm,
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(prefix),
+            f"heroku@{HEROKU_CLI_VERSION}",
+        ],
         check=True,
         capture_output=True,
         timeout=900,
