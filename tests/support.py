@@ -38,6 +38,7 @@ class ServerProcess:
     data_dir: Path
     store_url: str | None = None
     port: int = field(default_factory=free_port)
+    git_port: int = field(default_factory=free_port)
     extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -51,7 +52,16 @@ class ServerProcess:
         return (self.data_dir / "admin-api-key").read_text().strip()
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        args = [slipway_bin(), "server", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        args = [
+            slipway_bin(),
+            "server",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            "--git-port",
+            str(self.git_port),
+        ]
         if self.store_url:
             args += ["--store", self.store_url]
         args += list(self.extra_args)

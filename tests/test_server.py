@@ -18,7 +18,8 @@ def test_first_start_creates_the_admin_key_once(tmp_path: Path) -> None:
     try:
         key_file = tmp_path / "data" / "admin-api-key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-        assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+        assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o711
+        assert stat.S_IMODE((tmp_path / "data" / "slipway.db").stat().st_mode) == 0o600
         key = srv.api_key
         assert key.startswith("HRKU-")
         assert "slipway login" in srv.log()

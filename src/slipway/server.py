@@ -7,22 +7,36 @@ dyno manager, logs) are started and supervised from here too.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import click
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import ASGIApp
 
 from slipway.api.app import RATE_LIMIT_CAPACITY, create_api
-from slipway.platform import accounts
+from slipway.build.buildpack_resolver import BuildpackResolver
+from slipway.build.runner import BuildRunner
+from slipway.git.http import GitAuthError, GitHttp, PushGrant
+from slipway.git.repos import RepoStore
+from slipway.platform import accounts, apps
+from slipway.platform.deploys import Deployer, DeployOptions
+from slipway.platform.errors import Forbidden, NotFound, Unauthorized
 from slipway.platform.settings import PlatformSettings
 from slipway.platform.tx import Platform
+from slipway.runtime.sandbox import Sandbox
+from slipway.slugs.store import SlugStore
 from slipway.store import Store, StoreError
 from slipway.store.engine import sqlite_url
+from slipway.tls import TlsFiles, ensure_certificates
 
 log = logging.getLogger("slipway.server")
 
@@ -47,17 +61,34 @@ class ServerConfig:
     rate_limit: int = RATE_LIMIT_CAPACITY
     log_level: str = "info"
     access_log: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    keep_releases: int = 10
+    build_timeout: float = 25 * 60
+    build_memory_mb: int = 4096
+
+    @property
+    def public_host(self) -> str:
+        # A wildcard bind is reached locally on the loopback address.
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.public_host}:{self.port}"
+
+    @property
+    def git_host(self) -> str:
+        return f"{self.public_host}:{self.git_port}"
 
 
 def prepare_data_dir(path: Path) -> Path:
     path = path.expanduser().resolve()
+    # Everything the server creates is private (0600/0700): the store, keys, repos, slugs.
+    os.umask(0o077)
     path.mkdir(parents=True, exist_ok=True)
-    # The data dir holds the store and keys: nobody else may read it.
-    path.chmod(0o700)
+    # Others may only traverse (no listing), so a build running as its app's uid can
+    # reach the one work and cache directory handed to it; everything else is 0700.
+    path.chmod(0o711)
     return path
 
 
@@ -79,9 +110,44 @@ def build_platform(config: ServerConfig) -> Platform:
     settings = PlatformSettings(
         base_domain=config.base_domain,
         router_port=config.router_port,
-        git_host=f"{config.host}:{config.git_port}",
+        git_host=config.git_host,
     )
     return Platform(store, settings)
+
+
+def load_secret(data_dir: Path) -> bytes:
+    """The server's own secret (capability URLs are signed with it); made on first start."""
+    path = data_dir / "secret"
+    if not path.exists():
+        import secrets
+
+        write_secret(path, secrets.token_hex(32) + "\n")
+    return bytes.fromhex(path.read_text().strip())
+
+
+def tls_files(config: ServerConfig, data_dir: Path) -> TlsFiles:
+    if config.tls_cert and config.tls_key:
+        return TlsFiles(config.tls_cert, config.tls_key, None)
+    return ensure_certificates(data_dir / "tls", config.base_domain, [config.public_host])
+
+
+def make_authoriser(platform: Platform) -> Callable[[str, str], PushGrant]:
+    def authorise(key: str, app_name: str) -> PushGrant:
+        try:
+            with platform.tx() as tx:
+                account = accounts.authenticate(tx, key)
+                app = apps.get_app(tx, account, app_name)
+        except Unauthorized as exc:
+            raise GitAuthError(
+                401, "Invalid credentials; use your API key as the password."
+            ) from exc
+        except NotFound as exc:
+            raise GitAuthError(404, f"Couldn't find that app ({app_name}).") from exc
+        except Forbidden as exc:
+            raise GitAuthError(403, exc.message) from exc
+        return PushGrant(account.id, account.email, app.id)
+
+    return authorise
 
 
 def bootstrap(platform: Platform, config: ServerConfig) -> None:
@@ -99,8 +165,17 @@ def bootstrap(platform: Platform, config: ServerConfig) -> None:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, which would skip
-    our own clean-up and exit by signal; a stop we asked for should exit 0."""
+    """One of the listeners. A signal stops all of them together.
+
+    uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, which would skip
+    our own clean-up and exit by signal; a stop we asked for should exit 0.
+    """
+
+    siblings: list[_Server]
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        for server in getattr(self, "siblings", [self]):
+            uvicorn.Server.handle_exit(server, sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -117,26 +192,64 @@ def serve(config: ServerConfig) -> None:
         platform = build_platform(config)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
+    data_dir = config.data_dir.expanduser().resolve()
     bootstrap(platform, config)
-    api = create_api(platform, rate_limit=config.rate_limit)
-    server = _Server(
-        uvicorn.Config(
-            api,
-            host=config.host,
-            port=config.port,
-            log_level=config.log_level,
-            # Off by default: request lines can carry capability tokens in URLs.
-            access_log=config.access_log,
-            server_header=False,
-        )
+    tls = tls_files(config, data_dir)
+    deployer = Deployer(
+        platform,
+        BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
+        SlugStore(data_dir / "slugs"),
+        data_dir,
+        load_secret(data_dir),
+        config.api_url,
+        DeployOptions(
+            keep_releases=config.keep_releases,
+            build_memory_mb=config.build_memory_mb,
+            build_timeout=config.build_timeout,
+        ),
     )
+    api = create_api(platform, deployer=deployer, ca_cert=tls.ca_cert, rate_limit=config.rate_limit)
+    git = GitHttp(
+        RepoStore(data_dir / "repos"),
+        make_authoriser(platform),
+        deployer.push_tokens.issue,
+        deployer.push_tokens.revoke,
+        f"{config.api_url}/internal/pushes",
+    )
+    tls_app = Starlette(routes=[*git.routes(), Mount("/", app=api)])
+
+    def listener(app: ASGIApp, port: int, tls_files: TlsFiles | None = None) -> _Server:
+        return _Server(
+            uvicorn.Config(
+                app,
+                host=config.host,
+                port=port,
+                log_level=config.log_level,
+                # Off by default: request lines can carry capability tokens in URLs.
+                access_log=config.access_log,
+                server_header=False,
+                ssl_certfile=str(tls_files.cert) if tls_files else None,
+                ssl_keyfile=str(tls_files.key) if tls_files else None,
+            )
+        )
+
+    servers = [listener(api, config.port), listener(tls_app, config.git_port, tls)]
+    for server in servers:
+        server.siblings = servers
+    click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
+    if tls.ca_cert:
+        click.echo(f"The platform's CA certificate: {tls.ca_cert}")
     try:
         # uvicorn turns SIGINT/SIGTERM into a graceful shutdown: in-flight
         # requests finish (and commit) before the process exits.
-        server.run()
+        asyncio.run(_serve_all(servers))
     finally:
         platform.store.dispose()
         click.echo("Slipway stopped.")
+
+
+async def _serve_all(servers: list[_Server]) -> None:
+    await asyncio.gather(*(s.serve() for s in servers))
 
 
 @click.command("server")
@@ -166,6 +279,30 @@ def serve(config: ServerConfig) -> None:
     type=click.IntRange(min=1),
     help="API requests per account before throttling (refills at 75/min).",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Your own certificate (PEM) for the HTTPS listener, instead of the platform's CA.",
+)
+@click.option(
+    "--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None
+)
+@click.option(
+    "--keep-releases",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Slugs of this many recent releases per app are kept; older ones are collected.",
+)
+@click.option(
+    "--build-timeout",
+    default=25 * 60,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a buildpack's compile may take.",
+)
+@click.option("--build-memory", default=4096, show_default=True, type=click.IntRange(min=64))
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def server_command(
@@ -178,10 +315,17 @@ def server_command(
     router_port: int,
     git_port: int,
     rate_limit: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    keep_releases: int,
+    build_timeout: float,
+    build_memory: int,
     log_level: str,
     access_log: bool,
 ) -> None:
     """Start the Slipway platform (API and store) with embedded defaults."""
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("Pass --tls-cert and --tls-key together.")
     serve(
         ServerConfig(
             data_dir=data_dir or default_data_dir(),
@@ -195,5 +339,10 @@ def server_command(
             rate_limit=rate_limit,
             log_level=log_level,
             access_log=access_log,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            keep_releases=keep_releases,
+            build_timeout=build_timeout,
+            build_memory_mb=build_memory,
         )
     )

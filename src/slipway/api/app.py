@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from slipway import __version__
 from slipway.api import errors
 from slipway.api.middleware import DEFAULT_MAX_BODY, ApiMiddleware
 from slipway.api.ratelimit import RateLimiter
-from slipway.api.routes import account, apps, formation, releases
+from slipway.api.routes import account, apps, builds, formation, releases
+from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
 
 # Heroku's bucket: 4500 requests, refilled at about 75 a minute.
@@ -16,9 +19,14 @@ RATE_LIMIT_CAPACITY = 4500
 RATE_LIMIT_REFILL_PER_SECOND = 75 / 60
 
 
+RAW_PREFIXES = ("/internal/", "/source-blobs/", "/build-output/", "/tls/")
+
+
 def create_api(
     platform: Platform,
     *,
+    deployer: Deployer | None = None,
+    ca_cert: Path | None = None,
     rate_limit: int = RATE_LIMIT_CAPACITY,
     max_body: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
@@ -31,11 +39,13 @@ def create_api(
         openapi_url="/schema",
     )
     api.state.platform = platform
+    api.state.deployer = deployer
+    api.state.ca_cert = ca_cert
     api.state.rate_limiter = RateLimiter(
         rate_limit, RATE_LIMIT_REFILL_PER_SECOND, platform.clock.monotonic
     )
     errors.install(api)
-    for module in (account, apps, releases, formation):
+    for module in (account, apps, releases, formation, builds):
         api.include_router(module.router)
-    api.add_middleware(ApiMiddleware, max_body=max_body)
+    api.add_middleware(ApiMiddleware, max_body=max_body, raw_prefixes=RAW_PREFIXES)
     return api

@@ -57,3 +57,27 @@ class FormationBatch(_Body):
 
 class AccountCreate(_Body):
     email: StrictStr
+
+
+class SourceBlob(_Body):
+    url: StrictStr
+    version: StrictStr | None = None
+    checksum: StrictStr | None = None
+
+
+class BuildpackRef(_Body):
+    url: StrictStr | None = None
+    name: StrictStr | None = None
+
+
+class BuildCreate(_Body):
+    source_blob: SourceBlob
+    buildpacks: list[BuildpackRef] | None = None
+
+
+class BuildpackUpdate(_Body):
+    buildpack: StrictStr
+
+
+class BuildpackInstallations(_Body):
+    updates: list[BuildpackUpdate]

@@ -36,12 +36,21 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], headers: lis
 
 
 class ApiMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int = DEFAULT_MAX_BODY,
+        raw_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        # Paths that are not the JSON API (uploads, streams, the git hook's callback):
+        # their bodies are streamed, not buffered, and they carry no Accept header.
+        self.raw_prefixes = raw_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.raw_prefixes):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

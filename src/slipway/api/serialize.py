@@ -136,3 +136,33 @@ def collaborator(a: views.App) -> Json:
         "role": "owner",
         "user": {"id": a.owner.id, "email": a.owner.email, "federated": False},
     }
+
+
+def buildpack_ref(url: str) -> Json:
+    return {"url": url, "name": url}
+
+
+def build(b: views.Build, output_stream_url: str) -> Json:
+    return {
+        "id": b.id,
+        "app": {"id": b.app_id, "name": b.app_name},
+        "buildpacks": [buildpack_ref(u) for u in b.buildpacks] or None,
+        "created_at": ts(b.created_at),
+        "output_stream_url": output_stream_url,
+        "source_blob": {
+            "checksum": b.source_checksum,
+            "url": b.source_url,
+            "version": b.source_version,
+            "version_description": None,
+        },
+        "release": {"id": b.release_id, "version": b.release_version} if b.release_id else None,
+        "slug": {"id": b.slug_id} if b.slug_id else None,
+        "stack": b.stack,
+        "status": b.status,
+        "updated_at": ts(b.updated_at),
+        "user": {"id": b.user_id, "email": b.user_email},
+    }
+
+
+def buildpack_installations(urls: list[str]) -> list[Json]:
+    return [{"ordinal": i, "buildpack": buildpack_ref(u)} for i, u in enumerate(urls)]

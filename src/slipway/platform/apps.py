@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from slipway.platform import views
 from slipway.platform.accounts import account_view
 from slipway.platform.errors import Forbidden, InvalidParams, NotFound, PlatformError
 from slipway.platform.names import generate_app_name, validate_app_name
 from slipway.platform.tx import Tx
-from slipway.store.models import AccountRow, AppRow, FormationRow, ReleaseRow, SlugRow
+from slipway.store.models import AccountRow, AppRow, BuildRow, FormationRow, ReleaseRow, SlugRow
 
 _UUID_LEN = 36
 
@@ -109,6 +109,8 @@ def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
         build_stack=tx.settings.stack,
         region=tx.settings.region,
         config={},
+        buildpacks=[],
+        uid=_next_uid(tx),
         created_at=now,
         updated_at=now,
         released_at=None,
@@ -117,6 +119,15 @@ def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
     tx.session.flush()
     append_release(tx, row, actor, description="Initial release", config={}, slug_id=None)
     return app_view(tx, row)
+
+
+FIRST_APP_UID = 20000
+
+
+def _next_uid(tx: Tx) -> int:
+    """Each app gets its own unprivileged uid for builds and dynos (unique in the store)."""
+    highest = tx.session.scalar(select(func.max(AppRow.uid)))
+    return FIRST_APP_UID if highest is None else highest + 1
 
 
 def list_apps(tx: Tx, actor: views.Account) -> list[views.App]:
@@ -160,7 +171,7 @@ def delete_app(tx: Tx, actor: views.Account, ident: str) -> views.App:
     row = find_app_row(tx, actor, ident, lock=True)
     view = app_view(tx, row)
     # Children first: releases hold slugs with RESTRICT, so the order matters.
-    for model in (FormationRow, ReleaseRow, SlugRow):
+    for model in (FormationRow, BuildRow, ReleaseRow, SlugRow):
         tx.session.execute(delete(model).where(model.app_id == row.id))
     tx.session.delete(row)
     return view

@@ -15,7 +15,7 @@ from slipway.platform.formation import FormationEntry, FormationUpdate, plan_for
 from slipway.platform.tx import Tx
 from slipway.store.models import AppRow, FormationRow
 
-PROCESS_TYPE_RE = re.compile(r"^[A-Za-z0-9_-]{1,30}$")
+PROCESS_TYPE_RE = re.compile(r"^[-\w]{1,128}$", re.ASCII)
 
 
 def formation_view(row: FormationRow, app: AppRow) -> views.Formation:
@@ -47,6 +47,8 @@ def sync_formation(tx: Tx, app: AppRow, process_types: Mapping[str, str]) -> Non
     Heroku's first deploy. Existing types keep their quantity and size.
     """
     now = tx.clock.now()
+    # The release phase runs once per release, never as a scaled process.
+    process_types = {k: v for k, v in process_types.items() if k != "release"}
     existing = {r.type: r for r in _rows(tx, app)}
     for name, stale in existing.items():
         if name not in process_types:

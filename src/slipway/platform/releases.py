@@ -15,7 +15,7 @@ from slipway.platform.formations import sync_formation
 from slipway.platform.tx import Tx
 from slipway.store.models import AppRow, ReleaseRow, SlugRow
 
-PROCESS_TYPE_MAX = 30
+PROCESS_TYPE_MAX = 128
 
 
 def release_view(row: ReleaseRow, app: AppRow, *, current_version: int | None) -> views.Release:

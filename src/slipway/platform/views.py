@@ -81,3 +81,38 @@ class Formation:
     size: str
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Build:
+    id: str
+    app_id: str
+    app_name: str
+    status: str
+    source_url: str | None
+    source_version: str | None
+    source_checksum: str | None
+    buildpacks: tuple[str, ...]
+    stack: str
+    slug_id: str | None
+    release_id: str | None
+    release_version: int | None
+    user_id: str
+    user_email: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a build needs to know about its app, read when the build starts."""
+
+    build_id: str
+    app_id: str
+    app_name: str
+    uid: int
+    config: dict[str, str]
+    buildpacks: tuple[str, ...]
+    stack: str
+    web_url: str
+    source_version: str | None

@@ -83,6 +83,10 @@ class AppRow(Base):
     region: Mapped[str] = mapped_column(String(50))
     # The app's live config vars. Every change also snapshots them into a new release.
     config: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Buildpack URLs or names in order; empty means "detect".
+    buildpacks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The unprivileged uid its builds and dynos run as.
+    uid: Mapped[int] = mapped_column(Integer, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -129,9 +133,28 @@ class FormationRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
-    type: Mapped[str] = mapped_column(String(60))
+    type: Mapped[str] = mapped_column(String(128))
     command: Mapped[str] = mapped_column(Text)
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     size: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BuildRow(Base):
+    __tablename__ = "builds"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_checksum: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    buildpacks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    stack: Mapped[str] = mapped_column(String(50))
+    slug_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    release_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    user_id: Mapped[str] = mapped_column(String(36))
+    user_email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""The built-in heroku/nodejs buildpack (Heroku buildpack API v2)."""

@@ -1,0 +1,275 @@
+"""The buildpack runner: Heroku's buildpack API v2 (detect, compile, release), sandboxed.
+
+It turns a source archive into a build directory ready to be packed as a slug,
+and the process types it declares. It knows nothing of apps or releases.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from slipway.build.buildpack_resolver import BuildpackResolver, ResolvedBuildpack
+from slipway.build.errors import BuildError, CompileFailed, NoBuildpackDetected, ProcfileError
+from slipway.build.procfile import PROCESS_TYPE_RE, parse_procfile
+from slipway.build.source import apply_slugignore, extract_source
+from slipway.runtime.sandbox import Mount, Sandbox, SandboxError, SandboxSpec, SandboxTimeout
+
+Emit = Callable[[str], None]
+
+DEFAULT_MEMORY_MB = 4096
+DEFAULT_TIMEOUT = 25 * 60
+DETECT_TIMEOUT = 60
+# Config vars never handed to a buildpack: they would change how the build itself runs.
+_RESERVED_ENV = {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH"}
+
+NO_BUILDPACK_MESSAGE = (
+    "No default language could be detected for this app.\n"
+    "\t\t\tHINT: This occurs when Slipway cannot detect the buildpack to use for this "
+    "application automatically.\n"
+    "\t\t\tSet one with `slipway buildpacks:set heroku/python` (or heroku/nodejs, a directory, "
+    "or a git URL)."
+)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    source: Path
+    work_dir: Path
+    cache_dir: Path
+    buildpacks: Sequence[str]
+    config: Mapping[str, str]
+    stack: str
+    source_version: str | None = None
+    uid: int | None = None
+    memory_mb: int = DEFAULT_MEMORY_MB
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    build_dir: Path
+    process_types: dict[str, str]
+    description: str
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Paths as the buildpack sees them: fixed mount points in the sandbox, host paths without."""
+
+    build: str
+    cache: str
+    env: str
+    buildpacks: str
+
+
+class BuildRunner:
+    def __init__(self, sandbox: Sandbox, resolver: BuildpackResolver) -> None:
+        self.sandbox = sandbox
+        self.resolver = resolver
+
+    def run(self, req: BuildRequest, emit: Emit) -> BuildOutcome:
+        build_dir = req.work_dir / "app"
+        env_dir = req.work_dir / "env"
+        bp_root = req.work_dir / "buildpacks"
+        for d in (env_dir, bp_root, req.cache_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        extract_source(req.source, build_dir)
+        apply_slugignore(build_dir)
+        for key, value in req.config.items():
+            (env_dir / key).write_text(value)
+
+        if self.sandbox.caps.isolated:
+            layout = _Layout("/app", "/cache", "/env", "/buildpacks")
+        else:
+            layout = _Layout(str(build_dir), str(req.cache_dir), str(env_dir), str(bp_root))
+        mounts = [
+            Mount(build_dir, "/app", writable=True),
+            Mount(req.cache_dir, "/cache", writable=True),
+            Mount(env_dir, "/env"),
+            Mount(bp_root, "/buildpacks", writable=True),
+        ]
+        ctx = _Context(self.sandbox, req, layout, mounts, build_dir)
+
+        if req.buildpacks:
+            chosen = [self.resolver.resolve(url) for url in req.buildpacks]
+            ctx.own(bp_root)
+            staged = [ctx.stage(bp, i, bp_root) for i, bp in enumerate(chosen)]
+            names = []
+            for bp, path in staged:
+                name = ctx.detect(path)
+                if name is None:
+                    raise CompileFailed(
+                        f"App not compatible with buildpack: {bp.url}; its bin/detect found "
+                        "nothing to build."
+                    )
+                names.append((bp, path, name))
+        else:
+            emit("-----> Determining which buildpack to use for this app")
+            names = []
+            ctx.own(bp_root)
+            for i, builtin in enumerate(self.resolver.builtins()):
+                _, path = ctx.stage(builtin, i, bp_root)
+                name = ctx.detect(path)
+                if name is not None:
+                    names = [(builtin, path, name)]
+                    break
+            if not names:
+                raise NoBuildpackDetected(NO_BUILDPACK_MESSAGE)
+
+        defaults: dict[str, str] = {}
+        exports: list[str] = []
+        for _bp, path, name in names:
+            emit(f"-----> {name} app detected")
+            ctx.compile(path, exports, name, emit)
+            inside = f"{layout.buildpacks}/{path.name}"
+            exports.append(f"{inside}/export")
+            defaults.update(ctx.release(path, emit))
+
+        process_types = dict(defaults)
+        procfile = build_dir / "Procfile"
+        declared: dict[str, str] = {}
+        if procfile.is_file():
+            declared = parse_procfile(procfile.read_text(errors="replace"))
+            process_types.update(declared)
+        emit("-----> Discovering process types")
+        if declared:
+            emit(f"       Procfile declares types -> {', '.join(declared)}")
+        default_only = [t for t in defaults if t not in declared]
+        if default_only:
+            emit(f"       Default types for buildpack -> {', '.join(default_only)}")
+        if not process_types:
+            emit("       Procfile declares types -> (none)")
+        return BuildOutcome(build_dir, process_types, ", ".join(n for _, _, n in names))
+
+
+class _Context:
+    """One build's sandbox invocations."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        req: BuildRequest,
+        layout: _Layout,
+        mounts: list[Mount],
+        build_dir: Path,
+    ) -> None:
+        self.sandbox = sandbox
+        self.req = req
+        self.layout = layout
+        self.mounts = mounts
+        self.build_dir = build_dir
+        self.uid = req.uid if sandbox.caps.isolated and sandbox.caps.is_root else None
+        if self.uid is not None:
+            for path in (build_dir, req.cache_dir, req.work_dir / "env"):
+                self.own(path)
+
+    def own(self, root: Path) -> None:
+        """Hand a tree to the app's uid, so the unprivileged build can write it."""
+        if self.uid is None:
+            return
+        os.chown(root, self.uid, self.uid)
+        for dirpath, dirnames, filenames in os.walk(root):
+            for n in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, n), self.uid, self.uid)
+
+    def stage(
+        self, bp: ResolvedBuildpack, index: int, root: Path
+    ) -> tuple[ResolvedBuildpack, Path]:
+        """A writable copy per build, so a buildpack can write its `export` file."""
+        dest = root / f"{index:02d}"
+        shutil.copytree(
+            bp.path, dest, symlinks=True, ignore=shutil.ignore_patterns(".git", "export")
+        )
+        self.own(dest)
+        return bp, dest
+
+    def _env(self) -> dict[str, str]:
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": self.layout.build,
+            "LANG": "C.UTF-8",
+            "STACK": self.req.stack,
+            "SOURCE_VERSION": self.req.source_version or "",
+            "BUILD_DIR": self.layout.build,
+            "CACHE_DIR": self.layout.cache,
+            "ENV_DIR": self.layout.env,
+        }
+
+    def _run(self, script: str, emit: Callable[[str], None], timeout: float) -> int:
+        spec = SandboxSpec(
+            argv=["/bin/bash", "-c", script],
+            env=self._env(),
+            mounts=self.mounts,
+            workdir=self.layout.build,
+            hostname="build",
+            uid=self.uid,
+            memory_mb=self.req.memory_mb,
+            timeout=timeout,
+        )
+        try:
+            return self.sandbox.run(spec, emit)
+        except SandboxTimeout as exc:
+            raise CompileFailed(
+                f"The build took longer than {timeout / 60:.0f} minutes and was stopped; "
+                "make it faster or split the work."
+            ) from exc
+        except SandboxError as exc:
+            raise BuildError(f"The build could not start: {exc}.") from exc
+
+    def _bp(self, path: Path) -> str:
+        return f"{self.layout.buildpacks}/{path.name}"
+
+    def detect(self, path: Path) -> str | None:
+        lines: list[str] = []
+        code = self._run(
+            f"exec {shlex.quote(self._bp(path) + '/bin/detect')} {shlex.quote(self.layout.build)}",
+            lines.append,
+            DETECT_TIMEOUT,
+        )
+        if code != 0:
+            return None
+        return " ".join(line.strip() for line in lines if line.strip()) or path.name
+
+    def compile(self, path: Path, exports: list[str], name: str, emit: Emit) -> None:
+        sources = "".join(
+            f"if [ -f {shlex.quote(e)} ]; then . {shlex.quote(e)}; fi\n" for e in exports
+        )
+        args = " ".join(
+            shlex.quote(a) for a in (self.layout.build, self.layout.cache, self.layout.env)
+        )
+        script = f"{sources}exec {shlex.quote(self._bp(path) + '/bin/compile')} {args}"
+        if self._run(script, emit, self.req.timeout) != 0:
+            raise CompileFailed(f"Push rejected, failed to compile {name} app.")
+
+    def release(self, path: Path, emit: Emit) -> dict[str, str]:
+        if not (path / "bin" / "release").is_file():
+            return {}
+        lines: list[str] = []
+        script = (
+            f"exec {shlex.quote(self._bp(path) + '/bin/release')} {shlex.quote(self.layout.build)}"
+        )
+        if self._run(script, lines.append, DETECT_TIMEOUT) != 0:
+            raise CompileFailed("The buildpack's bin/release failed; see the lines above.")
+        try:
+            data = yaml.safe_load("\n".join(lines)) or {}
+        except yaml.YAMLError:
+            emit("       (bin/release printed something that is not YAML; ignored)")
+            return {}
+        types = data.get("default_process_types") if isinstance(data, dict) else None
+        if not isinstance(types, dict):
+            return {}
+        result = {}
+        for key, value in types.items():
+            if isinstance(key, str) and isinstance(value, str) and PROCESS_TYPE_RE.match(key):
+                result[key] = value
+        return result
+
+
+__all__ = ["BuildOutcome", "BuildRequest", "BuildRunner", "ProcfileError"]

@@ -1,0 +1,1 @@
+"""git over smart HTTP: per-app bare repositories served by the real `git http-backend`."""

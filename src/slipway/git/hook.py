@@ -1,0 +1,102 @@
+"""The pre-receive hook installed in every app repository.
+
+git runs it while the push is still open, so everything it prints reaches the
+pusher as `remote:` lines. It refuses branches other than main/master, then
+sends `git archive` of the pushed commit to the platform and relays the build
+output; a non-zero exit rejects the push, so a failed build stores no ref.
+It uses only the standard library: it runs under the server's interpreter but
+outside its process.
+"""
+
+from __future__ import annotations
+
+HOOK_TEMPLATE = r"""#!{python}
+# Installed by Slipway; rewritten at every push. Do not edit.
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+ZERO = "0" * 40
+DEPLOYABLE = ("refs/heads/main", "refs/heads/master")
+RESULT = "\x00slipway-result:"
+
+
+def say(line=""):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main():
+    token = os.environ.get("SLIPWAY_PUSH_TOKEN")
+    url = os.environ.get("SLIPWAY_DEPLOY_URL")
+    if not token or not url:
+        say(" !     Pushes must go through the Slipway git server.")
+        return 1
+    target = None
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        old, new, ref = parts
+        if ref not in DEPLOYABLE:
+            say(" !     Pushed to non-main branch, skipping build.")
+            say(" !     Only main or master deploy; push with `git push <remote> HEAD:main`.")
+            return 1
+        if new == ZERO:
+            say(" !     Deleting the main branch of an app is not allowed.")
+            return 1
+        target = new
+    if target is None:
+        return 0
+    say("Building source:")
+    say()
+    with tempfile.TemporaryFile() as tar:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", target], stdout=tar, stderr=subprocess.PIPE
+        )
+        if archive.returncode != 0:
+            detail = archive.stderr.decode(errors="replace").strip()
+            say(" !     Could not read the pushed commit: " + detail)
+            return 1
+        size = tar.tell()
+        tar.seek(0)
+        request = urllib.request.Request(
+            url + "?version=" + target,
+            data=tar,
+            method="POST",
+            headers={
+                "Authorization": "Bearer " + token,
+                "Content-Type": "application/x-tar",
+                "Content-Length": str(size),
+            },
+        )
+        ok = False
+        try:
+            with urllib.request.urlopen(request, timeout=4 * 3600) as response:
+                for raw in response:
+                    text = raw.decode("utf-8", "replace").rstrip("\n")
+                    if text.startswith(RESULT):
+                        ok = text[len(RESULT):].strip() == "ok"
+                    else:
+                        say(text)
+        except urllib.error.HTTPError as exc:
+            say(" !     " + exc.read().decode("utf-8", "replace").strip())
+        except OSError as exc:
+            say(" !     Lost the connection to the Slipway server: %s" % exc)
+    say()
+    if ok:
+        say("Verifying deploy... done.")
+        return 0
+    say(" !     Push failed")
+    return 1
+
+
+sys.exit(main())
+"""
+
+
+def render_hook(python: str) -> str:
+    return HOOK_TEMPLATE.replace("{python}", python, 1)

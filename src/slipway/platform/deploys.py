@@ -1,0 +1,334 @@
+"""Deploys: a build record, the buildpack run, the slug, and release vN — or nothing at all.
+
+The git push hook and `POST /apps/{app}/builds` both end up here. Builds of one
+app never interleave: a second waits for the first. Whatever fails, the
+current release stays current.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from slipway.build.errors import BuildError
+from slipway.build.runner import BuildRequest, BuildRunner
+from slipway.platform import accounts, builds, releases, views
+from slipway.platform.tx import Platform
+from slipway.slugs.store import SOFT_LIMIT, SlugError, SlugStore
+
+log = logging.getLogger("slipway.deploys")
+
+Emit = Callable[[str], None]
+MAX_SOURCE_BYTES = 1024 * 1024 * 1024
+PUSH_TOKEN_TTL = 3600
+
+
+@dataclass
+class DeployOptions:
+    keep_releases: int = 10
+    build_memory_mb: int = 4096
+    build_timeout: float = 25 * 60
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    ok: bool
+    build: views.Build
+    release_version: int | None = None
+
+
+@dataclass
+class _PushGrant:
+    account_id: str
+    app_id: str
+    expires: float
+
+
+@dataclass
+class PushTokens:
+    """Short-lived capabilities handed to the git hook of one authorised push."""
+
+    grants: dict[str, _PushGrant] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def issue(self, account_id: str, app_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            now = time.monotonic()
+            self.grants = {k: g for k, g in self.grants.items() if g.expires > now}
+            self.grants[token] = _PushGrant(account_id, app_id, now + PUSH_TOKEN_TTL)
+        return token
+
+    def redeem(self, token: str) -> _PushGrant | None:
+        with self.lock:
+            grant = self.grants.get(token)
+            if grant is None or grant.expires < time.monotonic():
+                return None
+            return grant
+
+    def revoke(self, token: str) -> None:
+        with self.lock:
+            self.grants.pop(token, None)
+
+
+class Deployer:
+    def __init__(
+        self,
+        platform: Platform,
+        runner: BuildRunner,
+        slugs: SlugStore,
+        data_dir: Path,
+        secret: bytes,
+        public_api_url: str,
+        options: DeployOptions | None = None,
+    ) -> None:
+        self.platform = platform
+        self.runner = runner
+        self.slugs = slugs
+        self.data_dir = data_dir
+        self.secret = secret
+        self.public_api_url = public_api_url.rstrip("/")
+        self.options = options or DeployOptions()
+        self.push_tokens = PushTokens()
+        self._app_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        (data_dir / "builds").mkdir(parents=True, exist_ok=True)
+        for shared in ("cache", "work"):
+            # Traversable, not listable: each build gets one subdirectory it owns.
+            (data_dir / shared).mkdir(parents=True, exist_ok=True)
+            (data_dir / shared).chmod(0o711)
+        (data_dir / "sources").mkdir(parents=True, exist_ok=True)
+
+    # -- build output ---------------------------------------------------------
+
+    def output_path(self, build_id: str) -> Path:
+        return self.data_dir / "builds" / f"{build_id}.log"
+
+    def output_token(self, build_id: str) -> str:
+        return hmac.new(
+            self.secret, f"build-output:{build_id}".encode(), hashlib.sha256
+        ).hexdigest()
+
+    def output_url(self, build_id: str) -> str:
+        return f"{self.public_api_url}/build-output/{build_id}?token={self.output_token(build_id)}"
+
+    def check_output_token(self, build_id: str, token: str) -> bool:
+        return hmac.compare_digest(self.output_token(build_id), token)
+
+    # -- uploaded sources ----------------------------------------------------------
+
+    def _token(self, purpose: str, ident: str) -> str:
+        return hmac.new(self.secret, f"{purpose}:{ident}".encode(), hashlib.sha256).hexdigest()
+
+    def source_path(self, source_id: str) -> Path:
+        if not source_id.isalnum():
+            raise ValueError("bad source id")
+        return self.data_dir / "sources" / f"{source_id}.tgz"
+
+    def source_url(self, source_id: str) -> str:
+        token = self._token("source", source_id)
+        return f"{self.public_api_url}/source-blobs/{source_id}?token={token}"
+
+    def check_source_token(self, source_id: str, token: str) -> bool:
+        return source_id.isalnum() and hmac.compare_digest(self._token("source", source_id), token)
+
+    # -- deploys ----------------------------------------------------------------
+
+    def _app_lock(self, app_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._app_locks.setdefault(app_id, threading.Lock())
+
+    @contextlib.contextmanager
+    def _serialised(self, app_id: str, emit: Emit) -> Iterator[None]:
+        lock = self._app_lock(app_id)
+        if not lock.acquire(blocking=False):
+            emit("-----> Another deploy of this app is running; waiting for it to finish")
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def start(
+        self,
+        actor: views.Account,
+        app_ident: str,
+        *,
+        source_url: str | None = None,
+        source_version: str | None = None,
+        source_checksum: str | None = None,
+        buildpacks: list[str] | None = None,
+    ) -> tuple[views.Build, views.BuildContext]:
+        with self.platform.tx() as tx:
+            return builds.start_build(
+                tx,
+                actor,
+                app_ident,
+                source_url=source_url,
+                source_version=source_version,
+                source_checksum=source_checksum,
+                buildpacks=buildpacks,
+            )
+
+    def run(
+        self, actor: views.Account, ctx: views.BuildContext, source: Path, emit: Emit
+    ) -> DeployResult:
+        """Run a started build to the end. Never raises for a failed build: it reports it."""
+        log_path = self.output_path(ctx.build_id)
+        with log_path.open("a", encoding="utf-8") as log_file:
+
+            def out(line: str) -> None:
+                log_file.write(line + "\n")
+                log_file.flush()
+                emit(line)
+
+            try:
+                with self._serialised(ctx.app_id, out):
+                    version = self._build_and_release(actor, ctx, source, out)
+                ok = True
+            except BuildError as exc:
+                for line in exc.message.splitlines():
+                    out(f" !     {line}")
+                ok, version = False, None
+            except Exception:
+                log.exception("build %s failed unexpectedly", ctx.build_id)
+                out(" !     The build failed because of an internal error; see the server log.")
+                ok, version = False, None
+            if not ok:
+                with self.platform.tx() as tx:
+                    builds.mark_build(tx, ctx.build_id, "failed")
+        with self.platform.tx() as tx:
+            build = builds.get_build(tx, actor, ctx.app_id, ctx.build_id)
+        return DeployResult(ok, build, version)
+
+    def _build_and_release(
+        self, actor: views.Account, ctx: views.BuildContext, source: Path, out: Emit
+    ) -> int:
+        out(f"-----> Building on the {ctx.stack[:1].upper()}{ctx.stack[1:]} stack")
+        work = Path(
+            tempfile.mkdtemp(prefix=f"build-{ctx.build_id[:8]}-", dir=self.data_dir / "work")
+        )
+        try:
+            work.chmod(0o755)
+            with self.platform.tx() as tx:
+                # Config may have changed while the build waited for the lock.
+                current = builds.start_context_config(tx, ctx.app_id)
+            outcome = self.runner.run(
+                BuildRequest(
+                    source=source,
+                    work_dir=work,
+                    cache_dir=self.data_dir / "cache" / ctx.app_id,
+                    buildpacks=ctx.buildpacks,
+                    config=current,
+                    stack=ctx.stack,
+                    source_version=ctx.source_version,
+                    uid=ctx.uid,
+                    memory_mb=self.options.build_memory_mb,
+                    timeout=self.options.build_timeout,
+                ),
+                out,
+            )
+            out("")
+            out("-----> Compressing...")
+            try:
+                packed = self.slugs.pack(outcome.build_dir)
+            except SlugError as exc:
+                raise BuildError(str(exc)) from exc
+            out(f"       Done: {packed.size / (1024 * 1024):.1f}M")
+            if packed.size > SOFT_LIMIT:
+                out(" !     Warning: the slug is over 300 MB; consider a .slugignore file.")
+            out("-----> Launching...")
+            with self.platform.tx() as tx:
+                build = builds.get_build(tx, actor, ctx.app_id, ctx.build_id)
+                slug = releases.create_slug(
+                    tx,
+                    actor,
+                    ctx.app_id,
+                    process_types=outcome.process_types,
+                    commit=build.source_version,
+                    buildpack_provided_description=outcome.description,
+                    size=packed.size,
+                    checksum=packed.checksum,
+                )
+                release = releases.release_slug(tx, actor, ctx.app_id, slug.id, None)
+                builds.mark_build(
+                    tx, ctx.build_id, "succeeded", slug_id=slug.id, release_id=release.id
+                )
+            out(f"       Released v{release.version}")
+            out(f"       {ctx.web_url} deployed to Slipway")
+            self.collect_slugs()
+            return release.version
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def collect_slugs(self) -> None:
+        with self.platform.tx() as tx:
+            keep = builds.slugs_to_keep(tx, self.options.keep_releases)
+        # Slugs packed in the last hour may belong to a build that has not released yet.
+        cutoff = time.time() - 3600
+        recent = {
+            p.name.removesuffix(".tgz")
+            for p in self.slugs.root.glob("*.tgz")
+            if p.stat().st_mtime > cutoff
+        }
+        removed = self.slugs.collect(keep | recent)
+        if removed:
+            log.info("collected %d unused slugs", len(removed))
+
+    # -- sources -------------------------------------------------------------
+
+    def fetch_source(self, url: str, checksum: str | None, dest: Path) -> None:
+        """Download a source tarball (Heroku's source_blob.url), bounded and checksummed."""
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
+                if response.status_code != 200:
+                    raise BuildError(
+                        f"Could not download the source from {url}: HTTP {response.status_code}."
+                    )
+                with dest.open("wb") as fh:
+                    for chunk in response.iter_bytes():
+                        size += len(chunk)
+                        if size > MAX_SOURCE_BYTES:
+                            raise BuildError("The source archive is over 1 GB; make it smaller.")
+                        digest.update(chunk)
+                        fh.write(chunk)
+        except httpx.HTTPError as exc:
+            raise BuildError(f"Could not download the source from {url}: {exc}.") from exc
+        if checksum:
+            algo, _, expected = checksum.partition(":")
+            if algo.upper() != "SHA256" or expected.lower() != digest.hexdigest():
+                raise BuildError("The source archive does not match source_blob.checksum.")
+
+    def run_from_url(
+        self, actor: views.Account, ctx: views.BuildContext, url: str, checksum: str | None
+    ) -> None:
+        """Background build started through the API: download, then the usual run."""
+        with tempfile.TemporaryDirectory(dir=self.data_dir / "work") as tmp:
+            source = Path(tmp) / "source.tgz"
+            try:
+                self.fetch_source(url, checksum, source)
+            except BuildError as exc:
+                with self.output_path(ctx.build_id).open("a") as fh:
+                    fh.write(f" !     {exc.message}\n")
+                with self.platform.tx() as tx:
+                    builds.mark_build(tx, ctx.build_id, "failed")
+                return
+            self.run(actor, ctx, source, lambda _line: None)
+
+    def account(self, account_id: str) -> views.Account:
+        with self.platform.tx() as tx:
+            return accounts.get_account(tx, account_id)

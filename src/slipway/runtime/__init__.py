@@ -1,0 +1,1 @@
+"""The dyno manager and the sandbox that builds and dynos run in."""

@@ -1,0 +1,1 @@
+"""Immutable, content-addressed slug archives on disk."""
