@@ -66,6 +66,7 @@ class ServerConfig:
     keep_releases: int = 10
     build_timeout: float = 25 * 60
     build_memory_mb: int = 4096
+    slug_grace: float = 3600
 
     @property
     def public_host(self) -> str:
@@ -206,6 +207,7 @@ def serve(config: ServerConfig) -> None:
             keep_releases=config.keep_releases,
             build_memory_mb=config.build_memory_mb,
             build_timeout=config.build_timeout,
+            slug_grace=config.slug_grace,
         ),
     )
     api = create_api(platform, deployer=deployer, ca_cert=tls.ca_cert, rate_limit=config.rate_limit)
@@ -303,6 +305,7 @@ async def _serve_all(servers: list[_Server]) -> None:
     help="Seconds a buildpack's compile may take.",
 )
 @click.option("--build-memory", default=4096, show_default=True, type=click.IntRange(min=64))
+@click.option("--slug-grace", default=3600.0, hidden=True, type=click.FloatRange(min=0))
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def server_command(
@@ -320,6 +323,7 @@ def server_command(
     keep_releases: int,
     build_timeout: float,
     build_memory: int,
+    slug_grace: float,
     log_level: str,
     access_log: bool,
 ) -> None:
@@ -344,5 +348,6 @@ def server_command(
             keep_releases=keep_releases,
             build_timeout=build_timeout,
             build_memory_mb=build_memory,
+            slug_grace=slug_grace,
         )
     )

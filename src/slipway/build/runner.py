@@ -6,6 +6,7 @@ and the process types it declares. It knows nothing of apps or releases.
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import shutil
@@ -22,6 +23,7 @@ from slipway.build.source import apply_slugignore, extract_source
 from slipway.runtime.sandbox import Mount, Sandbox, SandboxError, SandboxSpec, SandboxTimeout
 
 Emit = Callable[[str], None]
+log = logging.getLogger("slipway.build")
 
 DEFAULT_MEMORY_MB = 4096
 DEFAULT_TIMEOUT = 25 * 60
@@ -234,6 +236,7 @@ class _Context:
             DETECT_TIMEOUT,
         )
         if code != 0:
+            log.debug("%s/bin/detect exited %d: %s", path, code, lines)
             return None
         return " ".join(line.strip() for line in lines if line.strip()) or path.name
 

@@ -1,8 +1,14 @@
-"""The `slipway` git remote of the current repository."""
+"""The `slipway` git remote of the current repository, and git's trust and credentials for it."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
 
 from slipway.cli.context import GIT_REMOTE
 
@@ -32,3 +38,41 @@ def set_remote(url: str, remote: str = GIT_REMOTE) -> None:
 
 def remove_remote(remote: str = GIT_REMOTE) -> None:
     _git("remote", "remove", remote)
+
+
+def ca_path(api_url: str) -> Path:
+    machine = urlsplit(api_url).netloc.replace(":", "_")
+    return Path.home() / ".config" / "slipway" / f"ca-{machine}.crt"
+
+
+def fetch_ca(api_url: str) -> Path | None:
+    """Save the platform's CA certificate locally; None when it serves a certificate of its own."""
+    try:
+        response = httpx.get(api_url.rstrip("/") + "/tls/ca.crt", timeout=10)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    path = ca_path(api_url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(response.content)
+    return path
+
+
+def slipway_command() -> str:
+    exe = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "slipway" else None
+    if exe is None or not exe.exists():
+        exe = Path(sys.executable).parent / "slipway"
+    return str(exe)
+
+
+def configure_trust(git_url: str, api_url: str) -> None:
+    """Make this repository trust the platform's CA and take the API key from slipway,
+    for this one remote URL only."""
+    parts = urlsplit(git_url)
+    base = f"{parts.scheme}://{parts.netloc}/"
+    ca = fetch_ca(api_url)
+    if ca is not None:
+        _git("config", f"http.{base}.sslCAInfo", str(ca))
+    helper = f"!{shlex.quote(slipway_command())} --api-url {shlex.quote(api_url)} git:credentials"
+    _git("config", f"credential.{base.rstrip('/')}.helper", helper)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from slipway import __version__
-from slipway.cli.commands import apps, auth, config, ps, releases
+from slipway.cli.commands import apps, auth, builds, config, ps, releases
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
 from slipway.cli.output import err_console
@@ -84,6 +84,14 @@ for command in (
     apps.apps_rename,
     apps.apps_destroy,
     apps.git_remote,
+    apps.git_credentials,
+    builds.builds_list,
+    builds.builds_output,
+    builds.buildpacks_list,
+    builds.buildpacks_set,
+    builds.buildpacks_add,
+    builds.buildpacks_remove,
+    builds.buildpacks_clear,
     config.config_list,
     config.config_get,
     config.config_set,

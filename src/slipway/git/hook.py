@@ -48,6 +48,13 @@ def main():
         if new == ZERO:
             say(" !     Deleting the main branch of an app is not allowed.")
             return 1
+        current = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", ref], capture_output=True, text=True
+        ).stdout.strip() or ZERO
+        if current != old:
+            say(" !     Another push updated " + ref[11:] + " while this one waited.")
+            say(" !     Fetch, merge or rebase, and push again.")
+            return 1
         target = new
     if target is None:
         return 0

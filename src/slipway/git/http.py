@@ -80,6 +80,9 @@ class GitHttp:
         self.issue_token = issue_token
         self.revoke_token = revoke_token
         self.deploy_url = deploy_url
+        # One receive-pack per app at a time, ref update included: a second push
+        # waits, then its hook sees the ref the first one left.
+        self._push_locks: dict[str, asyncio.Lock] = {}
 
     def routes(self) -> list[Route]:
         return [Route("/{app}.git/{rest:path}", self.handle, methods=["GET", "POST"])]
@@ -121,14 +124,26 @@ class GitHttp:
             env["HTTP_CONTENT_ENCODING"] = request.headers["content-encoding"]
         if "git-protocol" in request.headers:
             env["GIT_PROTOCOL"] = request.headers["git-protocol"]
-        token = None
-        if rest == "git-receive-pack":
-            token = self.issue_token(grant.account_id, grant.app_id)
-            env["SLIPWAY_PUSH_TOKEN"] = token
-            env["SLIPWAY_DEPLOY_URL"] = self.deploy_url
-        return await self._backend(request, env, token)
+        if rest != "git-receive-pack":
+            return await self._backend(request, env, None)
+        lock = self._push_locks.setdefault(grant.app_id, asyncio.Lock())
+        await lock.acquire()
+        token = self.issue_token(grant.account_id, grant.app_id)
+        env["SLIPWAY_PUSH_TOKEN"] = token
+        env["SLIPWAY_DEPLOY_URL"] = self.deploy_url
+        try:
+            return await self._backend(request, env, token, lock.release)
+        except BaseException:
+            lock.release()
+            raise
 
-    async def _backend(self, request: Request, env: dict[str, str], token: str | None) -> Response:
+    async def _backend(
+        self,
+        request: Request,
+        env: dict[str, str],
+        token: str | None,
+        on_done: Callable[[], None] | None = None,
+    ) -> Response:
         proc = await asyncio.create_subprocess_exec(
             "git",
             "http-backend",
@@ -140,27 +155,27 @@ class GitHttp:
         assert proc.stdin is not None
         assert proc.stdout is not None
 
-        async def feed() -> None:
-            assert proc.stdin
-            try:
-                async for chunk in request.stream():
-                    if chunk:
-                        proc.stdin.write(chunk)
-                        await proc.stdin.drain()
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    proc.stdin.close()
-
         async def drain_stderr() -> None:
             assert proc.stderr
             data = await proc.stderr.read()
             if data.strip():
                 log.info("git http-backend: %s", data.decode(errors="replace").strip())
 
-        feeder = asyncio.create_task(feed())
         stderr_task = asyncio.create_task(drain_stderr())
+        # The whole request body goes in before the response starts: the response's
+        # disconnect listener also reads from the connection and would otherwise
+        # swallow the end of the body. git's stateless RPC reads all input first anyway.
+        try:
+            if request.method == "POST":
+                async for chunk in request.stream():
+                    if chunk:
+                        proc.stdin.write(chunk)
+                        await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                proc.stdin.close()
         status = 200
         headers: dict[str, str] = {}
         while True:
@@ -182,10 +197,11 @@ class GitHttp:
                         break
                     yield chunk
             finally:
-                await feeder
                 await stderr_task
                 await proc.wait()
                 if token is not None:
                     self.revoke_token(token)
+                if on_done is not None:
+                    on_done()
 
         return StreamingResponse(body(), status_code=status, headers=headers)

@@ -40,6 +40,8 @@ class DeployOptions:
     keep_releases: int = 10
     build_memory_mb: int = 4096
     build_timeout: float = 25 * 60
+    # Slugs packed this recently are never collected: their release may not exist yet.
+    slug_grace: float = 3600
 
 
 @dataclass(frozen=True)
@@ -276,8 +278,7 @@ class Deployer:
     def collect_slugs(self) -> None:
         with self.platform.tx() as tx:
             keep = builds.slugs_to_keep(tx, self.options.keep_releases)
-        # Slugs packed in the last hour may belong to a build that has not released yet.
-        cutoff = time.time() - 3600
+        cutoff = time.time() - self.options.slug_grace
         recent = {
             p.name.removesuffix(".tgz")
             for p in self.slugs.root.glob("*.tgz")

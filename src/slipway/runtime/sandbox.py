@@ -153,23 +153,16 @@ def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None)
         argv += ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup_procs)]
     if not caps.isolated:
         return argv + list(spec.argv)
-    if caps.is_root and spec.uid is not None and caps.setpriv:
-        argv += [
-            caps.setpriv,
-            f"--reuid={spec.uid}",
-            f"--regid={spec.uid}",
-            "--clear-groups",
-            "--",
-        ]
     assert caps.bwrap is not None
+    # As root, bwrap itself runs privileged (so it can reach bind sources under private
+    # directories) and setpriv inside the sandbox drops to the app's uid for good: no
+    # capabilities, no new privileges, files written owned by that uid on the host.
+    # As anyone else, a user namespace maps the caller to itself.
+    drop_to_uid = caps.is_root and spec.uid is not None and caps.setpriv is not None
     argv += [caps.bwrap, "--die-with-parent", "--new-session"]
-    argv += [
-        "--unshare-user",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup-try",
-    ]
+    if not drop_to_uid:
+        argv += ["--unshare-user"]
+    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     argv += ["--hostname", spec.hostname]
     for d in SYSTEM_DIRS:
         if Path(d).exists():
@@ -182,6 +175,19 @@ def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None)
     argv += ["--chdir", spec.workdir, "--clearenv"]
     for key, value in spec.env.items():
         argv += ["--setenv", key, value]
+    if drop_to_uid:
+        assert caps.setpriv is not None
+        assert spec.uid is not None
+        argv += [
+            caps.setpriv,
+            f"--reuid={spec.uid}",
+            f"--regid={spec.uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+            "--",
+        ]
     return argv + list(spec.argv)
 
 

@@ -237,3 +237,11 @@ def ca_certificate(request: Request) -> Response:
     if path is None or not path.exists():
         return PlainTextResponse("This server uses a certificate of its own.\n", 404)
     return Response(path.read_bytes(), media_type="application/x-pem-file")
+
+
+@router.get("/tls/info")
+def platform_info(request: Request) -> dict[str, Any]:
+    """Public facts a client needs to set up git: where to push and which CA to trust."""
+    platform = get_platform(request)
+    has_ca = request.app.state.ca_cert is not None
+    return {"git_host": platform.settings.git_host, "has_ca_cert": has_ca}

@@ -43,6 +43,7 @@ def apps_create(name: str | None, no_remote: bool, remote: str, as_json: bool) -
     output.done(f", {app['name']}" if not name else "")
     if not no_remote and git.in_repository():
         git.set_remote(app["git_url"], remote)
+        git.configure_trust(app["git_url"], cli_context().api_url)
         output.err_console.print(f"Git remote {remote} added", markup=False)
     if as_json:
         output.print_json(app)
@@ -101,6 +102,7 @@ def apps_rename(newname: str, app: str | None) -> None:
     current = git.remote_url() if git.in_repository() else None
     if current and current.rstrip("/").endswith(f"/{name}.git"):
         git.set_remote(info["git_url"])
+        git.configure_trust(info["git_url"], ctx.api_url)
         output.err_console.print("Git remote slipway updated", markup=False)
 
 
@@ -129,6 +131,21 @@ def apps_destroy(app: str | None, confirm: str | None) -> None:
         git.remove_remote()
 
 
+@click.command("git:credentials", hidden=True)
+@click.argument("operation")
+def git_credentials(operation: str) -> None:
+    """git's credential helper protocol: answer `get` with the API key as the password."""
+    if operation != "get":
+        return
+    fields = dict(line.split("=", 1) for line in sys.stdin.read().splitlines() if "=" in line)
+    if fields.get("protocol") != "https":
+        return
+    key = cli_context().token()
+    if key:
+        output.line("username=slipway")
+        output.line(f"password={key}")
+
+
 @click.command("git:remote")
 @app_option
 @click.option("--remote", "-r", default="slipway", show_default=True, help="Git remote name.")
@@ -141,4 +158,5 @@ def git_remote(app: str | None, remote: str) -> None:
         raise CliError("This is not a git repository; run the command inside one.")
     info = ctx.client().get(f"/apps/{seg(app)}")
     git.set_remote(info["git_url"], remote)
+    git.configure_trust(info["git_url"], ctx.api_url)
     output.line(f"set git remote {remote} to {info['git_url']}")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import click
+import httpx
 
-from slipway.cli import netrc, output
+from slipway.cli import git, netrc, output
 from slipway.cli.base import cli_context
 from slipway.cli.client import ApiClient
-from slipway.cli.errors import CliError, NotLoggedIn
+from slipway.cli.errors import CliError, NotLoggedIn, Unreachable
 
 
 @click.command("login")
@@ -74,6 +76,13 @@ def heroku_env() -> None:
     """
     ctx = cli_context()
     url = ctx.api_url.rstrip("/")
+    try:
+        info = httpx.get(url + "/tls/info", timeout=10).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise Unreachable(
+            f"Cannot reach the Slipway API at {url}; is `slipway server` running?"
+        ) from exc
+    git_host = str(info["git_host"])
     lines = {
         "HEROKU_HOST": url,
         "HEROKU_PARTICLEBOARD_URL": url,
@@ -83,6 +92,15 @@ def heroku_env() -> None:
         "HEROKU_SKIP_ANALYTICS": "1",
         "HEROKU_SKIP_NEW_VERSION_CHECK": "true",
         "HEROKU_DISABLE_AUTOUPDATE": "true",
+        "HEROKU_GIT_HOST": git_host,
     }
+    ca = git.fetch_ca(url) if info.get("has_ca_cert") else None
+    if ca is not None:
+        # Node (the heroku CLI) and git must both trust the platform's CA. git gets it
+        # for the platform's URL only, through git's environment-config variables.
+        lines["NODE_EXTRA_CA_CERTS"] = str(ca)
+        lines["GIT_CONFIG_COUNT"] = "1"
+        lines["GIT_CONFIG_KEY_0"] = f"http.https://{git_host}/.sslCAInfo"
+        lines["GIT_CONFIG_VALUE_0"] = str(ca)
     for key, value in lines.items():
-        output.line(f"export {key}={value}")
+        output.line(f"export {key}={shlex.quote(value)}")
