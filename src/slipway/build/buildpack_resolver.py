@@ -70,8 +70,11 @@ class BuildpackResolver:
         url = validate(url)
         if url in BUILTINS:
             return ResolvedBuildpack(url, url, BUILTIN_DIR / BUILTINS[url])
-        if url.startswith("/"):
-            path = Path(url)
+        local = url.removeprefix("file://")
+        if url.startswith("/") or (url.startswith("file:///") and Path(local, "bin").is_dir()):
+            # A directory on this machine, as a path or a file:// URL (the official CLI
+            # accepts only URLs): used as it is now, never copied into a cache.
+            path = Path(local)
             if not (path / "bin" / "compile").is_file():
                 raise BuildpackError(
                     f"Buildpack directory {url} has no bin/compile; point at a buildpack's root."
