@@ -11,7 +11,7 @@ from tests.support import ServerProcess
 
 def slug_names(server: ServerProcess, app: str) -> list[str]:
     with server.client() as api:
-        current = [r for r in releases(server, app) if r["current"]][0]
+        current = next(r for r in releases(server, app) if r["current"])
         slug = api.get(f"/apps/{app}/slugs/{current['slug']['id']}").json()  # type: ignore[index]
     archive = server.data_dir / "slugs" / f"{slug['checksum'].removeprefix('SHA256:')}.tgz"
     with tarfile.open(archive) as tar:

@@ -218,9 +218,10 @@ class _Context:
         try:
             return self.sandbox.run(spec, emit)
         except SandboxTimeout as exc:
+            limit = f"{timeout:.0f} seconds" if timeout < 120 else f"{timeout / 60:.0f} minutes"
             raise CompileFailed(
-                f"The build took longer than {timeout / 60:.0f} minutes and was stopped; "
-                "make it faster or split the work."
+                f"The build took longer than {limit} and was stopped; make it faster or raise "
+                "the limit (slipway server --build-timeout)."
             ) from exc
         except SandboxError as exc:
             raise BuildError(f"The build could not start: {exc}.") from exc
