@@ -46,3 +46,13 @@ ensure_venv() {
         touch "$stamp"
     fi
 }
+
+# What deploys need on the host: git (repositories and `git http-backend`),
+# bubblewrap (the build sandbox), venv for the Python buildpack, Node.js and
+# npm for the Node.js buildpack.
+ensure_platform_packages() {
+    local pkgs=(git bubblewrap python3-venv)
+    command -v node >/dev/null || pkgs+=(nodejs)
+    command -v npm >/dev/null || pkgs+=(npm)
+    apt_install "${pkgs[@]}"
+}

@@ -217,3 +217,32 @@ def test_pushes_to_one_app_never_interleave(
     with sqlite_server.client() as api:
         slug_id = history[-1]["slug"]["id"]  # type: ignore[index]
         assert api.get(f"/apps/{app}/slugs/{slug_id}").json()["commit"] == main
+
+
+def test_a_push_to_someone_elses_app_stores_nothing(
+    user: User, sqlite_server: ServerProcess, tmp_path: Path
+) -> None:
+    repo = user.repo("static", tmp_path / "site")
+    app = user.create_app(repo)
+    with sqlite_server.client() as api:
+        stranger = api.post("/accounts", json={"email": f"{app}@example.com"}).json()["api_key"]
+        app_id = api.get(f"/apps/{app}").json()["id"]
+    url = f"https://stranger:{stranger}@127.0.0.1:{sqlite_server.git_port}/{app}.git"
+    result = user.git("push", url, "main", cwd=repo)
+    assert result.returncode != 0
+    assert f"You do not have access to the app {app}." in result.stderr
+    wrong_key = f"https://x:HRKU-wrong@127.0.0.1:{sqlite_server.git_port}/{app}.git"
+    assert user.git("push", wrong_key, "main", cwd=repo).returncode != 0
+    unknown = (
+        f"https://x:{sqlite_server.api_key}@127.0.0.1:{sqlite_server.git_port}/no-such-app.git"
+    )
+    assert (
+        "Couldn't find that app (no-such-app)."
+        in user.git("push", unknown, "main", cwd=repo).stderr
+    )
+    bare = sqlite_server.data_dir / "repos" / f"{app_id}.git"
+    # Nothing was stored: no refs, no objects (the repository may not even exist).
+    if bare.exists():
+        assert not list((bare / "refs" / "heads").iterdir())
+        assert not [p for p in (bare / "objects").rglob("*") if p.is_file()]
+    assert len(releases(sqlite_server, app)) == 1

@@ -1,0 +1,199 @@
+"""Deploy benchmark: wall time of `git push` for a Flask + gunicorn app, by phase.
+
+Runs a private `slipway server`, then pushes tests/apps/flask three ways:
+first push (cold cache), an empty commit (warm cache), and code changes
+(warm cache, new code). Phases come from when each `remote:` line reaches the
+pusher: receive (push start -> "Building source"), compile (-> "Compressing"),
+pack (-> "Launching"), release (-> "Released vN").
+
+Baselines measured in the same run:
+  * git-only: the same push to a bare repository over file:// (no build at all);
+  * no-op deploy: the full pipeline with a buildpack that does nothing.
+
+Usage: .venv/bin/python bench/deploy.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import ServerProcess, slipway_bin  # noqa: E402
+
+APPS = ROOT / "tests" / "apps"
+MARKERS = {
+    "receive": "remote: Building source:",
+    "compile": "remote: -----> Compressing...",
+    "pack": "remote: -----> Launching...",
+    "release": "Released v",
+}
+
+
+@dataclass
+class Push:
+    total: float
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def env_for(home: Path, server: ServerProcess) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "SLIPWAY_API_URL": server.url,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stderr}")
+
+
+def timed_push(repo: Path, env: dict[str, str], target: str = "slipway") -> Push:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        ["git", "push", target, "main"], cwd=repo, env=env, stderr=subprocess.PIPE, text=True
+    )
+    seen: dict[str, float] = {}
+    lines = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line)
+        for phase, marker in MARKERS.items():
+            if phase not in seen and marker in line:
+                seen[phase] = time.perf_counter() - start
+    if proc.wait() != 0:
+        raise SystemExit("push failed:\n" + "".join(lines))
+    total = time.perf_counter() - start
+    phases: dict[str, float] = {}
+    previous = 0.0
+    for phase in MARKERS:
+        if phase in seen:
+            phases[phase] = seen[phase] - previous
+            previous = seen[phase]
+    return Push(seen.get("release", total), phases)
+
+
+def make_repo(sample: str, dest: Path, env: dict[str, str]) -> Path:
+    shutil.copytree(APPS / sample, dest)
+    for argv in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "init"],
+    ):
+        run(argv, dest, env)
+    return dest
+
+
+def commit(repo: Path, env: dict[str, str], *, empty: bool, n: int) -> None:
+    if empty:
+        run(["git", "commit", "-q", "--allow-empty", "-m", f"empty {n}"], repo, env)
+    else:
+        (repo / "app.py").write_text((repo / "app.py").read_text() + f"\n# change {n}\n")
+        run(["git", "commit", "-qam", f"change {n}"], repo, env)
+
+
+def fmt(pushes: list[Push]) -> str:
+    totals = [p.total for p in pushes]
+    phases = {k: statistics.median([p.phases.get(k, 0.0) for p in pushes]) for k in MARKERS}
+    parts = " ".join(f"{k}={v:5.2f}s" for k, v in phases.items())
+    return f"p50={statistics.median(totals):6.2f}s max={max(totals):6.2f}s  [{parts}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="slipway-bench-"))
+    server = ServerProcess(work / "data").start()
+    try:
+        home = work / "home"
+        home.mkdir()
+        env = env_for(home, server)
+        subprocess.run(
+            [slipway_bin(), "login"],
+            input=server.api_key,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+        flask = make_repo("flask", work / "flask", env)
+        run([slipway_bin(), "apps:create", "bench-flask"], flask, env)
+        first = timed_push(flask, env)
+        empties, changes = [], []
+        for n in range(args.runs):
+            commit(flask, env, empty=True, n=n)
+            empties.append(timed_push(flask, env))
+            commit(flask, env, empty=False, n=n)
+            changes.append(timed_push(flask, env))
+
+        # Baseline 1: git alone, same repository, to a bare repo over file://.
+        bare = work / "bare.git"
+        run(["git", "init", "-q", "--bare", str(bare)], work, env)
+        git_only = []
+        for n in range(args.runs):
+            commit(flask, env, empty=False, n=100 + n)
+            run(["git", "remote", "remove", "bare"], flask, env) if n else None
+            run(["git", "remote", "add", "bare", f"file://{bare}"], flask, env)
+            start = time.perf_counter()
+            run(["git", "push", "-q", "bare", "main"], flask, env)
+            git_only.append(Push(time.perf_counter() - start))
+
+        # Baseline 2: the whole pipeline with a buildpack that does nothing.
+        noop_bp = work / "noop-buildpack"
+        (noop_bp / "bin").mkdir(parents=True)
+        (noop_bp / "bin" / "detect").write_text("#!/bin/sh\necho Noop\n")
+        (noop_bp / "bin" / "compile").write_text("#!/bin/sh\nexit 0\n")
+        for script in (noop_bp / "bin").iterdir():
+            script.chmod(0o755)
+        for d in (work, noop_bp, noop_bp / "bin"):
+            d.chmod(0o755)
+        static = make_repo("static", work / "static", env)
+        run([slipway_bin(), "apps:create", "bench-noop"], static, env)
+        run([slipway_bin(), "buildpacks:set", str(noop_bp), "-a", "bench-noop"], static, env)
+        noop = []
+        for n in range(args.runs):
+            commit(static, env, empty=True, n=n)
+            noop.append(timed_push(static, env))
+
+        print(f"Deploy benchmark ({args.runs} runs each; time to 'Released vN' at the pusher)")
+        print(f"  flask first push (cold cache)   {fmt([first])}")
+        print(f"  flask empty commit (warm cache) {fmt(empties)}")
+        print(f"  flask code change (warm cache)  {fmt(changes)}")
+        print(f"  baseline: git push, no build    {fmt(git_only)}")
+        print(f"  baseline: no-op buildpack       {fmt(noop)}")
+        change_p50 = statistics.median(p.total for p in changes)
+        noop_p50 = statistics.median(p.total for p in noop)
+        git_p50 = statistics.median(p.total for p in git_only)
+        print(
+            f"  ratios: code change / no-op deploy = {change_p50 / noop_p50:.1f}x, "
+            f"code change / git only = {change_p50 / git_p50:.1f}x"
+        )
+        verdict = "meets" if change_p50 < 5 else "MISSES"
+        print(f"  target: code-change redeploy < 5 s -> {change_p50:.2f}s ({verdict} the target)")
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
