@@ -103,3 +103,24 @@ def test_rate_limit(tmp_path: Path) -> None:
         assert httpx.get(srv.url + "/account").status_code == 401
     finally:
         srv.stop()
+
+
+def test_a_user_supplied_certificate_is_served(tmp_path: Path) -> None:
+    import ssl
+
+    from slipway.tls import ensure_certificates
+
+    own = ensure_certificates(tmp_path / "own", "example.test", [])
+    srv = ServerProcess(
+        tmp_path / "data", extra_args=("--tls-cert", str(own.cert), "--tls-key", str(own.key))
+    ).start()
+    try:
+        served = ssl.get_server_certificate(("127.0.0.1", srv.git_port))
+        assert served.strip() == own.cert.read_text().split("-----END CERTIFICATE-----")[
+            0
+        ].strip() + ("\n-----END CERTIFICATE-----")
+        # No platform CA was made, so there is none to hand out.
+        assert httpx.get(srv.url + "/tls/ca.crt").status_code == 404
+        assert not (tmp_path / "data" / "tls").exists()
+    finally:
+        srv.stop()

@@ -203,3 +203,31 @@ def test_old_slugs_are_collected(
     kept = {c.removeprefix("SHA256:") for c in checksums[-2:]}
     assert kept <= stored
     assert not {c.removeprefix("SHA256:") for c in checksums[:-2]} & stored
+
+
+def test_destroying_an_app_removes_its_repo_cache_logs_and_slugs(
+    strict_user: User, strict_server: ServerProcess, tmp_path: Path
+) -> None:
+    repo = strict_user.repo("static", tmp_path / "site")
+    app = strict_user.create_app(repo)
+    with strict_server.client() as api:
+        api.put(
+            f"/apps/{app}/buildpack-installations",
+            json={"updates": [{"buildpack": str(BUILDPACKS / "static")}]},
+        )
+        assert strict_user.push(repo).returncode == 0
+        app_id = api.get(f"/apps/{app}").json()["id"]
+        (build,) = api.get(f"/apps/{app}/builds").json()
+        slug_id = api.get(f"/apps/{app}/releases/2").json()["slug"]["id"]
+        checksum = api.get(f"/apps/{app}/slugs/{slug_id}").json()["checksum"]
+    data = strict_server.data_dir
+    paths = [
+        data / "repos" / f"{app_id}.git",
+        data / "cache" / app_id,
+        data / "builds" / f"{build['id']}.log",
+        data / "slugs" / f"{checksum.removeprefix('SHA256:')}.tgz",
+    ]
+    assert all(p.exists() for p in paths)
+    destroyed = strict_user.slipway("apps:destroy", "-a", app, "--confirm", app, cwd=repo)
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert [p for p in paths if p.exists()] == []

@@ -177,3 +177,7 @@ def start_context_config(tx: Tx, app_id: str) -> dict[str, str]:
 def build_status(tx: Tx, build_id: str) -> str | None:
     row = tx.session.get(BuildRow, build_id)
     return row.status if row else None
+
+
+def build_ids_of(tx: Tx, app_id: str) -> list[str]:
+    return list(tx.session.scalars(select(BuildRow.id).where(BuildRow.app_id == app_id)))

@@ -275,6 +275,14 @@ class Deployer:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    def forget_app(self, app_id: str, build_ids: list[str]) -> None:
+        """After an app is destroyed: its build cache, repository and build logs go too."""
+        shutil.rmtree(self.data_dir / "cache" / app_id, ignore_errors=True)
+        shutil.rmtree(self.data_dir / "repos" / f"{app_id}.git", ignore_errors=True)
+        for build_id in build_ids:
+            self.output_path(build_id).unlink(missing_ok=True)
+        self.collect_slugs()
+
     def collect_slugs(self) -> None:
         with self.platform.tx() as tx:
             keep = builds.slugs_to_keep(tx, self.options.keep_releases)

@@ -11,7 +11,7 @@ from slipway.api import serialize
 from slipway.api.bodies import AppCreate, AppUpdate
 from slipway.api.deps import current_account, get_platform
 from slipway.api.paging import paged_response
-from slipway.platform import apps, views
+from slipway.platform import apps, builds, views
 from slipway.platform.errors import InvalidParams
 
 router = APIRouter()
@@ -75,8 +75,15 @@ def update_app(app: str, body: AppUpdate, request: Request, actor: Actor) -> dic
 
 @router.delete("/apps/{app}")
 def delete_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
-    with get_platform(request).tx() as tx:
-        return serialize.app(apps.delete_app(tx, actor, app))
+    platform = get_platform(request)
+    with platform.tx() as tx:
+        # Build ids are read before the rows go, so their logs can be removed too.
+        build_ids = builds.build_ids_of(tx, apps.find_app_row(tx, actor, app).id)
+        view = apps.delete_app(tx, actor, app)
+    deployer = request.app.state.deployer
+    if deployer is not None:
+        deployer.forget_app(view.id, build_ids)
+    return serialize.app(view)
 
 
 @router.get("/apps/{app}/collaborators")
