@@ -109,3 +109,12 @@ def releases(server: ServerProcess, app: str) -> list[dict[str, object]]:
             f"/apps/{app}/releases", headers={"Range": "version ..; max=1000"}
         ).json()
         return result
+
+
+def set_buildpacks(server: ServerProcess, app: str, *buildpacks: Path | str) -> None:
+    with server.client() as api:
+        response = api.put(
+            f"/apps/{app}/buildpack-installations",
+            json={"updates": [{"buildpack": str(b)} for b in buildpacks]},
+        )
+        assert response.status_code == 200, response.text

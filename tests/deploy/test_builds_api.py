@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import unique_name
-from tests.deploy.conftest import APPS, BUILDPACKS, User, releases
+from tests.deploy.conftest import APPS, BUILDPACKS, User, releases, set_buildpacks
 from tests.support import ServerProcess
 
 
@@ -43,10 +43,7 @@ def test_build_from_an_uploaded_source_tarball(sqlite_server: ServerProcess) -> 
     body = tarball("static", top_dir="site-main")
     with sqlite_server.client() as api:
         api.post("/apps", json={"name": app})
-        api.put(
-            f"/apps/{app}/buildpack-installations",
-            json={"updates": [{"buildpack": str(BUILDPACKS / "static")}]},
-        )
+        set_buildpacks(sqlite_server, app, BUILDPACKS / "static")
         source = api.post("/sources").json()["source_blob"]
         assert httpx.put(source["put_url"], content=body).status_code == 200
         created = api.post(
@@ -148,11 +145,7 @@ def test_a_hanging_buildpack_is_stopped(
 ) -> None:
     repo = strict_user.repo("static", tmp_path / "site")
     app = strict_user.create_app(repo)
-    with strict_server.client() as api:
-        api.put(
-            f"/apps/{app}/buildpack-installations",
-            json={"updates": [{"buildpack": str(BUILDPACKS / "hang")}]},
-        )
+    set_buildpacks(strict_server, app, BUILDPACKS / "hang")
     started = time.monotonic()
     result = strict_user.push(repo)
     assert time.monotonic() - started < 60
@@ -166,11 +159,7 @@ def test_a_buildpack_over_its_memory_is_killed(
 ) -> None:
     repo = strict_user.repo("static", tmp_path / "site")
     app = strict_user.create_app(repo)
-    with strict_server.client() as api:
-        api.put(
-            f"/apps/{app}/buildpack-installations",
-            json={"updates": [{"buildpack": str(BUILDPACKS / "memory-hog")}]},
-        )
+    set_buildpacks(strict_server, app, BUILDPACKS / "memory-hog")
     result = strict_user.push(repo)
     assert result.returncode != 0
     assert "survived" not in result.stderr
@@ -183,11 +172,7 @@ def test_old_slugs_are_collected(
 ) -> None:
     repo = strict_user.repo("static", tmp_path / "site")
     app = strict_user.create_app(repo)
-    with strict_server.client() as api:
-        api.put(
-            f"/apps/{app}/buildpack-installations",
-            json={"updates": [{"buildpack": str(BUILDPACKS / "static")}]},
-        )
+    set_buildpacks(strict_server, app, BUILDPACKS / "static")
     for i in range(4):
         (repo / "index.html").write_text(f"version {i}")
         strict_user.commit(repo, f"v{i}")
@@ -210,12 +195,9 @@ def test_destroying_an_app_removes_its_repo_cache_logs_and_slugs(
 ) -> None:
     repo = strict_user.repo("static", tmp_path / "site")
     app = strict_user.create_app(repo)
+    set_buildpacks(strict_server, app, BUILDPACKS / "static")
+    assert strict_user.push(repo).returncode == 0
     with strict_server.client() as api:
-        api.put(
-            f"/apps/{app}/buildpack-installations",
-            json={"updates": [{"buildpack": str(BUILDPACKS / "static")}]},
-        )
-        assert strict_user.push(repo).returncode == 0
         app_id = api.get(f"/apps/{app}").json()["id"]
         (build,) = api.get(f"/apps/{app}/builds").json()
         slug_id = api.get(f"/apps/{app}/releases/2").json()["slug"]["id"]

@@ -7,17 +7,8 @@ import os
 import tarfile
 from pathlib import Path
 
-from tests.deploy.conftest import BUILDPACKS, User, releases
+from tests.deploy.conftest import BUILDPACKS, User, releases, set_buildpacks
 from tests.support import ServerProcess
-
-
-def set_buildpacks(server: ServerProcess, app: str, *paths: Path) -> None:
-    with server.client() as api:
-        response = api.put(
-            f"/apps/{app}/buildpack-installations",
-            json={"updates": [{"buildpack": str(p)} for p in paths]},
-        )
-        assert response.status_code == 200, response.text
 
 
 def test_push_builds_releases_and_scales(
