@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -237,3 +238,32 @@ def test_a_push_to_someone_elses_app_stores_nothing(
         assert not list((bare / "refs" / "heads").iterdir())
         assert not [p for p in (bare / "objects").rglob("*") if p.is_file()]
     assert len(releases(sqlite_server, app)) == 1
+
+
+def test_a_git_url_buildpack_is_cloned_once(
+    user: User, sqlite_server: ServerProcess, tmp_path: Path
+) -> None:
+    source = tmp_path / "bp-src"
+    shutil.copytree(BUILDPACKS / "static", source)
+    for args in (("init", "-q", "-b", "stable"), ("add", "-A"), ("commit", "-qm", "bp")):
+        assert user.git(*args, cwd=source).returncode == 0
+    bare = tmp_path / "static-buildpack.git"
+    assert user.git("clone", "-q", "--bare", str(source), str(bare), cwd=tmp_path).returncode == 0
+    repo = user.repo("static", tmp_path / "site")
+    app = user.create_app(repo)
+    set_buildpacks(sqlite_server, app, f"file://{bare}#stable")
+    first = user.push(repo)
+    assert first.returncode == 0, first.stderr
+    assert "Static app detected" in first.stderr
+    # The clone is cached: the buildpack's origin can disappear.
+    shutil.rmtree(bare)
+    user.commit(repo, "again", empty=True)
+    second = user.push(repo)
+    assert second.returncode == 0, second.stderr
+    assert "Released v3" in second.stderr
+    unreachable = user.repo("static", tmp_path / "other")
+    other = user.create_app(unreachable)
+    set_buildpacks(sqlite_server, other, f"file://{tmp_path}/missing.git")
+    failed = user.push(unreachable)
+    assert failed.returncode != 0
+    assert "Could not clone buildpack" in failed.stderr
