@@ -225,3 +225,32 @@ def test_unreachable_api(slipway: Run, tmp_home: Path) -> None:
     result = slipway("--api-url", "http://127.0.0.1:1", "apps")
     assert result.returncode == 3
     assert "Cannot reach the Slipway API" in result.stderr
+
+
+def test_buildpacks_commands(logged_in: Run) -> None:
+    name = unique_name("bp")
+    logged_in("apps:create", name)
+    assert "has no Buildpacks" in logged_in("buildpacks", "-a", name).stdout
+    set_ = logged_in("buildpacks:set", "heroku/python", "-a", name)
+    assert set_.returncode == 0, set_.stderr
+    assert "Buildpack set. Next release on" in set_.stdout
+    assert logged_in("buildpacks:add", "--index", "1", "heroku/nodejs", "-a", name).returncode == 0
+    assert json.loads(logged_in("buildpacks", "-a", name, "--json").stdout) == [
+        "heroku/nodejs",
+        "heroku/python",
+    ]
+    duplicate = logged_in("buildpacks:add", "heroku/python", "-a", name)
+    assert duplicate.returncode == 1
+    assert "already set" in duplicate.stderr
+    assert (
+        logged_in("buildpacks:set", "-i", "2", "https://github.com/x/y.git", "-a", name).returncode
+        == 0
+    )
+    assert logged_in("buildpacks:remove", "-i", "1", "-a", name).returncode == 0
+    assert "https://github.com/x/y.git" in logged_in("buildpacks", "-a", name).stdout
+    bad = logged_in("buildpacks:set", "nonsense", "-a", name)
+    assert bad.returncode == 1
+    assert "is not known" in bad.stderr
+    assert logged_in("buildpacks:clear", "-a", name).returncode == 0
+    assert json.loads(logged_in("buildpacks", "-a", name, "--json").stdout) == []
+    assert "has no builds yet" in logged_in("builds:output", "-a", name).stderr
