@@ -9,9 +9,18 @@ from sqlalchemy import delete, func, select
 from slipway.platform import views
 from slipway.platform.accounts import account_view
 from slipway.platform.errors import Forbidden, InvalidParams, NotFound, PlatformError
+from slipway.platform.events import AppDestroyed
 from slipway.platform.names import generate_app_name, validate_app_name
 from slipway.platform.tx import Tx
-from slipway.store.models import AccountRow, AppRow, BuildRow, FormationRow, ReleaseRow, SlugRow
+from slipway.store.models import (
+    AccountRow,
+    AppRow,
+    BuildRow,
+    FormationRow,
+    LogDrainRow,
+    ReleaseRow,
+    SlugRow,
+)
 
 _UUID_LEN = 36
 
@@ -171,7 +180,8 @@ def delete_app(tx: Tx, actor: views.Account, ident: str) -> views.App:
     row = find_app_row(tx, actor, ident, lock=True)
     view = app_view(tx, row)
     # Children first: releases hold slugs with RESTRICT, so the order matters.
-    for model in (FormationRow, BuildRow, ReleaseRow, SlugRow):
+    for model in (FormationRow, BuildRow, LogDrainRow, ReleaseRow, SlugRow):
         tx.session.execute(delete(model).where(model.app_id == row.id))
     tx.session.delete(row)
+    tx.emit(AppDestroyed(row.id))
     return view

@@ -174,7 +174,7 @@ class Deployer:
         buildpacks: list[str] | None = None,
     ) -> tuple[views.Build, views.BuildContext]:
         with self.platform.tx() as tx:
-            return builds.start_build(
+            build, ctx = builds.start_build(
                 tx,
                 actor,
                 app_ident,
@@ -183,6 +183,8 @@ class Deployer:
                 source_checksum=source_checksum,
                 buildpacks=buildpacks,
             )
+            tx.log(ctx.app_id, f"Build started by user {actor.email}")
+            return build, ctx
 
     def run(
         self, actor: views.Account, ctx: views.BuildContext, source: Path, emit: Emit
@@ -208,9 +210,15 @@ class Deployer:
                 log.exception("build %s failed unexpectedly", ctx.build_id)
                 out(" !     The build failed because of an internal error; see the server log.")
                 ok, version = False, None
-            if not ok:
-                with self.platform.tx() as tx:
+            with self.platform.tx() as tx:
+                if ok:
+                    tx.log(ctx.app_id, "Build succeeded")
+                else:
                     builds.mark_build(tx, ctx.build_id, "failed")
+                    tx.log(
+                        ctx.app_id,
+                        "Build failed -- check your build output: " + self.output_url(ctx.build_id),
+                    )
         with self.platform.tx() as tx:
             build = builds.get_build(tx, actor, ctx.app_id, ctx.build_id)
         return DeployResult(ok, build, version)

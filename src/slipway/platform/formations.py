@@ -11,7 +11,12 @@ from sqlalchemy import select
 from slipway.platform import views
 from slipway.platform.apps import find_app_row
 from slipway.platform.errors import NotFound
-from slipway.platform.formation import FormationEntry, FormationUpdate, plan_formation
+from slipway.platform.formation import (
+    FormationEntry,
+    FormationUpdate,
+    display_size,
+    plan_formation,
+)
 from slipway.platform.tx import Tx
 from slipway.store.models import AppRow, FormationRow
 
@@ -95,9 +100,13 @@ def update_formation(
     current = {t: FormationEntry(type=t, quantity=r.quantity, size=r.size) for t, r in rows.items()}
     planned = plan_formation(current, updates)
     now = tx.clock.now()
+    scaled = []
     for ptype, entry in planned.items():
         row = rows[ptype]
         if (row.quantity, row.size) != (entry.quantity, entry.size):
             row.quantity, row.size, row.updated_at = entry.quantity, entry.size, now
+        scaled.append(f"{ptype}@{entry.quantity}:{display_size(entry.size)}")
+    if scaled:
+        tx.log(app.id, f"Scaled to {' '.join(scaled)} by user {actor.email}")
     tx.session.flush()
     return [formation_view(r, app) for r in rows.values()]

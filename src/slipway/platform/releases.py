@@ -80,6 +80,8 @@ def append_release(
         updated_at=now,
     )
     tx.session.add(row)
+    tx.log(app.id, f"{description} by user {actor.email}")
+    tx.log(app.id, f"Release v{row.version} created by user {actor.email}")
     if status == "succeeded":
         app.released_at = now
         app.updated_at = now

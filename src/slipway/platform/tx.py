@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from slipway.platform.clock import Clock, SystemClock
 from slipway.platform.errors import Conflict
+from slipway.platform.events import AppLog, Event, EventBus
 from slipway.platform.settings import PlatformSettings
 from slipway.store import Store
 
@@ -22,6 +23,15 @@ class Tx:
     clock: Clock
     settings: PlatformSettings
     rng: random.Random
+    # Announced only once the transaction has committed: a rolled-back change
+    # never shows up in an app's log stream.
+    events: list[Event] = field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def log(self, app_id: str, message: str, *, source: str = "app", process: str = "api") -> None:
+        self.emit(AppLog(app_id, source, process, message))
 
 
 class Platform:
@@ -38,16 +48,20 @@ class Platform:
         self.settings = settings or PlatformSettings()
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.SystemRandom()
+        self.bus = EventBus()
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[Tx]:
         """Commit when the block ends; roll back everything if it raises."""
         try:
             with self.store.session() as session:
-                yield Tx(session, self.clock, self.settings, self.rng)
+                tx = Tx(session, self.clock, self.settings, self.rng)
+                yield tx
         except IntegrityError as exc:
             # A unique constraint lost a race with another request (two creates
             # of one app name, two releases numbered alike): nothing was written.
             raise Conflict(
                 "Another change to the same resource happened at the same time; try again."
             ) from exc
+        for event in tx.events:
+            self.bus.publish(event)

@@ -116,3 +116,14 @@ class BuildContext:
     stack: str
     web_url: str
     source_version: str | None
+
+
+@dataclass(frozen=True)
+class LogDrain:
+    id: str
+    app_id: str
+    app_name: str
+    token: str
+    url: str
+    created_at: dt.datetime
+    updated_at: dt.datetime

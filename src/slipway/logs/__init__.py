@@ -1,0 +1,1 @@
+"""Logplex: one merged, time-stamped stream per app, its history, live tails and drains."""
