@@ -27,9 +27,14 @@ from slipway.build.buildpack_resolver import BuildpackResolver
 from slipway.build.runner import BuildRunner
 from slipway.git.http import GitAuthError, GitHttp, PushGrant
 from slipway.git.repos import RepoStore
-from slipway.platform import accounts, apps
+from slipway.logs.drains import DrainDispatcher, DrainSpec
+from slipway.logs.history import DEFAULT_LIMIT, LogHistory
+from slipway.logs.plex import Logplex
+from slipway.logs.sessions import SessionSigner
+from slipway.platform import accounts, apps, drains
 from slipway.platform.deploys import Deployer, DeployOptions
 from slipway.platform.errors import Forbidden, NotFound, Unauthorized
+from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event
 from slipway.platform.settings import PlatformSettings
 from slipway.platform.tx import Platform
 from slipway.runtime.sandbox import Sandbox
@@ -67,6 +72,7 @@ class ServerConfig:
     build_timeout: float = 25 * 60
     build_memory_mb: int = 4096
     slug_grace: float = 3600
+    log_history: int = DEFAULT_LIMIT
 
     @property
     def public_host(self) -> str:
@@ -151,6 +157,30 @@ def make_authoriser(platform: Platform) -> Callable[[str, str], PushGrant]:
     return authorise
 
 
+def connect_logs(platform: Platform, logplex: Logplex, dispatcher: DrainDispatcher) -> None:
+    """Platform events become log lines; drains follow the store, now and on every change."""
+
+    def load_drains(app_id: str) -> None:
+        with platform.tx() as tx:
+            rows = drains.drains_of(tx, app_id)
+        dispatcher.set_drains(app_id, [DrainSpec(i, token, url) for i, token, url in rows])
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, AppLog):
+            logplex.publish(event.app_id, event.source, event.process, event.message)
+        elif isinstance(event, DrainsChanged):
+            load_drains(event.app_id)
+        elif isinstance(event, AppDestroyed):
+            dispatcher.set_drains(event.app_id, [])
+            logplex.forget(event.app_id)
+
+    platform.bus.subscribe(on_event)
+    with platform.tx() as tx:
+        app_ids = drains.all_app_ids_with_drains(tx)
+    for app_id in app_ids:
+        load_drains(app_id)
+
+
 def bootstrap(platform: Platform, config: ServerConfig) -> None:
     key_file = config.data_dir.expanduser().resolve() / ADMIN_KEY_FILE
     with platform.tx() as tx:
@@ -196,12 +226,13 @@ def serve(config: ServerConfig) -> None:
     data_dir = config.data_dir.expanduser().resolve()
     bootstrap(platform, config)
     tls = tls_files(config, data_dir)
+    secret = load_secret(data_dir)
     deployer = Deployer(
         platform,
         BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
         SlugStore(data_dir / "slugs"),
         data_dir,
-        load_secret(data_dir),
+        secret,
         config.api_url,
         DeployOptions(
             keep_releases=config.keep_releases,
@@ -210,7 +241,20 @@ def serve(config: ServerConfig) -> None:
             slug_grace=config.slug_grace,
         ),
     )
-    api = create_api(platform, deployer=deployer, ca_cert=tls.ca_cert, rate_limit=config.rate_limit)
+    dispatcher = DrainDispatcher()
+    dispatcher.start()
+    logplex = Logplex(LogHistory(data_dir / "logs", limit=config.log_history), dispatcher)
+    logplex.start()
+    connect_logs(platform, logplex, dispatcher)
+    api = create_api(
+        platform,
+        deployer=deployer,
+        logplex=logplex,
+        log_sessions=SessionSigner(secret),
+        public_url=config.api_url,
+        ca_cert=tls.ca_cert,
+        rate_limit=config.rate_limit,
+    )
     git = GitHttp(
         RepoStore(data_dir / "repos"),
         make_authoriser(platform),
@@ -246,6 +290,8 @@ def serve(config: ServerConfig) -> None:
         # requests finish (and commit) before the process exits.
         asyncio.run(_serve_all(servers))
     finally:
+        logplex.close()
+        dispatcher.close()
         platform.store.dispose()
         click.echo("Slipway stopped.")
 
@@ -306,6 +352,13 @@ async def _serve_all(servers: list[_Server]) -> None:
 )
 @click.option("--build-memory", default=4096, show_default=True, type=click.IntRange(min=64))
 @click.option("--slug-grace", default=3600.0, hidden=True, type=click.FloatRange(min=0))
+@click.option(
+    "--log-history",
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Lines of log history kept per app.",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def server_command(
@@ -324,6 +377,7 @@ def server_command(
     build_timeout: float,
     build_memory: int,
     slug_grace: float,
+    log_history: int,
     log_level: str,
     access_log: bool,
 ) -> None:
@@ -349,5 +403,6 @@ def server_command(
             build_timeout=build_timeout,
             build_memory_mb=build_memory,
             slug_grace=slug_grace,
+            log_history=log_history,
         )
     )

@@ -10,7 +10,9 @@ from slipway import __version__
 from slipway.api import errors
 from slipway.api.middleware import DEFAULT_MAX_BODY, ApiMiddleware
 from slipway.api.ratelimit import RateLimiter
-from slipway.api.routes import account, apps, builds, formation, releases
+from slipway.api.routes import account, apps, builds, formation, logs, releases
+from slipway.logs.plex import Logplex
+from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
 
@@ -19,13 +21,16 @@ RATE_LIMIT_CAPACITY = 4500
 RATE_LIMIT_REFILL_PER_SECOND = 75 / 60
 
 
-RAW_PREFIXES = ("/internal/", "/source-blobs/", "/build-output/", "/tls/")
+RAW_PREFIXES = ("/internal/", "/source-blobs/", "/build-output/", "/tls/", "/log-stream/")
 
 
 def create_api(
     platform: Platform,
     *,
     deployer: Deployer | None = None,
+    logplex: Logplex | None = None,
+    log_sessions: SessionSigner | None = None,
+    public_url: str = "",
     ca_cert: Path | None = None,
     rate_limit: int = RATE_LIMIT_CAPACITY,
     max_body: int = DEFAULT_MAX_BODY,
@@ -40,12 +45,15 @@ def create_api(
     )
     api.state.platform = platform
     api.state.deployer = deployer
+    api.state.logplex = logplex
+    api.state.log_sessions = log_sessions
+    api.state.public_url = public_url.rstrip("/")
     api.state.ca_cert = ca_cert
     api.state.rate_limiter = RateLimiter(
         rate_limit, RATE_LIMIT_REFILL_PER_SECOND, platform.clock.monotonic
     )
     errors.install(api)
-    for module in (account, apps, releases, formation, builds):
+    for module in (account, apps, releases, formation, builds, logs):
         api.include_router(module.router)
     api.add_middleware(ApiMiddleware, max_body=max_body, raw_prefixes=RAW_PREFIXES)
     return api

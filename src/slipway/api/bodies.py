@@ -81,3 +81,20 @@ class BuildpackUpdate(_Body):
 
 class BuildpackInstallations(_Body):
     updates: list[BuildpackUpdate]
+
+
+class LogSessionCreate(_Body):
+    # The official CLI sends source, dyno, lines, tail; older clients num and ps;
+    # the schema names dyno_name and type.
+    lines: StrictInt | None = None
+    num: StrictInt | None = None
+    tail: StrictBool | None = None
+    source: StrictStr | None = None
+    dyno: StrictStr | None = None
+    dyno_name: StrictStr | None = None
+    ps: StrictStr | None = None
+    type: StrictStr | None = None
+
+
+class LogDrainCreate(_Body):
+    url: StrictStr

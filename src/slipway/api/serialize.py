@@ -166,3 +166,15 @@ def build(b: views.Build, output_stream_url: str) -> Json:
 
 def buildpack_installations(urls: list[str]) -> list[Json]:
     return [{"ordinal": i, "buildpack": buildpack_ref(u)} for i, u in enumerate(urls)]
+
+
+def log_drain(d: views.LogDrain) -> Json:
+    return {
+        "id": d.id,
+        "token": d.token,
+        "url": d.url,
+        "addon": None,
+        "app": {"id": d.app_id, "name": d.app_name},
+        "created_at": ts(d.created_at),
+        "updated_at": ts(d.updated_at),
+    }

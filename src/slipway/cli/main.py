@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from slipway import __version__
-from slipway.cli.commands import apps, auth, builds, config, ps, releases
+from slipway.cli.commands import apps, auth, builds, config, logs, ps, releases
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
 from slipway.cli.output import err_console
@@ -100,6 +100,10 @@ for command in (
     releases.releases_info,
     releases.releases_rollback,
     ps.ps_scale,
+    logs.logs,
+    logs.drains_list,
+    logs.drains_add,
+    logs.drains_remove,
 ):
     cli.add_command(command)
 cli.add_command(_LazyServer())
