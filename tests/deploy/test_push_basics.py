@@ -82,6 +82,18 @@ def test_push_builds_releases_and_scales(
     assert "cache: warm" in output.stdout
     listed = user.slipway("builds", "-a", app, cwd=repo)
     assert listed.stdout.count("succeeded") == 2
+    # The app's log stream tells the same story, in order, without the config value.
+    logs = user.slipway("logs", "-a", app, "-n", "1500", cwd=repo).stdout
+    messages = [line.split("]: ", 1)[1] for line in logs.splitlines()]
+    email = "admin@slipway.localhost"
+    first_build = messages.index(f"Build started by user {email}")
+    assert messages[first_build : first_build + 4] == [
+        f"Build started by user {email}",
+        f"Deploy {sha[:8]} by user {email}",
+        f"Release v3 created by user {email}",
+        "Build succeeded",
+    ]
+    assert "s3cr3t-value" not in logs
 
 
 def test_only_main_or_master_deploys(

@@ -128,3 +128,39 @@ def test_session_tokens_are_signed_and_expire() -> None:
     assert signer.verify(token) is None
     tail = signer.issue("app-id", 10, True, None, None)
     assert signer.verify(tail) is not None  # tail sessions stay valid for reconnects
+
+
+def test_a_dead_drain_does_not_delay_a_tail(tmp_path: Path) -> None:
+    import socket
+
+    from slipway.logs.drains import DrainDispatcher, DrainSpec
+
+    silent = socket.socket()  # accepts connections, never reads
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    dispatcher = DrainDispatcher(buffer_size=100)
+    dispatcher.start()
+    dispatcher.set_drains(
+        "a", [DrainSpec("d1", "d.x", f"syslog://127.0.0.1:{silent.getsockname()[1]}")]
+    )
+
+    async def scenario() -> tuple[float, int]:
+        plex = Logplex(LogHistory(tmp_path), dispatcher, clock=lambda: T0)
+        loop = asyncio.get_running_loop()
+        sub = plex.subscribe("a", LogFilter(), loop, maxsize=30_000)
+        start = loop.time()
+        for i in range(20_000):
+            plex.publish("a", "app", "web.1", f"line {i} " + "x" * 200)
+        got = 0
+        while got < 20_000 and loop.time() - start < 10:
+            got += len(await sub.next_batch(1.0))
+        return loop.time() - start, got
+
+    try:
+        elapsed, got = asyncio.run(scenario())
+    finally:
+        dispatcher.close(timeout=1)
+        silent.close()
+    assert got == 20_000
+    assert elapsed < 5.0
+    assert dispatcher.stats("d1").dropped > 0  # the dead drain shed lines instead of blocking
