@@ -164,3 +164,21 @@ def test_a_dead_drain_does_not_delay_a_tail(tmp_path: Path) -> None:
     assert got == 20_000
     assert elapsed < 5.0
     assert dispatcher.stats("d1").dropped > 0  # the dead drain shed lines instead of blocking
+
+
+def test_live_tails_per_app_are_capped(tmp_path: Path) -> None:
+    import pytest
+
+    from slipway.logs.plex import MAX_TAILS_PER_APP, TooManyTails
+
+    async def scenario() -> None:
+        plex = Logplex(LogHistory(tmp_path), clock=lambda: T0)
+        loop = asyncio.get_running_loop()
+        subs = [plex.subscribe("a", LogFilter(), loop) for _ in range(MAX_TAILS_PER_APP)]
+        with pytest.raises(TooManyTails):
+            plex.subscribe("a", LogFilter(), loop)
+        plex.subscribe("b", LogFilter(), loop)  # other apps are unaffected
+        plex.unsubscribe(subs[0])
+        plex.subscribe("a", LogFilter(), loop)
+
+    asyncio.run(scenario())

@@ -18,8 +18,15 @@ from typing import Protocol
 from slipway.logs.history import LogHistory
 from slipway.logs.line import LogLine, format_timestamp, sanitize, split_message
 
-TAIL_BUFFER = 10_000
+TAIL_BUFFER = 5_000
+# Memory stays bounded whatever clients do: at most this many live tails per app,
+# each holding at most TAIL_BUFFER lines.
+MAX_TAILS_PER_APP = 64
 FLUSH_INTERVAL = 0.2
+
+
+class TooManyTails(Exception):
+    pass
 
 
 class DrainSink(Protocol):
@@ -173,7 +180,10 @@ class Logplex:
     ) -> TailSubscription:
         sub = TailSubscription(app_id, log_filter, loop, maxsize)
         with self._lock:
-            self._tails.setdefault(app_id, set()).add(sub)
+            tails = self._tails.setdefault(app_id, set())
+            if len(tails) >= MAX_TAILS_PER_APP:
+                raise TooManyTails(app_id)
+            tails.add(sub)
         return sub
 
     def unsubscribe(self, sub: TailSubscription) -> None:

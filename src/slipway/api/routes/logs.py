@@ -15,7 +15,7 @@ from slipway.api.bodies import LogDrainCreate, LogSessionCreate
 from slipway.api.deps import current_account, get_platform
 from slipway.logs.drains import DrainUrlError, check_reachable, parse_drain_url
 from slipway.logs.line import LogLine
-from slipway.logs.plex import LogFilter, Logplex
+from slipway.logs.plex import LogFilter, Logplex, TooManyTails
 from slipway.logs.sessions import SessionSigner
 from slipway.platform import apps, drains, views
 from slipway.platform.errors import InvalidParams
@@ -86,7 +86,14 @@ async def log_stream(token: str, request: Request) -> Response:
     loop = asyncio.get_running_loop()
     # Subscribe first, then read history: nothing published in between is lost,
     # and the sequence numbers weed out what would otherwise show twice.
-    sub = plex.subscribe(params.app_id, log_filter, loop) if params.tail else None
+    try:
+        sub = plex.subscribe(params.app_id, log_filter, loop) if params.tail else None
+    except TooManyTails:
+        return PlainTextResponse(
+            "Error L20 (Tail sessions forbidden): this app has too many live tails; "
+            "close one and try again.\n",
+            503,
+        )
 
     async def stream() -> AsyncIterator[bytes]:
         try:
