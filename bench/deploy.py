@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import ServerProcess, slipway_bin  # noqa: E402
+from tests.support import ServerProcess, slipway_bin, slipway_login  # noqa: E402
 
 APPS = ROOT / "tests" / "apps"
 MARKERS = {
@@ -127,14 +127,7 @@ def main() -> None:
         home = work / "home"
         home.mkdir()
         env = env_for(home, server)
-        subprocess.run(
-            [slipway_bin(), "login"],
-            input=server.api_key,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        slipway_login(env, server.api_key)
 
         flask = make_repo("flask", work / "flask", env)
         run([slipway_bin(), "apps:create", "bench-flask"], flask, env)

@@ -8,11 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -29,6 +31,32 @@ def free_port() -> int:
 
 def slipway_bin() -> str:
     return str(Path(sys.executable).parent / "slipway")
+
+
+def slipway_login(env: dict[str, str], api_key: str) -> None:
+    """`slipway login` as a user runs it, with the key on standard input."""
+    result = subprocess.run(
+        [slipway_bin(), "login"], input=api_key, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def read_until(stream: IO[str], needle: str, timeout: float) -> str:
+    """Read lines from a child's output until one contains `needle`, without ever
+    blocking past `timeout` (a reader thread does the blocking)."""
+    seen: list[str] = []
+    found = threading.Event()
+
+    def pump() -> None:
+        for line in stream:
+            seen.append(line)
+            if needle in line:
+                found.set()
+                return
+
+    threading.Thread(target=pump, daemon=True).start()
+    found.wait(timeout)
+    return "".join(seen)
 
 
 @dataclass

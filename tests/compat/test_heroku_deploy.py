@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import unique_name
 from tests.deploy.conftest import APPS, BUILDPACKS
-from tests.support import ServerProcess, slipway_bin
+from tests.support import ServerProcess, slipway_bin, slipway_login
 
 pytestmark = pytest.mark.heroku_cli
 
@@ -23,14 +23,7 @@ def test_git_remote_and_git_push_heroku_main(
     home = tmp_path / "home"
     home.mkdir()
     base_env = {"PATH": os.environ["PATH"], "HOME": str(home), "SLIPWAY_API_URL": sqlite_server.url}
-    login = subprocess.run(
-        [slipway_bin(), "login"],
-        input=sqlite_server.api_key,
-        env=base_env,
-        capture_output=True,
-        text=True,
-    )
-    assert login.returncode == 0, login.stderr
+    slipway_login(base_env, sqlite_server.api_key)
     # The environment `slipway heroku-env` prints, as a user would eval it.
     exports = subprocess.run(
         [slipway_bin(), "heroku-env"], env=base_env, capture_output=True, text=True, check=True

@@ -11,7 +11,7 @@ import pytest
 
 from tests.compat.conftest import HerokuRun
 from tests.conftest import unique_name
-from tests.support import ServerProcess
+from tests.support import ServerProcess, read_until
 
 
 @pytest.mark.heroku_cli
@@ -55,11 +55,7 @@ def test_heroku_logs_tail(heroku_bin: Path, sqlite_server: ServerProcess, tmp_pa
         with sqlite_server.client() as api:
             api.patch(f"/apps/{app}/config-vars", json={"TAILED": "1"})
         assert proc.stdout is not None
-        deadline = time.monotonic() + 15
-        seen = ""
-        while time.monotonic() < deadline and "Set TAILED config vars" not in seen:
-            seen += proc.stdout.readline()
-        assert "Set TAILED config vars" in seen
+        assert "Set TAILED config vars" in read_until(proc.stdout, "Set TAILED config vars", 15)
     finally:
         proc.kill()
         proc.wait()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import unique_name
-from tests.support import ServerProcess, slipway_bin
+from tests.support import ServerProcess, slipway_bin, slipway_login
 
 APPS = Path(__file__).parent.parent / "apps"
 BUILDPACKS = APPS / "buildpacks"
@@ -83,15 +83,7 @@ class User:
 def user(sqlite_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> User:
     home = tmp_path_factory.mktemp("dev-home")
     u = User(home, sqlite_server)
-    login = subprocess.run(
-        [slipway_bin(), "login"],
-        input=sqlite_server.api_key,
-        env=u.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert login.returncode == 0, login.stderr
+    slipway_login(u.env, sqlite_server.api_key)
     return u
 
 

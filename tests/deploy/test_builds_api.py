@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import unique_name
 from tests.deploy.conftest import APPS, BUILDPACKS, User, releases, set_buildpacks
-from tests.support import ServerProcess
+from tests.support import ServerProcess, slipway_login
 
 
 def tarball(sample: str, *, top_dir: str | None = None) -> bytes:
@@ -123,20 +123,10 @@ def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture
 def strict_user(strict_server: ServerProcess, tmp_path: Path) -> User:
-    import subprocess
-
-    from tests.support import slipway_bin
 
     user = User(tmp_path / "home", strict_server)
     user.home.mkdir()
-    subprocess.run(
-        [slipway_bin(), "login"],
-        input=strict_server.api_key,
-        env=user.env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    slipway_login(user.env, strict_server.api_key)
     return user
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import unique_name
-from tests.support import ServerProcess, slipway_bin
+from tests.support import ServerProcess, slipway_bin, slipway_login
 
 FRAME_RE = re.compile(r"^<(\d+)>1 (\S+) (d\.[0-9a-f-]{36}) (app|heroku) (\S+) - - (.*)$")
 
@@ -71,14 +71,7 @@ def receiver() -> Iterator[SyslogReceiver]:
 def cli(server: ServerProcess, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "SLIPWAY_API_URL": server.url}
     if not (home / ".netrc").exists():
-        subprocess.run(
-            [slipway_bin(), "login"],
-            input=server.api_key,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        slipway_login(env, server.api_key)
     return subprocess.run(
         [slipway_bin(), *args], env=env, capture_output=True, text=True, timeout=30
     )

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import unique_name
-from tests.support import ServerProcess, slipway_bin
+from tests.support import ServerProcess, read_until, slipway_bin, slipway_login
 
 LINE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 (app|heroku)\[[\w.-]+\]: ")
 
@@ -117,14 +117,7 @@ def test_history_survives_a_restart(restartable: ServerProcess, tmp_path: Path) 
 @pytest.fixture
 def slipway_env(sqlite_server: ServerProcess, tmp_path: Path) -> dict[str, str]:
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SLIPWAY_API_URL": sqlite_server.url}
-    subprocess.run(
-        [slipway_bin(), "login"],
-        input=sqlite_server.api_key,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    slipway_login(env, sqlite_server.api_key)
     return env
 
 
@@ -173,11 +166,7 @@ def test_slipway_logs_tail_shows_new_events_live(
         with sqlite_server.client() as api:
             api.patch(f"/apps/{app}/config-vars", json={"LIVE": "1"})
         assert proc.stdout is not None
-        deadline = time.monotonic() + 10
-        seen = ""
-        while time.monotonic() < deadline and "Set LIVE config vars" not in seen:
-            seen += proc.stdout.readline()
-        assert "Set LIVE config vars" in seen
+        assert "Set LIVE config vars" in read_until(proc.stdout, "Set LIVE config vars", 10)
     finally:
         proc.kill()
         proc.wait()
