@@ -64,6 +64,24 @@ class LogHistory:
             self._load(line.app_id).append(line)
             self._pending.setdefault(line.app_id, []).append(line)
 
+    def add(
+        self, app_id: str, timestamp: dt.datetime, source: str, process: str, messages: list[str]
+    ) -> list[LogLine]:
+        """Number and keep new lines in one step (the publish hot path)."""
+        with self._lock:
+            lines = self._load(app_id)
+            pending = self._pending.setdefault(app_id, [])
+            seq = self._seq[app_id]
+            made = []
+            for message in messages:
+                seq += 1
+                line = LogLine(app_id, seq, timestamp, source, process, message)
+                lines.append(line)
+                pending.append(line)
+                made.append(line)
+            self._seq[app_id] = seq
+            return made
+
     def recent(self, app_id: str) -> list[LogLine]:
         with self._lock:
             return list(self._load(app_id))

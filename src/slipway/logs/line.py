@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_LINE_BYTES = 10_000
 SOURCES = ("app", "heroku")
 
 
-@dataclass(frozen=True)
-class LogLine:
-    """One line of an app's stream. `seq` orders lines within one app (also the SSE id)."""
+class LogLine(NamedTuple):
+    """One line of an app's stream. `seq` orders lines within one app (also the SSE id).
+
+    A NamedTuple rather than a frozen dataclass: publishing makes tens of
+    thousands a second, and tuples are several times cheaper to create.
+    """
 
     app_id: str
     seq: int
@@ -45,6 +48,8 @@ def sanitize(message: str) -> str:
 
 def split_message(message: str, limit: int = MAX_LINE_BYTES) -> list[str]:
     """Split a message into pieces of at most `limit` UTF-8 bytes, never inside a character."""
+    if len(message) * 4 <= limit:  # cannot be over the limit: skip encoding
+        return [message]
     data = message.encode("utf-8")
     if len(data) <= limit:
         return [message]

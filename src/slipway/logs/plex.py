@@ -147,18 +147,15 @@ class Logplex:
         now = self._now()
         pieces = split_message(sanitize(message))
         with self._lock:
-            tails = list(self._tails.get(app_id, ()))
-            lines = [
-                LogLine(app_id, self.history.next_seq(app_id), now, source, process, piece)
-                for piece in pieces
-            ]
-            for line in lines:
-                self.history.append(line)
+            subscribed = self._tails.get(app_id)
+            tails = list(subscribed) if subscribed else []
+            lines = self.history.add(app_id, now, source, process, pieces)
+        drains = self.drains
         for line in lines:
             for tail in tails:
                 tail.offer(line)
-            if self.drains is not None:
-                self.drains.deliver(line)
+            if drains is not None:
+                drains.deliver(line)
 
     def recent(self, app_id: str, log_filter: LogFilter, lines: int) -> list[LogLine]:
         matching = [line for line in self.history.recent(app_id) if log_filter.matches(line)]
