@@ -182,3 +182,10 @@ def test_live_tails_per_app_are_capped(tmp_path: Path) -> None:
         plex.subscribe("a", LogFilter(), loop)
 
     asyncio.run(scenario())
+
+
+def test_history_counts_what_it_drops(tmp_path: Path) -> None:
+    plex = Logplex(LogHistory(tmp_path, limit=10), clock=lambda: T0)
+    for i in range(25):
+        plex.publish("a", "app", "web.1", f"line {i}")
+    assert plex.history.evicted == {"a": 15}

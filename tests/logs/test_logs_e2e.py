@@ -170,3 +170,21 @@ def test_slipway_logs_tail_shows_new_events_live(
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_dropped_history_is_reported(tmp_path: Path) -> None:
+    srv = ServerProcess(tmp_path / "data", extra_args=("--log-history", "5")).start()
+    try:
+        with srv.client() as api:
+            api.post("/apps", json={"name": "short-memory"})
+            for i in range(4):
+                api.patch("/apps/short-memory/config-vars", json={"N": str(i)})
+            response = api.post("/apps/short-memory/log-sessions", json={"lines": 100})
+            assert response.headers["X-Heroku-Warning"] == (
+                "Only the last 5 lines are kept; 5 older lines were dropped."
+            )
+            assert len(read_lines(response.json()["logplex_url"])) == 5
+            quiet = api.post("/apps/short-memory/log-sessions", json={"lines": 3})
+            assert "X-Heroku-Warning" not in quiet.headers
+    finally:
+        srv.stop()

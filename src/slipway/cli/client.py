@@ -52,6 +52,11 @@ class ApiClient:
             ) from exc
         if response.status_code >= 400:
             raise self._error(response)
+        warning = response.headers.get("X-Heroku-Warning")
+        if warning:
+            from slipway.cli.output import err_console
+
+            err_console.print(f" \u203a   Warning: {warning}", markup=False)
         return response
 
     def _error(self, response: httpx.Response) -> CliError:

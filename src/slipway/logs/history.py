@@ -29,6 +29,8 @@ class LogHistory:
         self._pending: dict[str, list[LogLine]] = {}
         self._on_disk: dict[str, int] = {}
         self._seq: dict[str, int] = {}
+        # Lines that fell out of the history since this process started, per app.
+        self.evicted: dict[str, int] = {}
         self._lock = threading.RLock()
 
     def _path(self, app_id: str) -> Path:
@@ -73,6 +75,9 @@ class LogHistory:
             pending = self._pending.setdefault(app_id, [])
             seq = self._seq[app_id]
             made = []
+            overflow = len(lines) + len(messages) - self.limit
+            if overflow > 0:
+                self.evicted[app_id] = self.evicted.get(app_id, 0) + min(overflow, len(messages))
             for message in messages:
                 seq += 1
                 line = LogLine(app_id, seq, timestamp, source, process, message)

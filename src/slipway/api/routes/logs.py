@@ -40,7 +40,11 @@ def _signer(request: Request) -> SessionSigner:
 
 @router.post("/apps/{app}/log-sessions", status_code=201)
 def create_log_session(
-    app: str, request: Request, actor: Actor, body: LogSessionCreate | None = None
+    app: str,
+    request: Request,
+    response: Response,
+    actor: Actor,
+    body: LogSessionCreate | None = None,
 ) -> dict[str, Any]:
     body = body or LogSessionCreate()
     lines = body.lines if body.lines is not None else body.num
@@ -54,6 +58,13 @@ def create_log_session(
     with get_platform(request).tx() as tx:
         app_view = apps.get_app(tx, actor, app)
     token = _signer(request).issue(app_view.id, lines, bool(body.tail), source, dyno)
+    history = _logplex(request).history
+    evicted = history.evicted.get(app_view.id, 0)
+    if evicted and lines > len(history.recent(app_view.id)):
+        # Both CLIs print this header as a warning.
+        response.headers["X-Heroku-Warning"] = (
+            f"Only the last {history.limit} lines are kept; {evicted} older lines were dropped."
+        )
     now = serialize.ts(get_platform(request).clock.now())
     return {
         "id": str(uuid.uuid4()),
