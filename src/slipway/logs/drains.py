@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import ipaddress
 import itertools
 import logging
@@ -216,6 +217,7 @@ def _pri(line: LogLine) -> int:
 _NOT_PRINTUSASCII = re.compile(r"[^\x21-\x7e]")
 
 
+@functools.lru_cache(maxsize=4096)
 def _field(value: str, limit: int) -> str:
     """An RFC 5424 header field: printable US-ASCII without spaces, at most `limit`, or -."""
     value = _NOT_PRINTUSASCII.sub("_", value)[:limit]
