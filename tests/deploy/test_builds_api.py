@@ -85,6 +85,8 @@ def test_a_wrong_checksum_fails_the_build(sqlite_server: ServerProcess) -> None:
         text = httpx.get(build["output_stream_url"]).text
         assert "does not match source_blob.checksum" in text
         assert len(releases(sqlite_server, app)) == 1
+        logplex_url = api.post(f"/apps/{app}/log-sessions", json={}).json()["logplex_url"]
+        assert "app[api]: Build failed -- check your build output:" in httpx.get(logplex_url).text
 
 
 def test_bad_build_requests(sqlite_server: ServerProcess) -> None:

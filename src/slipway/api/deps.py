@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
 
 from fastapi import Request
 
 from slipway.api.ratelimit import RateLimiter
 from slipway.platform import accounts, views
 from slipway.platform.errors import RateLimited, Unauthorized
-from slipway.platform.tx import Platform, Tx
+from slipway.platform.tx import Platform
 
 
 def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
-
-
-def get_tx(request: Request) -> Iterator[Tx]:
-    """One transaction per request, committed before the response is sent."""
-    with get_platform(request).tx() as tx:
-        yield tx
 
 
 def token_from_header(value: str | None) -> str | None:

@@ -55,17 +55,6 @@ class LogHistory:
         self._seq[app_id] = lines[-1].seq if lines else 0
         return lines
 
-    def next_seq(self, app_id: str) -> int:
-        with self._lock:
-            self._load(app_id)
-            self._seq[app_id] += 1
-            return self._seq[app_id]
-
-    def append(self, line: LogLine) -> None:
-        with self._lock:
-            self._load(line.app_id).append(line)
-            self._pending.setdefault(line.app_id, []).append(line)
-
     def add(
         self, app_id: str, timestamp: dt.datetime, source: str, process: str, messages: list[str]
     ) -> list[LogLine]:

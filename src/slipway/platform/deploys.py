@@ -210,18 +210,22 @@ class Deployer:
                 log.exception("build %s failed unexpectedly", ctx.build_id)
                 out(" !     The build failed because of an internal error; see the server log.")
                 ok, version = False, None
-            with self.platform.tx() as tx:
-                if ok:
-                    tx.log(ctx.app_id, "Build succeeded")
-                else:
-                    builds.mark_build(tx, ctx.build_id, "failed")
-                    tx.log(
-                        ctx.app_id,
-                        "Build failed -- check your build output: " + self.output_url(ctx.build_id),
-                    )
+            self._record_result(ctx, ok)
         with self.platform.tx() as tx:
             build = builds.get_build(tx, actor, ctx.app_id, ctx.build_id)
         return DeployResult(ok, build, version)
+
+    def _record_result(self, ctx: views.BuildContext, ok: bool) -> None:
+        """The build's final status and its line in the app's log stream."""
+        with self.platform.tx() as tx:
+            if ok:
+                tx.log(ctx.app_id, "Build succeeded")
+            else:
+                builds.mark_build(tx, ctx.build_id, "failed")
+                tx.log(
+                    ctx.app_id,
+                    "Build failed -- check your build output: " + self.output_url(ctx.build_id),
+                )
 
     def _build_and_release(
         self, actor: views.Account, ctx: views.BuildContext, source: Path, out: Emit
@@ -341,8 +345,7 @@ class Deployer:
             except BuildError as exc:
                 with self.output_path(ctx.build_id).open("a") as fh:
                     fh.write(f" !     {exc.message}\n")
-                with self.platform.tx() as tx:
-                    builds.mark_build(tx, ctx.build_id, "failed")
+                self._record_result(ctx, False)
                 return
             self.run(actor, ctx, source, lambda _line: None)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 
@@ -19,8 +18,6 @@ from slipway.platform.formation import (
 )
 from slipway.platform.tx import Tx
 from slipway.store.models import AppRow, FormationRow
-
-PROCESS_TYPE_RE = re.compile(r"^[-\w]{1,128}$", re.ASCII)
 
 
 def formation_view(row: FormationRow, app: AppRow) -> views.Formation:

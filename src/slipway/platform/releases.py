@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import func, select
 
+from slipway.build.procfile import PROCESS_TYPE_RE
 from slipway.platform import views
 from slipway.platform.apps import current_release_row, find_app_row
 from slipway.platform.config_vars import apply_changes
@@ -178,8 +179,6 @@ def update_config(
 
 
 def validate_process_types(process_types: Mapping[str, str]) -> None:
-    from slipway.platform.formations import PROCESS_TYPE_RE
-
     for name, command in process_types.items():
         if not PROCESS_TYPE_RE.match(name):
             raise InvalidParams(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 import tempfile
 import threading
 from collections.abc import AsyncIterator
@@ -11,7 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 
 from slipway.api import serialize
 from slipway.api.bodies import BuildCreate, BuildpackInstallations
@@ -171,8 +178,6 @@ def download_source(source_id: str, token: str, request: Request) -> Response:
     path = d.source_path(source_id)
     if not d.check_source_token(source_id, token) or not path.exists():
         return PlainTextResponse("No such source.\n", 404)
-    from fastapi.responses import FileResponse
-
     return FileResponse(path, media_type="application/octet-stream")
 
 
@@ -213,8 +218,6 @@ async def push_deploy(request: Request) -> Response:
             result = d.run(actor, ctx, source, emit)
             emit(f"{RESULT_MARKER} {'ok' if result.ok else 'failed'}")
         finally:
-            import shutil
-
             shutil.rmtree(work, ignore_errors=True)
             loop.call_soon_threadsafe(queue.put_nowait, None)
 
