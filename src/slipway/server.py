@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -34,9 +35,13 @@ from slipway.logs.sessions import SessionSigner
 from slipway.platform import accounts, apps, drains
 from slipway.platform.deploys import Deployer, DeployOptions
 from slipway.platform.errors import Forbidden, NotFound, Unauthorized
-from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event
+from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, RuntimeChanged
+from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.settings import PlatformSettings
 from slipway.platform.tx import Platform
+from slipway.runtime.local import LocalDriver
+from slipway.runtime.manager import DynoManager, RuntimeOptions
+from slipway.runtime.rendezvous import Rendezvous
 from slipway.runtime.sandbox import Sandbox
 from slipway.slugs.store import SlugStore
 from slipway.store import Store, StoreError
@@ -73,6 +78,10 @@ class ServerConfig:
     build_memory_mb: int = 4096
     slug_grace: float = 3600
     log_history: int = DEFAULT_LIMIT
+    rendezvous_port: int = 5444
+    runtime: RuntimeOptions = field(default_factory=RuntimeOptions)
+    max_dynos_per_app: int = 100
+    eco_quota_hours: float = 1000.0
 
     @property
     def public_host(self) -> str:
@@ -118,6 +127,9 @@ def build_platform(config: ServerConfig) -> Platform:
         base_domain=config.base_domain,
         router_port=config.router_port,
         git_host=config.git_host,
+        runs_dynos=True,
+        max_dynos_per_app=config.max_dynos_per_app,
+        eco_quota_hours=config.eco_quota_hours,
     )
     return Platform(store, settings)
 
@@ -179,6 +191,39 @@ def connect_logs(platform: Platform, logplex: Logplex, dispatcher: DrainDispatch
         app_ids = drains.all_app_ids_with_drains(tx)
     for app_id in app_ids:
         load_drains(app_id)
+
+
+def connect_runtime(platform: Platform, manager: DynoManager) -> None:
+    """Releases, scales and app changes make the dyno manager re-plan the app."""
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, RuntimeChanged):
+            manager.converge(event.app_id)
+        elif isinstance(event, AppDestroyed):
+            manager.forget(event.app_id)
+
+    platform.bus.subscribe(on_event)
+
+
+def start_runtime(
+    config: ServerConfig, platform: Platform, data_dir: Path, tls: TlsFiles, logplex: Logplex
+) -> DynoManager:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(tls.cert), str(tls.key))
+    manager = DynoManager(
+        LocalDriver(data_dir / "runtime"),
+        RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish),
+        config.runtime,
+        rendezvous=Rendezvous(context, config.public_host),
+        rendezvous_bind=(config.host, config.rendezvous_port),
+    )
+    connect_runtime(platform, manager)
+    manager.start()
+    assert manager.rendezvous is not None
+    click.echo(
+        f"One-off dynos attach on rendezvous://{config.public_host}:{manager.rendezvous.port}"
+    )
+    return manager
 
 
 def bootstrap(platform: Platform, config: ServerConfig) -> None:
@@ -246,9 +291,12 @@ def serve(config: ServerConfig) -> None:
     logplex = Logplex(LogHistory(data_dir / "logs", limit=config.log_history), dispatcher)
     logplex.start()
     connect_logs(platform, logplex, dispatcher)
+    runtime = start_runtime(config, platform, data_dir, tls, logplex)
+    deployer.runtime = runtime
     api = create_api(
         platform,
         deployer=deployer,
+        runtime=runtime,
         logplex=logplex,
         log_sessions=SessionSigner(secret),
         public_url=config.api_url,
@@ -290,6 +338,7 @@ def serve(config: ServerConfig) -> None:
         # requests finish (and commit) before the process exits.
         asyncio.run(_serve_all(servers))
     finally:
+        runtime.close()
         logplex.close()
         dispatcher.close()
         platform.store.dispose()
@@ -359,6 +408,63 @@ async def _serve_all(servers: list[_Server]) -> None:
     type=click.IntRange(min=1),
     help="Lines of log history kept per app.",
 )
+@click.option(
+    "--rendezvous-port",
+    default=5444,
+    show_default=True,
+    type=int,
+    help="TLS port where `heroku run` / `slipway run` attach to one-off dynos.",
+)
+@click.option(
+    "--boot-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a web dyno has to bind $PORT before R10.",
+)
+@click.option(
+    "--stop-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between SIGTERM and SIGKILL (R12).",
+)
+@click.option(
+    "--restart-backoff",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Wait before the 2nd restart of a crashed dyno; doubles each crash.",
+)
+@click.option(
+    "--restart-backoff-cap",
+    default=1200.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Longest wait between crash restarts.",
+)
+@click.option(
+    "--dyno-cycle-hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Daily cycling: restart dynos after this many hours (+ up to 216 min); 0 = off.",
+)
+@click.option(
+    "--release-timeout",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds the release phase may take.",
+)
+@click.option("--max-dynos-per-app", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--eco-hours",
+    default=1000.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Eco dyno hours per account per month.",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def server_command(
@@ -378,6 +484,15 @@ def server_command(
     build_memory: int,
     slug_grace: float,
     log_history: int,
+    rendezvous_port: int,
+    boot_timeout: float,
+    stop_timeout: float,
+    restart_backoff: float,
+    restart_backoff_cap: float,
+    dyno_cycle_hours: float,
+    release_timeout: float,
+    max_dynos_per_app: int,
+    eco_hours: float,
     log_level: str,
     access_log: bool,
 ) -> None:
@@ -404,5 +519,16 @@ def server_command(
             build_memory_mb=build_memory,
             slug_grace=slug_grace,
             log_history=log_history,
+            rendezvous_port=rendezvous_port,
+            runtime=RuntimeOptions(
+                boot_timeout=boot_timeout,
+                stop_timeout=stop_timeout,
+                backoff_base=restart_backoff,
+                backoff_cap=restart_backoff_cap,
+                cycle_interval=dyno_cycle_hours * 3600,
+                release_timeout=release_timeout,
+            ),
+            max_dynos_per_app=max_dynos_per_app,
+            eco_quota_hours=eco_hours,
         )
     )

@@ -10,11 +10,12 @@ from slipway import __version__
 from slipway.api import errors
 from slipway.api.middleware import DEFAULT_MAX_BODY, ApiMiddleware
 from slipway.api.ratelimit import RateLimiter
-from slipway.api.routes import account, apps, builds, formation, logs, releases
+from slipway.api.routes import account, apps, builds, dynos, formation, logs, releases
 from slipway.logs.plex import Logplex
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
+from slipway.runtime.manager import DynoManager
 
 # Heroku's bucket: 4500 requests, refilled at about 75 a minute.
 RATE_LIMIT_CAPACITY = 4500
@@ -28,6 +29,7 @@ def create_api(
     platform: Platform,
     *,
     deployer: Deployer | None = None,
+    runtime: DynoManager | None = None,
     logplex: Logplex | None = None,
     log_sessions: SessionSigner | None = None,
     public_url: str = "",
@@ -45,6 +47,7 @@ def create_api(
     )
     api.state.platform = platform
     api.state.deployer = deployer
+    api.state.runtime = runtime
     api.state.logplex = logplex
     api.state.log_sessions = log_sessions
     api.state.public_url = public_url.rstrip("/")
@@ -53,7 +56,7 @@ def create_api(
         rate_limit, RATE_LIMIT_REFILL_PER_SECOND, platform.clock.monotonic
     )
     errors.install(api)
-    for module in (account, apps, releases, formation, builds, logs):
+    for module in (account, apps, releases, formation, builds, logs, dynos):
         api.include_router(module.router)
     api.add_middleware(ApiMiddleware, max_body=max_body, raw_prefixes=RAW_PREFIXES)
     return api

@@ -98,3 +98,13 @@ class LogSessionCreate(_Body):
 
 class LogDrainCreate(_Body):
     url: StrictStr
+
+
+class DynoCreate(_Body):
+    command: StrictStr
+    attach: StrictBool | None = None
+    env: dict[StrictStr, StrictStr] | None = None
+    force_no_tty: StrictBool | None = None
+    size: StrictStr | None = None
+    type: StrictStr | None = None
+    time_to_live: StrictInt | None = None

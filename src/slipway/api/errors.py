@@ -22,6 +22,7 @@ _STATUS = {
     perr.Conflict: 409,
     perr.InvalidParams: 422,
     perr.RateLimited: 429,
+    perr.Unavailable: 503,
 }
 
 

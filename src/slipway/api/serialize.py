@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from slipway.platform import views
+from slipway.platform import dynos, views
 from slipway.platform.formation import display_size, parse_size
 
 Json = dict[str, Any]
@@ -177,4 +177,21 @@ def log_drain(d: views.LogDrain) -> Json:
         "app": {"id": d.app_id, "name": d.app_name},
         "created_at": ts(d.created_at),
         "updated_at": ts(d.updated_at),
+    }
+
+
+def dyno(d: dynos.Dyno) -> Json:
+    info = d.info
+    return {
+        "id": info.id,
+        "app": {"id": info.app_id, "name": d.app_name},
+        "attach_url": info.attach_url,
+        "command": info.command,
+        "name": info.name,
+        "release": {"id": d.release_id, "version": info.release_version},
+        "size": display_size(info.size),
+        "state": info.state,
+        "type": info.type,
+        "created_at": ts(info.created_at),
+        "updated_at": ts(info.updated_at),
     }

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from slipway.platform import views
 from slipway.platform.accounts import account_view
 from slipway.platform.errors import Forbidden, InvalidParams, NotFound, PlatformError
-from slipway.platform.events import AppDestroyed
+from slipway.platform.events import AppDestroyed, RuntimeChanged
 from slipway.platform.names import generate_app_name, validate_app_name
 from slipway.platform.tx import Tx
 from slipway.store.models import (
@@ -53,6 +53,16 @@ def find_app_row(tx: Tx, actor: views.Account, ident: str, *, lock: bool = False
 def can_access(actor: views.Account, row: AppRow) -> bool:
     # Collaborators come later; today an app is its owner's alone.
     return row.owner_id == actor.id
+
+
+def latest_live_release_row(tx: Tx, app_id: str) -> ReleaseRow | None:
+    """The newest release that has not failed: the current one, or one on its way."""
+    return tx.session.scalar(
+        select(ReleaseRow)
+        .where(ReleaseRow.app_id == app_id, ReleaseRow.status.in_(("pending", "succeeded")))
+        .order_by(ReleaseRow.version.desc())
+        .limit(1)
+    )
 
 
 def current_release_row(tx: Tx, app_id: str) -> ReleaseRow | None:
@@ -163,8 +173,9 @@ def update_app(
         if _name_taken(tx, name):
             raise InvalidParams(f"Name {name} is already taken; choose another.")
         row.name = name
-    if maintenance is not None:
+    if maintenance is not None and maintenance != row.maintenance:
         row.maintenance = maintenance
+        tx.emit(RuntimeChanged(row.id))
     if build_stack is not None and build_stack != row.build_stack:
         if build_stack != tx.settings.stack:
             raise InvalidParams(

@@ -26,6 +26,7 @@ from slipway.build.errors import BuildError
 from slipway.build.runner import BuildRequest, BuildRunner
 from slipway.platform import accounts, builds, releases, views
 from slipway.platform.tx import Platform
+from slipway.runtime.manager import DynoManager
 from slipway.slugs.store import SOFT_LIMIT, SlugError, SlugStore
 
 log = logging.getLogger("slipway.deploys")
@@ -104,6 +105,9 @@ class Deployer:
         self.public_api_url = public_api_url.rstrip("/")
         self.options = options or DeployOptions()
         self.push_tokens = PushTokens()
+        # Set by server.py: pending releases are waited for, so a push that cannot
+        # boot is rejected and says why.
+        self.runtime: DynoManager | None = None
         self._app_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         (data_dir / "builds").mkdir(parents=True, exist_ok=True)
@@ -280,12 +284,39 @@ class Deployer:
                 builds.mark_build(
                     tx, ctx.build_id, "succeeded", slug_id=slug.id, release_id=release.id
                 )
+            if release.status == "pending" and self.runtime is not None:
+                self._wait_for_release(ctx, release, outcome.process_types, out)
             out(f"       Released v{release.version}")
             out(f"       {ctx.web_url} deployed to Slipway")
             self.collect_slugs()
             return release.version
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _wait_for_release(
+        self,
+        ctx: views.BuildContext,
+        release: views.Release,
+        process_types: dict[str, str],
+        out: Emit,
+    ) -> None:
+        """Release phase, then the new web dynos: the push ends when they are up, or fails."""
+        assert self.runtime is not None
+        if "release" in process_types:
+            out("-----> Running release command...")
+        out(f"-----> Starting the dynos of v{release.version}...")
+        options = self.runtime.options
+        result = self.runtime.wait_release(
+            ctx.app_id,
+            release.version,
+            lambda line: out(f"       {line}"),
+            timeout=options.release_timeout + options.boot_timeout + 120,
+        )
+        if not result.ok:
+            raise BuildError(
+                f"Release v{release.version} failed: {result.message}.\n"
+                "What was running before keeps running; see `logs` for details."
+            )
 
     def forget_app(self, app_id: str, build_ids: list[str]) -> None:
         """After an app is destroyed: its build cache, repository and build logs go too."""

@@ -36,3 +36,7 @@ class InvalidParams(PlatformError):
 
 class RateLimited(PlatformError):
     id = "rate_limit"
+
+
+class Unavailable(PlatformError):
+    id = "unavailable"

@@ -30,7 +30,14 @@ class DrainsChanged:
     app_id: str
 
 
-Event = AppLog | AppDestroyed | DrainsChanged
+@dataclass(frozen=True)
+class RuntimeChanged:
+    """A release, formation or app setting changed: the dyno manager re-plans the app."""
+
+    app_id: str
+
+
+Event = AppLog | AppDestroyed | DrainsChanged | RuntimeChanged
 Listener = Callable[[Event], None]
 
 

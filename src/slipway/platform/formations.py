@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from slipway.platform import views
 from slipway.platform.apps import find_app_row
-from slipway.platform.errors import NotFound
+from slipway.platform.errors import InvalidParams, NotFound
+from slipway.platform.events import RuntimeChanged
 from slipway.platform.formation import (
     FormationEntry,
     FormationUpdate,
@@ -40,6 +41,27 @@ def _rows(tx: Tx, app: AppRow) -> list[FormationRow]:
             select(FormationRow).where(FormationRow.app_id == app.id).order_by(FormationRow.type)
         )
     )
+
+
+def planned_formation(
+    process_types: Mapping[str, str], rows: Iterable[FormationRow], default_size: str
+) -> list[tuple[str, str, int, str]]:
+    """(type, command, quantity, size) the app will run once a slug with these types is live."""
+    existing = {r.type: r for r in rows}
+    planned = []
+    for name, command in sorted(process_types.items()):
+        if name == "release":
+            continue
+        row = existing.get(name)
+        if row is None:
+            planned.append((name, command, 1 if name == "web" else 0, default_size))
+        else:
+            planned.append((name, command, row.quantity, row.size))
+    return planned
+
+
+def formation_rows(tx: Tx, app: AppRow) -> list[FormationRow]:
+    return _rows(tx, app)
 
 
 def sync_formation(tx: Tx, app: AppRow, process_types: Mapping[str, str]) -> None:
@@ -96,6 +118,13 @@ def update_formation(
     rows = {r.type: r for r in _rows(tx, app)}
     current = {t: FormationEntry(type=t, quantity=r.quantity, size=r.size) for t, r in rows.items()}
     planned = plan_formation(current, updates)
+    total = sum((planned.get(t) or current[t]).quantity for t in current)
+    limit = tx.settings.max_dynos_per_app
+    if total > limit:
+        raise InvalidParams(
+            f"Cannot run {total} dynos for {app.name}; the limit is {limit} per app. "
+            "Scale another process type down first."
+        )
     now = tx.clock.now()
     scaled = []
     for ptype, entry in planned.items():
@@ -105,5 +134,6 @@ def update_formation(
         scaled.append(f"{ptype}@{entry.quantity}:{display_size(entry.size)}")
     if scaled:
         tx.log(app.id, f"Scaled to {' '.join(scaled)} by user {actor.email}")
+        tx.emit(RuntimeChanged(app.id))
     tx.session.flush()
     return [formation_view(r, app) for r in rows.values()]

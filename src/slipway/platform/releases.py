@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from slipway.build.procfile import PROCESS_TYPE_RE
 from slipway.platform import views
-from slipway.platform.apps import current_release_row, find_app_row
+from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.config_vars import apply_changes
 from slipway.platform.errors import InvalidParams, NotFound
-from slipway.platform.formations import sync_formation
+from slipway.platform.events import RuntimeChanged
+from slipway.platform.formations import formation_rows, planned_formation, sync_formation
 from slipway.platform.tx import Tx
 from slipway.store.models import AppRow, ReleaseRow, SlugRow
 
@@ -60,13 +61,20 @@ def append_release(
     description: str,
     config: Mapping[str, str],
     slug_id: str | None,
-    status: str = "succeeded",
 ) -> ReleaseRow:
-    """Write release vN+1. The caller holds the app's row lock (see find_app_row(lock=True))."""
+    """Write release vN+1. The caller holds the app's row lock (see find_app_row(lock=True)).
+
+    A release that boots dynos starts `pending`: the dyno manager promotes it to
+    `succeeded` (current) once its release phase passed and its web dynos are up,
+    or marks it `failed` and leaves the running release alone. Anything else
+    (no slug yet, nothing scaled up, no dyno manager) succeeds at once.
+    """
     latest = tx.session.scalar(
         select(func.max(ReleaseRow.version)).where(ReleaseRow.app_id == app.id)
     )
     now = tx.clock.now()
+    slug = tx.session.get(SlugRow, slug_id) if slug_id else None
+    status = "pending" if _boots(tx, app, slug) else "succeeded"
     row = ReleaseRow(
         id=str(uuid.uuid4()),
         app_id=app.id,
@@ -86,10 +94,21 @@ def append_release(
     if status == "succeeded":
         app.released_at = now
         app.updated_at = now
-        slug = tx.session.get(SlugRow, slug_id) if slug_id else None
         sync_formation(tx, app, slug.process_types if slug else {})
+    tx.emit(RuntimeChanged(app.id))
     tx.session.flush()
     return row
+
+
+def _boots(tx: Tx, app: AppRow, slug: SlugRow | None) -> bool:
+    if not tx.settings.runs_dynos or slug is None or slug.checksum is None:
+        return False
+    if "release" in slug.process_types:
+        return True
+    planned = planned_formation(
+        slug.process_types, formation_rows(tx, app), tx.settings.default_dyno_size
+    )
+    return any(quantity > 0 for _, _, quantity, _ in planned)
 
 
 def _current_version(tx: Tx, app: AppRow) -> int | None:
@@ -166,7 +185,8 @@ def update_config(
     if change.is_empty:
         return dict(app.config)
     app.config = change.config
-    current = current_release_row(tx, app.id)
+    # A deploy still rolling out counts: its slug goes on with the new config.
+    current = latest_live_release_row(tx, app.id)
     append_release(
         tx,
         app,

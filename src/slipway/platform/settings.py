@@ -16,6 +16,12 @@ class PlatformSettings:
     stack: str = "heroku-24"
     region: str = "us"
     default_dyno_size: str = "basic"
+    # With a dyno manager attached, releases that boot dynos start `pending` and the
+    # runtime promotes them once their web dynos are up (or fails them).
+    runs_dynos: bool = False
+    max_dynos_per_app: int = 100
+    # Heroku's eco pool: dyno hours per account per month shared by all eco dynos.
+    eco_quota_hours: float = 1000.0
 
     def web_url(self, app_name: str) -> str:
         default_port = {"http": 80, "https": 443}[self.router_scheme]

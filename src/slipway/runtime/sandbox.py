@@ -46,6 +46,16 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class Overlay:
+    """A fresh writable view of a read-only directory: `lower` shared, `upper` this dyno's own."""
+
+    lower: Path
+    upper: Path
+    work: Path
+    merged: Path
+
+
+@dataclass(frozen=True)
 class SandboxSpec:
     argv: Sequence[str]
     env: Mapping[str, str]
@@ -57,6 +67,14 @@ class SandboxSpec:
     timeout: float | None = None
     # Extra host directories made visible read-only at the same path (e.g. toolchains).
     extra_ro: Sequence[Path] = field(default_factory=tuple)
+    # Mounted (as root, in a private mount namespace) before bwrap starts; bind
+    # `overlay.merged` somewhere with `mounts`. Gone when the sandbox's processes are.
+    overlay: Overlay | None = None
+    # A new session keeps a sandboxed process from injecting input into the caller's
+    # terminal (TIOCSTI); an attached one-off dyno on its own PTY may skip it.
+    new_session: bool = True
+    # Make the (PTY) stdin the controlling terminal, so `run bash` gets job control.
+    controlling_tty: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +169,25 @@ def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None)
     if cgroup_procs is not None:
         # The shell joins the cgroup before exec'ing the rest, so no child escapes it.
         argv += ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup_procs)]
+    if spec.overlay is not None:
+        # A private mount namespace: the overlay vanishes with the sandbox, even after a
+        # kill -9 of the platform, so no mount is ever left behind on the host.
+        ov = spec.overlay
+        argv += [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "/bin/sh",
+            "-c",
+            'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" '
+            '&& shift 4 && exec "$@"',
+            "overlay",
+            str(ov.lower),
+            str(ov.upper),
+            str(ov.work),
+            str(ov.merged),
+        ]
     if not caps.isolated:
         return argv + list(spec.argv)
     assert caps.bwrap is not None
@@ -159,7 +196,9 @@ def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None)
     # capabilities, no new privileges, files written owned by that uid on the host.
     # As anyone else, a user namespace maps the caller to itself.
     drop_to_uid = caps.is_root and spec.uid is not None and caps.setpriv is not None
-    argv += [caps.bwrap, "--die-with-parent", "--new-session"]
+    argv += [caps.bwrap, "--die-with-parent"]
+    if spec.new_session:
+        argv += ["--new-session"]
     if not drop_to_uid:
         argv += ["--unshare-user"]
     argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
@@ -188,6 +227,8 @@ def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None)
             "--no-new-privs",
             "--",
         ]
+    if spec.controlling_tty:
+        argv += ["setsid", "--ctty"]
     return argv + list(spec.argv)
 
 

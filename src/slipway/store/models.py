@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -170,3 +171,15 @@ class LogDrainRow(Base):
     url: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class EcoUsageRow(Base):
+    """Eco dyno seconds an account used in one month (`2026-11`): the 1000-hour pool."""
+
+    __tablename__ = "eco_usage"
+
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,0 +1,289 @@
+"""Dynos: what the runtime should run (from the store), and the dyno use cases of the API.
+
+The runtime never reads the store. `app_spec` turns an app's newest live
+release and its formation into the `AppSpec` the dyno manager converges on;
+`settle_release` records what the manager found (promoted or failed). The
+use cases check access first, then ask the dyno manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from slipway.platform import views
+from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
+from slipway.platform.errors import InvalidParams, NotFound, PlatformError
+from slipway.platform.events import RuntimeChanged
+from slipway.platform.formation import parse_size
+from slipway.platform.formations import formation_rows, planned_formation, sync_formation
+from slipway.platform.tx import Tx
+from slipway.runtime.errors import DynoError, DynoNotFound
+from slipway.runtime.manager import DynoInfo, DynoManager, OneOffRequest
+from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec
+from slipway.store.models import AppRow, EcoUsageRow, ReleaseRow, SlugRow
+
+SlugPath = Callable[[str], Path]
+
+
+def _release_spec(tx: Tx, row: ReleaseRow, slug_path: SlugPath) -> ReleaseSpec | None:
+    slug = tx.session.get(SlugRow, row.slug_id) if row.slug_id else None
+    if slug is None or not slug.checksum:
+        return None
+    digest = slug.checksum.partition(":")[2] or slug.checksum
+    return ReleaseSpec(
+        version=row.version,
+        slug_archive=slug_path(digest.lower()),
+        slug_checksum=slug.checksum,
+        config=dict(row.config),
+        process_types=dict(slug.process_types),
+        commit=slug.commit,
+        created_at=row.created_at.isoformat(),
+        description=row.description,
+    )
+
+
+def app_spec(tx: Tx, app_id: str, slug_path: SlugPath) -> AppSpec | None:
+    """What should run for the app, or None when nothing can (no slug, or app gone)."""
+    app = tx.session.get(AppRow, app_id)
+    if app is None:
+        return None
+    target_row = latest_live_release_row(tx, app_id)
+    if target_row is None:
+        return None
+    target = _release_spec(tx, target_row, slug_path)
+    if target is None:
+        return None
+    current_row = current_release_row(tx, app_id)
+    current = _release_spec(tx, current_row, slug_path) if current_row else None
+    planned = planned_formation(
+        target.process_types, formation_rows(tx, app), tx.settings.default_dyno_size
+    )
+    formation = tuple(
+        ProcessSpec(ptype, command, quantity, size, parse_size(size).memory_mb)
+        for ptype, command, quantity, size in planned
+    )
+    web_host = tx.settings.web_url(app.name).split("://", 1)[1].split("/", 1)[0]
+    return AppSpec(
+        app_id=app.id,
+        app_name=app.name,
+        uid=app.uid,
+        release=target,
+        settled=target_row.status == "succeeded",
+        current=current,
+        formation=formation,
+        web_host=web_host.split(":", 1)[0],
+        maintenance=app.maintenance,
+        sleeps=any(p.size.lower() == "eco" for p in formation),
+        quota_exhausted=eco_seconds_used(tx, app.owner_id) >= tx.settings.eco_quota_hours * 3600,
+    )
+
+
+def _month(tx: Tx) -> str:
+    return tx.clock.now().strftime("%Y-%m")
+
+
+def eco_seconds_used(tx: Tx, account_id: str) -> float:
+    row = tx.session.get(EcoUsageRow, (account_id, _month(tx)))
+    return row.seconds if row else 0.0
+
+
+def record_eco_usage(tx: Tx, app_id: str, seconds: float) -> None:
+    """Charge eco dyno time to the app owner's monthly pool; at the limit, eco apps sleep."""
+    app = tx.session.get(AppRow, app_id)
+    if app is None:
+        return
+    quota = tx.settings.eco_quota_hours * 3600
+    row = tx.session.get(EcoUsageRow, (app.owner_id, _month(tx)), with_for_update=True)
+    if row is None:
+        row = EcoUsageRow(account_id=app.owner_id, month=_month(tx), seconds=0.0)
+        tx.session.add(row)
+    before = row.seconds
+    row.seconds = before + seconds
+    if before < quota <= row.seconds:
+        owned = tx.session.scalars(select(AppRow.id).where(AppRow.owner_id == app.owner_id))
+        for owned_id in owned:
+            tx.log(owned_id, "Eco dyno hours for this month are used up; eco dynos now sleep")
+            tx.emit(RuntimeChanged(owned_id))
+
+
+def eco_quota(tx: Tx, actor: views.Account, account_ident: str) -> tuple[float, float]:
+    """(quota seconds, used seconds) of the account's eco pool this month."""
+    if account_ident not in (actor.id, actor.email, "~"):
+        raise NotFound("Couldn't find that account.", resource="account")
+    return tx.settings.eco_quota_hours * 3600, eco_seconds_used(tx, actor.id)
+
+
+def all_app_ids(tx: Tx) -> list[str]:
+    return list(tx.session.scalars(select(AppRow.id)))
+
+
+def settle_release(tx: Tx, app_id: str, version: int, ok: bool, reason: str) -> dict[int, str]:
+    """Promote (or fail) a pending release; older pending ones are settled with it.
+
+    Returns {version: status} for every release whose status this decided.
+    """
+    app = tx.session.get(AppRow, app_id, with_for_update=True)
+    if app is None:
+        return {}
+    row = tx.session.scalar(
+        select(ReleaseRow).where(ReleaseRow.app_id == app_id, ReleaseRow.version == version)
+    )
+    if row is None:
+        return {}
+    if row.status != "pending":
+        return {version: row.status}
+    now = tx.clock.now()
+    settled: dict[int, str] = {}
+    if ok:
+        row.status, row.updated_at = "succeeded", now
+        settled[version] = "succeeded"
+        app.released_at = now
+        app.updated_at = now
+        slug = tx.session.get(SlugRow, row.slug_id) if row.slug_id else None
+        sync_formation(tx, app, slug.process_types if slug else {})
+        older = tx.session.scalars(
+            select(ReleaseRow).where(
+                ReleaseRow.app_id == app_id,
+                ReleaseRow.version < version,
+                ReleaseRow.status == "pending",
+            )
+        )
+        for stale in older:
+            # Superseded while it rolled out: its code is live if it shares the slug.
+            same = stale.slug_id == row.slug_id
+            stale.status, stale.updated_at = ("succeeded" if same else "failed"), now
+            settled[stale.version] = stale.status
+            if not same:
+                tx.log(app_id, f"Release v{stale.version} was superseded by v{version}")
+    else:
+        row.status, row.updated_at = "failed", now
+        settled[version] = "failed"
+        current = current_release_row(tx, app_id)
+        keeps = f"; v{current.version} keeps running" if current else ""
+        tx.log(app_id, f"Release v{version} failed: {reason}{keeps}")
+    tx.emit(RuntimeChanged(app_id))
+    tx.session.flush()
+    return settled
+
+
+# -- use cases --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dyno:
+    info: DynoInfo
+    app_name: str
+    release_id: str | None
+
+
+def _views(tx: Tx, app: AppRow, infos: list[DynoInfo]) -> list[Dyno]:
+    rows = tx.session.execute(
+        select(ReleaseRow.version, ReleaseRow.id).where(ReleaseRow.app_id == app.id)
+    ).all()
+    ids = {version: release_id for version, release_id in rows}
+    return [Dyno(i, app.name, ids.get(i.release_version)) for i in infos]
+
+
+def _runtime_error(exc: DynoError) -> PlatformError:
+    if isinstance(exc, DynoNotFound):
+        return NotFound(exc.message, resource="dyno")
+    return InvalidParams(exc.message)
+
+
+def list_dynos(tx: Tx, actor: views.Account, app_ident: str, runtime: DynoManager) -> list[Dyno]:
+    app = find_app_row(tx, actor, app_ident)
+    return _views(tx, app, runtime.dynos(app.id))
+
+
+def get_dyno(
+    tx: Tx, actor: views.Account, app_ident: str, ident: str, runtime: DynoManager
+) -> Dyno:
+    app = find_app_row(tx, actor, app_ident)
+    for info in runtime.dynos(app.id):
+        if ident in (info.name, info.id):
+            return _views(tx, app, [info])[0]
+    raise NotFound(f"Couldn't find that dyno ({ident}).", resource="dyno")
+
+
+def restart(
+    tx: Tx,
+    actor: views.Account,
+    app_ident: str,
+    runtime: DynoManager,
+    *,
+    ptype: str | None = None,
+    name: str | None = None,
+) -> None:
+    app = find_app_row(tx, actor, app_ident)
+    what = name or ptype or "all dynos"
+    try:
+        runtime.restart(app.id, ptype=ptype, name=name)
+    except DynoError as exc:
+        raise _runtime_error(exc) from exc
+    tx.log(app.id, f"Restart {what} by user {actor.email}")
+
+
+def stop(
+    tx: Tx,
+    actor: views.Account,
+    app_ident: str,
+    runtime: DynoManager,
+    *,
+    ptype: str | None = None,
+    name: str | None = None,
+) -> None:
+    app = find_app_row(tx, actor, app_ident)
+    try:
+        runtime.stop(app.id, ptype=ptype, name=name)
+    except DynoError as exc:
+        raise _runtime_error(exc) from exc
+    tx.log(app.id, f"Stop {name or ptype} by user {actor.email}")
+
+
+def create_dyno(
+    tx: Tx,
+    actor: views.Account,
+    app_ident: str,
+    runtime: DynoManager,
+    *,
+    command: str,
+    attach: bool,
+    size: str | None,
+    env: Mapping[str, str],
+    force_no_tty: bool,
+    ptype: str = "run",
+    time_to_live: float | None = None,
+) -> Dyno:
+    """`heroku run`: a one-off dyno on the current release."""
+    app = find_app_row(tx, actor, app_ident)
+    if not command.strip():
+        raise InvalidParams("Give a command to run, e.g. `run bash`.")
+    if ptype != "run" and not ptype.replace("-", "").replace("_", "").isalnum():
+        raise InvalidParams(f"Dyno type {ptype!r} is invalid.")
+    if current_release_row(tx, app.id) is None:
+        raise InvalidParams(f"{app.name} has no release yet; deploy it with git push first.")
+    chosen = parse_size(size) if size else parse_size(tx.settings.default_dyno_size)
+    if time_to_live is not None and not 0 < time_to_live <= 86400:
+        raise InvalidParams("time_to_live must be between 1 and 86400 seconds.")
+    try:
+        info = runtime.run(
+            app.id,
+            OneOffRequest(
+                command=command,
+                attach=attach,
+                size=chosen.name,
+                memory_mb=chosen.memory_mb,
+                env={str(k): str(v) for k, v in env.items()},
+                tty=not force_no_tty,
+                type=ptype,
+                time_to_live=time_to_live,
+            ),
+        )
+    except DynoError as exc:
+        raise _runtime_error(exc) from exc
+    tx.log(app.id, f"Starting process with command `{command}` by user {actor.email}")
+    return _views(tx, app, [info])[0]

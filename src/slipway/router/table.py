@@ -1,0 +1,165 @@
+"""The route table: which app a Host header names, and where its web dynos are.
+
+The control plane sends whole tables (never diffs); `RouteTable.from_json` validates
+one completely before the router swaps it in, so a request always sees one
+consistent table. Lookups run on every request, so the table keeps host names as
+lowercased bytes, exactly the form the parser hands over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from slipway.router.errors import TableError
+
+
+class AppState(StrEnum):
+    """What the router does for an app that has no up web dyno."""
+
+    UP = "up"
+    STARTING = "starting"  # hold the request until a dyno is up (H20 after boot_timeout)
+    IDLE = "idle"  # ask the control plane to wake the app, then hold likewise
+    CRASHED = "crashed"  # H10
+    NONE = "none"  # web scaled to 0 or no web process type: H14
+    BLANK = "blank"  # no code pushed yet: H81
+    QUOTA = "quota"  # eco hours used up: H82
+
+
+@dataclass(frozen=True, slots=True)
+class Dyno:
+    name: str
+    host: str
+    port: int
+
+    @property
+    def key(self) -> str:
+        """The dyno's address, which identifies it to the pool and the balancer."""
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class AppRoute:
+    id: str
+    name: str
+    domains: tuple[str, ...]
+    maintenance: bool
+    state: AppState
+    dynos: tuple[Dyno, ...]
+
+
+def normalize_host(host: bytes) -> bytes:
+    """A Host header as the table keys it: lowercased, without port or trailing dot."""
+    host = host.strip().lower()
+    if host.startswith(b"["):  # an IPv6 literal: the port follows the bracket
+        end = host.find(b"]")
+        host = host[: end + 1] if end > 0 else host
+    else:
+        colon = host.find(b":")
+        if colon >= 0:
+            host = host[:colon]
+    return host[:-1] if host.endswith(b".") else host
+
+
+class RouteTable:
+    """An immutable snapshot of the routes; build one with `from_json`."""
+
+    __slots__ = ("_by_host", "_by_id", "_wildcards", "apps", "base_domain", "version")
+
+    def __init__(self, version: int, base_domain: str, apps: tuple[AppRoute, ...]) -> None:
+        self.version = version
+        self.base_domain = base_domain
+        self.apps = apps
+        self._by_id = {app.id: app for app in apps}
+        self._by_host: dict[bytes, AppRoute] = {}
+        # `*.example.com` custom domains, keyed by the part after the star.
+        self._wildcards: dict[bytes, AppRoute] = {}
+        suffix = base_domain.lower().encode()
+        for app in apps:
+            self._by_host[app.name.lower().encode() + b"." + suffix] = app
+            for domain in app.domains:
+                name = normalize_host(domain.encode())
+                if name.startswith(b"*."):
+                    self._wildcards[name[2:]] = app
+                else:
+                    self._by_host[name] = app
+
+    @classmethod
+    def empty(cls) -> RouteTable:
+        return cls(0, "localhost", ())
+
+    @classmethod
+    def from_json(cls, obj: object) -> RouteTable:
+        """Validate a decoded table; raise TableError rather than apply half of one."""
+        if not isinstance(obj, dict):
+            raise TableError("a route table is a JSON object")
+        version = obj.get("version")
+        base_domain = obj.get("base_domain")
+        apps = obj.get("apps")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise TableError("version must be an integer")
+        if not isinstance(base_domain, str) or not base_domain:
+            raise TableError("base_domain must be a non-empty string")
+        if not isinstance(apps, list):
+            raise TableError("apps must be a list")
+        return cls(version, base_domain, tuple(_parse_app(app) for app in apps))
+
+    def lookup(self, host_header: bytes | str) -> AppRoute | None:
+        """The app a Host header names: `<name>.<base_domain>` or a custom domain."""
+        raw = host_header.encode("latin-1") if isinstance(host_header, str) else host_header
+        host = normalize_host(raw)
+        route = self._by_host.get(host)
+        if route is None and self._wildcards:
+            dot = host.find(b".")
+            if dot > 0:
+                route = self._wildcards.get(host[dot + 1 :])
+        return route
+
+    def app(self, app_id: str) -> AppRoute | None:
+        return self._by_id.get(app_id)
+
+
+def _field(obj: dict[str, Any], name: str, kind: type, where: str) -> Any:
+    value = obj.get(name)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TableError(f"{where}: {name} must be {kind.__name__}")
+    return value
+
+
+def _parse_app(obj: object) -> AppRoute:
+    if not isinstance(obj, dict):
+        raise TableError("each app is a JSON object")
+    app_id = _field(obj, "id", str, "app")
+    where = f"app {app_id}"
+    name = _field(obj, "name", str, where)
+    domains = obj.get("domains", [])
+    if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+        raise TableError(f"{where}: domains must be a list of strings")
+    maintenance = obj.get("maintenance", False)
+    if not isinstance(maintenance, bool):
+        raise TableError(f"{where}: maintenance must be a boolean")
+    try:
+        state = AppState(obj.get("state", "up"))
+    except ValueError:
+        raise TableError(f"{where}: unknown state {obj.get('state')!r}") from None
+    dynos = obj.get("dynos", [])
+    if not isinstance(dynos, list):
+        raise TableError(f"{where}: dynos must be a list")
+    return AppRoute(
+        id=app_id,
+        name=name,
+        domains=tuple(domains),
+        maintenance=maintenance,
+        state=state,
+        dynos=tuple(_parse_dyno(d, where) for d in dynos),
+    )
+
+
+def _parse_dyno(obj: object, where: str) -> Dyno:
+    if not isinstance(obj, dict):
+        raise TableError(f"{where}: each dyno is a JSON object")
+    port = _field(obj, "port", int, where)
+    if not 0 < port < 65536:
+        raise TableError(f"{where}: dyno port out of range")
+    return Dyno(_field(obj, "name", str, where), _field(obj, "host", str, where), port)

@@ -1,0 +1,388 @@
+"""The local driver: a dyno is a sandboxed process tree on this machine.
+
+Each release's slug is unpacked once, read-only and shared; each dyno gets an
+overlay with its own empty upper layer mounted at /app (the ephemeral
+filesystem: what one dyno writes no other sees, and a restart starts clean).
+Where overlays cannot be mounted (not root), each dyno gets a copy instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slipway.runtime.env import launch_argv
+from slipway.runtime.errors import DynoError, SlugUnavailable
+from slipway.runtime.sandbox import (
+    Capabilities,
+    CgroupLimit,
+    Mount,
+    Overlay,
+    SandboxSpec,
+    build_argv,
+    detect_capabilities,
+)
+
+log = logging.getLogger("slipway.runtime")
+
+# Processes that belong to the sandbox machinery, not to the app: never signalled
+# with SIGTERM (killing bwrap would SIGKILL the whole dyno at once).
+_HELPERS = frozenset({"bwrap"})
+
+
+@dataclass
+class DynoProcess:
+    """A running dyno's process tree and what it holds on the host."""
+
+    popen: subprocess.Popen[bytes]
+    output_fd: int
+    workdir: Path
+    cgroup: CgroupLimit | None
+    cgroup_version: str | None
+    # The other end of a PTY or pipe that the attached client writes into.
+    input_fd: int | None = None
+    pidfd: int = -1
+
+    def __post_init__(self) -> None:
+        try:
+            self.pidfd = os.pidfd_open(self.popen.pid)
+        except OSError:
+            self.pidfd = -1
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def pids(self) -> list[int]:
+        """Every process of the dyno (but bwrap's own), so a stop reaches all of them."""
+        if self.cgroup is not None:
+            try:
+                found = [int(p) for p in self.cgroup.procs.read_text().split()]
+            except OSError:
+                found = []
+        else:
+            found = _descendants(self.popen.pid)
+        return [p for p in found if _comm(p) not in _HELPERS]
+
+    def signal_all(self, sig: int) -> None:
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL: bwrap dies, and --die-with-parent takes the whole PID namespace with it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.signal_all(signal.SIGKILL)
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.kill()
+
+    def exit_status(self) -> int | None:
+        code = self.popen.poll()
+        if code is None:
+            return None
+        return 128 - code if code < 0 else code
+
+    def memory_bytes(self) -> int | None:
+        """Resident memory plus swap (what R14/R15 count), from the dyno's cgroup."""
+        if self.cgroup is None:
+            return None
+        stat = self.cgroup.path / "memory.stat"
+        try:
+            fields = dict(line.split() for line in stat.read_text().splitlines())
+        except (OSError, ValueError):
+            return None
+        if self.cgroup_version == "v1":
+            return int(fields.get("total_rss", 0)) + int(fields.get("total_swap", 0))
+        return int(fields.get("anon", 0)) + int(fields.get("swap", 0))
+
+    def oom_kills(self) -> int:
+        if self.cgroup is None:
+            return 0
+        name = "memory.oom_control" if self.cgroup_version == "v1" else "memory.events"
+        try:
+            for line in (self.cgroup.path / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def release(self) -> None:
+        """Close descriptors, remove the cgroup and the dyno's writable layer."""
+        for fd in (self.output_fd, self.input_fd, self.pidfd):
+            if fd is not None and fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.output_fd = self.pidfd = -1
+        self.input_fd = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses: parse after the last ')'.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    dyno_id: str
+    hostname: str
+    app_id: str
+    uid: int
+    slug_archive: Path
+    slug_checksum: str
+    command: str
+    env: Mapping[str, str]
+    memory_mb: int
+    # A PTY for an attached one-off whose client has a terminal; else pipes.
+    tty: bool = False
+    # Keep stdin open for an attached client (pipes when tty is False).
+    interactive: bool = False
+    columns: int = 80
+    lines: int = 24
+
+
+@dataclass
+class LocalDriver:
+    root: Path
+    caps: Capabilities = field(default_factory=detect_capabilities)
+    # R15 kills at twice the quota (Heroku's Cedar rule): the cgroup's hard limit.
+    hard_limit_factor: float = 2.0
+    _slug_lock: threading.Lock = field(default_factory=threading.Lock)
+    overlay_ok: bool = False
+
+    def __post_init__(self) -> None:
+        (self.root / "slugs").mkdir(parents=True, exist_ok=True)
+        dynos = self.root / "dynos"
+        # Leftovers of a previous run (killed with -9): their processes died with it.
+        shutil.rmtree(dynos, ignore_errors=True)
+        dynos.mkdir(parents=True, exist_ok=True)
+        self.overlay_ok = self.caps.is_root and self.caps.isolated and self._probe_overlay()
+        if self.caps.isolated and not self.overlay_ok:
+            log.warning("overlay mounts are unavailable; each dyno gets a copy of its slug")
+
+    def _probe_overlay(self) -> bool:
+        probe = self.root / "dynos" / ".probe"
+        for part in ("lower", "upper", "work", "merged"):
+            (probe / part).mkdir(parents=True, exist_ok=True)
+        try:
+            result = subprocess.run(
+                [
+                    "unshare",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "mount",
+                    "-t",
+                    "overlay",
+                    "overlay",
+                    "-o",
+                    f"lowerdir={probe}/lower,upperdir={probe}/upper,workdir={probe}/work",
+                    str(probe / "merged"),
+                ],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return False
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+        return result.returncode == 0
+
+    # -- slugs --------------------------------------------------------------------
+
+    def slug_dir(self, app_id: str, checksum: str) -> Path:
+        digest = checksum.partition(":")[2] or checksum
+        return self.root / "slugs" / app_id / digest[:32]
+
+    def prepare_slug(self, app_id: str, uid: int, archive: Path, checksum: str) -> Path:
+        """Unpack a slug once (verified against its checksum) and share it read-only."""
+        target = self.slug_dir(app_id, checksum)
+        with self._slug_lock:
+            if target.is_dir():
+                return target
+            if not archive.is_file():
+                raise SlugUnavailable(
+                    "Error R17 (Checksum error) -> the slug archive is missing; deploy again."
+                )
+            algo, _, expected = checksum.partition(":")
+            digest = hashlib.sha256()
+            with archive.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                    digest.update(chunk)
+            if algo.upper() == "SHA256" and digest.hexdigest() != expected.lower():
+                raise SlugUnavailable(
+                    "Error R17 (Checksum error) -> the slug does not match its checksum."
+                )
+            tmp = target.with_name(target.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(tmp, filter="tar")
+            if self.caps.is_root:
+                _chown_tree(tmp, uid)
+            tmp.chmod(0o755)
+            tmp.rename(target)
+            return target
+
+    def forget_app(self, app_id: str) -> None:
+        shutil.rmtree(self.root / "slugs" / app_id, ignore_errors=True)
+
+    def prune_slugs(self, app_id: str, keep: set[Path]) -> None:
+        base = self.root / "slugs" / app_id
+        if not base.is_dir():
+            return
+        for path in base.iterdir():
+            if path not in keep and not path.name.endswith(".tmp"):
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- dynos ----------------------------------------------------------------------
+
+    def launch(self, request: LaunchRequest, lower: Path) -> DynoProcess:
+        workdir = self.root / "dynos" / request.dyno_id
+        workdir.mkdir(parents=True)
+        workdir.chmod(0o711)
+        overlay = None
+        if self.overlay_ok:
+            overlay = Overlay(lower, workdir / "upper", workdir / "work", workdir / "merged")
+            for path in (overlay.upper, overlay.work, overlay.merged):
+                path.mkdir()
+            os.chown(overlay.upper, request.uid, request.uid)
+            overlay.upper.chmod(0o755)
+            app_dir = overlay.merged
+        else:
+            app_dir = workdir / "app"
+            shutil.copytree(lower, app_dir, symlinks=True)
+            if self.caps.is_root:
+                _chown_tree(app_dir, request.uid)
+        inside = "/app" if self.caps.isolated else str(app_dir)
+        env = dict(request.env)
+        if not self.caps.isolated:
+            env["HOME"] = inside
+        spec = SandboxSpec(
+            argv=launch_argv(request.command),
+            env=env,
+            mounts=(Mount(app_dir, "/app", writable=True),),
+            workdir=inside,
+            hostname=request.hostname,
+            uid=request.uid,
+            memory_mb=int(request.memory_mb * self.hard_limit_factor),
+            overlay=overlay,
+            new_session=not request.tty,
+            controlling_tty=request.tty,
+        )
+        cgroup = None
+        if self.caps.cgroup:
+            try:
+                cgroup = CgroupLimit(
+                    self.caps.cgroup, f"dyno-{request.dyno_id}", spec.memory_mb or 512
+                )
+            except OSError as exc:
+                log.warning("cannot create a memory cgroup (%s); no memory limit", exc)
+        argv = build_argv(spec, self.caps, cgroup.procs if cgroup else None)
+        host_env = {"PATH": "/usr/bin:/bin"} if self.caps.isolated else env
+        input_fd: int | None = None
+        child_fds: list[int] = []
+        try:
+            if request.tty:
+                master, slave = os.openpty()
+                _set_winsize(slave, request.lines, request.columns)
+                stdin = stdout = stderr = slave
+                output_fd = input_fd = master
+                child_fds = [slave]
+            else:
+                out_r, out_w = os.pipe()
+                output_fd = out_r
+                stdout = stderr = out_w
+                child_fds = [out_w]
+                if request.interactive:
+                    in_r, in_w = os.pipe()
+                    stdin, input_fd = in_r, in_w
+                    child_fds.append(in_r)
+                else:
+                    stdin = subprocess.DEVNULL
+            popen = subprocess.Popen(
+                argv,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                env=host_env,
+                cwd=None if self.caps.isolated else inside,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            if cgroup:
+                cgroup.remove()
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise DynoError(f"cannot start the dyno: {exc}") from exc
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        os.set_blocking(output_fd, False)
+        return DynoProcess(
+            popen, output_fd, workdir, cgroup, self.caps.cgroup if cgroup else None, input_fd
+        )
+
+
+def _set_winsize(fd: int, rows: int, cols: int) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    os.chown(root, uid, uid)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(os.path.join(dirpath, name), uid, uid, follow_symlinks=False)

@@ -1,0 +1,65 @@
+"""What the platform asks the runtime to run: plain, immutable data, no store rows.
+
+The platform turns the store's current release and formation into an `AppSpec`;
+the runtime never reads the store itself (DESIGN: runtime sits to the right of
+platform and store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One process type of the formation: `web: gunicorn app:app`, scaled to 2 basic dynos."""
+
+    type: str
+    command: str
+    quantity: int
+    size: str
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    version: int
+    slug_archive: Path
+    slug_checksum: str
+    config: Mapping[str, str]
+    process_types: Mapping[str, str]
+    commit: str | None
+    created_at: str
+    description: str
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """The desired state of one app.
+
+    `release` is the newest release that has not failed. When it is not yet
+    `settled` (its status is pending) the runtime runs its release phase, boots
+    its web dynos beside the old ones and reports success or failure; once
+    settled it is the app's current release and every process type follows it.
+    """
+
+    app_id: str
+    app_name: str
+    uid: int
+    release: ReleaseSpec
+    settled: bool
+    # The release serving now (the newest that succeeded); one-off dynos run it.
+    current: ReleaseSpec | None
+    formation: tuple[ProcessSpec, ...]
+    web_host: str = ""
+    maintenance: bool = False
+    # Eco apps sleep after a while without requests and when the account's eco hours run out.
+    sleeps: bool = False
+    quota_exhausted: bool = False
+    owner_email: str = ""
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    def process(self, ptype: str) -> ProcessSpec | None:
+        return next((p for p in self.formation if p.type == ptype), None)
