@@ -67,6 +67,7 @@ class ServerProcess:
     store_url: str | None = None
     port: int = field(default_factory=free_port)
     git_port: int = field(default_factory=free_port)
+    rendezvous_port: int = field(default_factory=free_port)
     extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -89,6 +90,11 @@ class ServerProcess:
             str(self.port),
             "--git-port",
             str(self.git_port),
+            "--rendezvous-port",
+            str(self.rendezvous_port),
+            # Daily cycling would only add noise to a test run.
+            "--dyno-cycle-hours",
+            "0",
         ]
         if self.store_url:
             args += ["--store", self.store_url]

@@ -144,6 +144,16 @@ def load_secret(data_dir: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def router_token(data_dir: Path) -> str:
+    """The router's credential for /internal/router/*; made on first start, kept 0600."""
+    path = data_dir / "router-token"
+    if not path.exists():
+        import secrets
+
+        write_secret(path, secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
 def tls_files(config: ServerConfig, data_dir: Path) -> TlsFiles:
     if config.tls_cert and config.tls_key:
         return TlsFiles(config.tls_cert, config.tls_key, None)
@@ -297,6 +307,7 @@ def serve(config: ServerConfig) -> None:
         platform,
         deployer=deployer,
         runtime=runtime,
+        router_token=router_token(data_dir),
         logplex=logplex,
         log_sessions=SessionSigner(secret),
         public_url=config.api_url,

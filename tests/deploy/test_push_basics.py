@@ -84,15 +84,20 @@ def test_push_builds_releases_and_scales(
     assert listed.stdout.count("succeeded") == 2
     # The app's log stream tells the same story, in order, without the config value.
     logs = user.slipway("logs", "-a", app, "-n", "1500", cwd=repo).stdout
-    messages = [line.split("]: ", 1)[1] for line in logs.splitlines()]
+    api_lines = [line for line in logs.splitlines() if " app[api]: " in line]
+    messages = [line.split("]: ", 1)[1] for line in api_lines]
     email = "admin@slipway.localhost"
     first_build = messages.index(f"Build started by user {email}")
-    assert messages[first_build : first_build + 4] == [
+    assert messages[first_build : first_build + 5] == [
         f"Build started by user {email}",
         f"Deploy {sha[:8]} by user {email}",
         f"Release v3 created by user {email}",
+        "Running release v3 commands",
         "Build succeeded",
     ]
+    # Between them, the release phase and the web dyno, as Heroku logs them.
+    assert "app[release." in logs and "migrating" in logs
+    assert "heroku[web.1]: State changed from starting to up" in logs
     assert "s3cr3t-value" not in logs
 
 

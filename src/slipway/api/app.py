@@ -10,7 +10,16 @@ from slipway import __version__
 from slipway.api import errors
 from slipway.api.middleware import DEFAULT_MAX_BODY, ApiMiddleware
 from slipway.api.ratelimit import RateLimiter
-from slipway.api.routes import account, apps, builds, dynos, formation, logs, releases
+from slipway.api.routes import (
+    account,
+    apps,
+    builds,
+    dynos,
+    formation,
+    internal,
+    logs,
+    releases,
+)
 from slipway.logs.plex import Logplex
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
@@ -30,6 +39,7 @@ def create_api(
     *,
     deployer: Deployer | None = None,
     runtime: DynoManager | None = None,
+    router_token: str | None = None,
     logplex: Logplex | None = None,
     log_sessions: SessionSigner | None = None,
     public_url: str = "",
@@ -48,6 +58,7 @@ def create_api(
     api.state.platform = platform
     api.state.deployer = deployer
     api.state.runtime = runtime
+    api.state.router_token = router_token
     api.state.logplex = logplex
     api.state.log_sessions = log_sessions
     api.state.public_url = public_url.rstrip("/")
@@ -56,7 +67,7 @@ def create_api(
         rate_limit, RATE_LIMIT_REFILL_PER_SECOND, platform.clock.monotonic
     )
     errors.install(api)
-    for module in (account, apps, releases, formation, builds, logs, dynos):
+    for module in (account, apps, releases, formation, builds, logs, dynos, internal):
         api.include_router(module.router)
     api.add_middleware(ApiMiddleware, max_body=max_body, raw_prefixes=RAW_PREFIXES)
     return api

@@ -70,6 +70,7 @@ def app(a: views.App) -> Json:
         "web_url": a.web_url,
         "create_status": "complete",
         "locked": False,
+        "process_tier": a.process_tier,
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from slipway import __version__
-from slipway.cli.commands import apps, auth, builds, config, logs, ps, releases
+from slipway.cli.commands import apps, auth, builds, config, logs, ps, releases, run
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
 from slipway.cli.output import err_console
@@ -21,6 +21,12 @@ ALIASES = {
     "rename": "apps:rename",
     "rollback": "releases:rollback",
     "scale": "ps:scale",
+    "restart": "ps:restart",
+    "ps:resize": "ps:type",
+    "resize": "ps:type",
+    "dyno:restart": "ps:restart",
+    "dyno:stop": "ps:stop",
+    "dyno:kill": "ps:kill",
     "whoami": "auth:whoami",
     "apps:list": "apps",
     "config:list": "config",
@@ -100,6 +106,13 @@ for command in (
     releases.releases_info,
     releases.releases_rollback,
     ps.ps_scale,
+    ps.ps,
+    ps.ps_restart,
+    ps.ps_stop,
+    ps.ps_kill,
+    ps.ps_type,
+    run.run,
+    run.run_detached,
     logs.logs,
     logs.drains_list,
     logs.drains_add,

@@ -81,7 +81,13 @@ def app_view(tx: Tx, row: AppRow) -> views.App:
     current = current_release_row(tx, row.id)
     if current is not None and current.slug_id is not None:
         slug = tx.session.get(SlugRow, current.slug_id)
+    sizes = {
+        s.lower()
+        for s in tx.session.scalars(select(FormationRow.size).where(FormationRow.app_id == row.id))
+    }
+    tier = "eco" if "eco" in sizes else "basic" if sizes <= {"basic"} and sizes else "production"
     return views.App(
+        process_tier=tier,
         id=row.id,
         name=row.name,
         owner=account_view(owner),

@@ -184,7 +184,7 @@ def _views(tx: Tx, app: AppRow, infos: list[DynoInfo]) -> list[Dyno]:
     rows = tx.session.execute(
         select(ReleaseRow.version, ReleaseRow.id).where(ReleaseRow.app_id == app.id)
     ).all()
-    ids = {version: release_id for version, release_id in rows}
+    ids = {row.version: row.id for row in rows}
     return [Dyno(i, app.name, ids.get(i.release_version)) for i in infos]
 
 

@@ -32,6 +32,7 @@ class App:
     created_at: dt.datetime
     updated_at: dt.datetime
     released_at: dt.datetime | None
+    process_tier: str = "production"
 
 
 @dataclass(frozen=True)

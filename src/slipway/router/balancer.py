@@ -22,6 +22,7 @@ from slipway.router.table import AppRoute, Dyno
 
 class BacklogWaiter(Protocol):
     def on_slot(self, slot: DynoSlot) -> None: ...
+    def redispatch(self) -> None: ...
 
 
 class DynoSlot:

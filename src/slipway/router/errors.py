@@ -36,7 +36,8 @@ class BackendConnectError(RouterError):
     it was refused (or failed at once for another network reason).
     """
 
-    def __init__(self, code: str, connect_ms: int) -> None:
-        super().__init__(code)
+    def __init__(self, code: str, dyno: str, connect_ms: int) -> None:
+        super().__init__(f"{code} connecting to {dyno}")
         self.code = code
+        self.dyno = dyno
         self.connect_ms = connect_ms

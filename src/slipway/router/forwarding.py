@@ -71,13 +71,13 @@ def _options(value: bytes) -> set[bytes]:
 class RequestHead:
     """One request head as the parser delivers it, sorted into what the router needs.
 
-    `add` returns a problem (the H26 cause) instead of raising, so the parser
-    callback that calls it stays cheap and exception-free.
+    Limits are checked by the caller (proxy.py), which knows the config.
     """
 
     __slots__ = (
         "connection",
         "content_length",
+        "count",
         "expect",
         "headers",
         "host",
@@ -92,6 +92,7 @@ class RequestHead:
 
     def __init__(self) -> None:
         self.url = b""
+        self.count = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.host: bytes | None = None
         self.host_count = 0
@@ -105,6 +106,7 @@ class RequestHead:
         self.expect: bytes | None = None
 
     def add(self, name: bytes, value: bytes) -> None:
+        self.count += 1
         lname = name.lower()
         kind = _REQUEST_SPECIAL.get(lname)
         if kind is None:

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import tarfile
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,7 +286,9 @@ class LocalDriver:
     # -- dynos ----------------------------------------------------------------------
 
     def launch(self, request: LaunchRequest, lower: Path) -> DynoProcess:
-        workdir = self.root / "dynos" / request.dyno_id
+        # One directory per boot: a restarted dyno must not meet the old one's layer,
+        # which is still being removed.
+        workdir = self.root / "dynos" / f"{request.dyno_id}-{uuid.uuid4().hex[:8]}"
         workdir.mkdir(parents=True)
         workdir.chmod(0o711)
         overlay = None

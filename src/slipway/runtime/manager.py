@@ -397,11 +397,28 @@ class DynoManager:
 
         return self.call(act)
 
-    def routes(self) -> dict[str, tuple[str, list[tuple[str, int]]]]:
-        """For the router: app id -> (state, [(dyno name, port)]) of up web dynos."""
+    def route_table(self) -> list[dict[str, Any]]:
+        """For the router: each app's up web dynos, or why there are none."""
 
-        async def read() -> dict[str, tuple[str, list[tuple[str, int]]]]:
-            return {app_id: self._route(app) for app_id, app in self._apps.items()}
+        async def read() -> list[dict[str, Any]]:
+            table = []
+            for app_id, app in self._apps.items():
+                if app.spec is None:
+                    continue
+                state, dynos = self._route(app)
+                table.append(
+                    {
+                        "id": app_id,
+                        "name": app.spec.app_name,
+                        "maintenance": app.spec.maintenance,
+                        "state": state,
+                        "dynos": [
+                            {"name": name, "host": "127.0.0.1", "port": port}
+                            for name, port in dynos
+                        ],
+                    }
+                )
+            return table
 
         return self.call(read)
 
@@ -695,6 +712,10 @@ class DynoManager:
             )
         except DynoError as exc:
             self._crashed_without_process(dyno, exc.message)
+            return
+        except OSError as exc:
+            log.exception("cannot start dyno %s of %s", dyno.name, spec.app_name)
+            self._crashed_without_process(dyno, f"cannot start the dyno: {exc}")
             return
         dyno.proc = proc
         dyno.port = port

@@ -1,0 +1,73 @@
+"""Internal endpoints for the platform's own processes (the router), not for users.
+
+The router authenticates with a token only the server and the router process
+know (`<data>/router-token`, handed over in its environment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from slipway.platform.errors import Unauthorized, Unavailable
+from slipway.runtime.manager import DynoManager
+
+router = APIRouter()
+KEEPALIVE = 15.0
+
+
+def _runtime(request: Request) -> DynoManager:
+    expected: str | None = request.app.state.router_token
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
+        raise Unauthorized("This endpoint is for the platform's router only.")
+    runtime: DynoManager | None = request.app.state.runtime
+    if runtime is None:
+        raise Unavailable("This server runs no dyno manager.")
+    return runtime
+
+
+def _table(request: Request, runtime: DynoManager, version: int) -> dict[str, Any]:
+    settings = request.app.state.platform.settings
+    return {"version": version, "base_domain": settings.base_domain, "apps": runtime.route_table()}
+
+
+@router.get("/internal/router/routes")
+async def routes(request: Request) -> StreamingResponse:
+    """Newline-delimited route tables: one now, another after every change."""
+    runtime = _runtime(request)
+    once = request.query_params.get("once") == "1"
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+
+    def poke() -> None:
+        loop.call_soon_threadsafe(changed.set)
+
+    async def stream() -> AsyncIterator[bytes]:
+        runtime.route_listeners.append(poke)
+        version = 0
+        try:
+            while True:
+                changed.clear()
+                version += 1
+                table = await asyncio.to_thread(_table, request, runtime, version)
+                yield json.dumps(table, separators=(",", ":")).encode() + b"\n"
+                if once:
+                    return
+                try:
+                    await asyncio.wait_for(changed.wait(), KEEPALIVE)
+                    # Changes come in bursts (a rollover moves several dynos): coalesce.
+                    await asyncio.sleep(0.01)
+                except TimeoutError:
+                    yield b"\n"
+                    continue
+        finally:
+            runtime.route_listeners.remove(poke)
+
+    return StreamingResponse(stream(), media_type="application/x-ndjson")

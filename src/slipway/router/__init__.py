@@ -1,0 +1,37 @@
+"""The HTTP router: Host header -> app -> one of its web dynos, Heroku's way.
+
+A standalone process (asyncio on uvloop, httptools, no web framework on the request
+path). Modules, each with one job:
+
+    config.py      RouterConfig: every timeout, limit and buffer size
+    table.py       the route table the control plane sends, and Host lookup
+    control.py     the control plane link: tables in; router lines, activity, wake out
+    server.py      the process: listeners, the timeout sweeper, graceful stop
+    proxy.py       ClientConnection: one client socket, parsing, pipelining
+    exchange.py    Exchange: one request/response from head to router line
+    forwarding.py  the heads the dyno and the client see (X-Forwarded-*, Via, hop-by-hop)
+    backend.py     BackendConnection: one dyno socket, response parsing
+    pool.py        kept-alive dyno connections; connect with timeout, retry, quarantine
+    balancer.py    least-outstanding-requests dyno choice, per-dyno limit, backlog
+    state.py       RouterState: what all connections share; applying a new table
+    logline.py     Heroku's router log line and the H-code table
+    pages.py       the router's own error pages
+    errors.py      the exception tree
+    cli.py         `slipway router`
+"""
+
+from slipway.router.config import RouterConfig
+from slipway.router.errors import RouterError
+from slipway.router.server import Router, run_router
+from slipway.router.table import AppRoute, AppState, Dyno, RouteTable
+
+__all__ = [
+    "AppRoute",
+    "AppState",
+    "Dyno",
+    "RouteTable",
+    "Router",
+    "RouterConfig",
+    "RouterError",
+    "run_router",
+]

@@ -1,0 +1,202 @@
+"""The router process: listeners, the sweeper, the control link, and a clean stop.
+
+`run_router(config)` runs one router on uvloop until SIGTERM or SIGINT, then stops
+accepting, lets in-flight requests finish (up to `shutdown_timeout`), sends the
+last router lines and returns 0. `Router` is the same thing without the signal
+handling, for callers that own the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import resource
+import signal
+import ssl
+from typing import Any
+
+import uvloop
+
+from slipway.router.config import RouterConfig
+from slipway.router.control import ControlLink, ReportQueue
+from slipway.router.errors import RouterError, TableError
+from slipway.router.proxy import ClientConnection, Listener
+from slipway.router.state import RouterState
+from slipway.router.table import RouteTable
+
+log = logging.getLogger("slipway.router")
+
+LISTEN_BACKLOG = 2048
+
+
+class Router:
+    """One router. `await start()`, then `await shutdown()` to stop it gracefully."""
+
+    def __init__(self, config: RouterConfig) -> None:
+        self.config = config
+        self.state: RouterState | None = None
+        self.control: ControlLink | None = None
+        self.http_port: int | None = None
+        self.https_port: int | None = None
+        self._servers: list[asyncio.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        reports = ReportQueue(config.report_buffer)
+        if config.control_url is not None:
+            self.control = ControlLink(config, reports, self.apply_table)
+            wake = self.control.wake
+        else:
+
+            def wake(app_id: str) -> None:
+                log.warning("app %s sleeps and there is no control plane to wake it", app_id)
+
+        self.state = RouterState(loop, config, reports, wake)
+        if config.static_table is not None:
+            self.reload_static_table()
+        self.http_port = await self._listen("http", config.listen, None)
+        if config.tls_enabled:
+            self.https_port = await self._listen("https", config.tls_listen, _tls_context(config))
+        self._tasks.append(loop.create_task(self._sweep()))
+        if self.control is not None:
+            self._tasks.append(loop.create_task(self.control.run()))
+
+    def apply_table(self, table: RouteTable) -> None:
+        assert self.state is not None
+        self.state.apply_table(table)
+        log.info("route table v%d applied (%d apps)", table.version, len(table.apps))
+
+    def reload_static_table(self) -> None:
+        assert self.config.static_table is not None
+        try:
+            table = RouteTable.from_json(json.loads(self.config.static_table.read_text()))
+        except (OSError, ValueError) as exc:
+            raise TableError(f"cannot read {self.config.static_table}: {exc}") from exc
+        self.apply_table(table)
+
+    async def _listen(
+        self, protocol: str, address: tuple[str, int], tls: ssl.SSLContext | None
+    ) -> int:
+        loop = asyncio.get_running_loop()
+        state = self.state
+        assert state is not None
+        holder: list[Listener] = []
+        server = await loop.create_server(
+            lambda: ClientConnection(state, holder[0]),
+            address[0],
+            address[1],
+            ssl=tls,
+            backlog=LISTEN_BACKLOG,
+            reuse_address=True,
+            start_serving=False,
+        )
+        port: int = server.sockets[0].getsockname()[1]
+        # X-Forwarded-Port is the port actually bound (it differs when asked for 0).
+        holder.append(Listener(protocol, port))
+        await server.start_serving()
+        self._servers.append(server)
+        log.info("listening on %s://%s:%d", protocol, address[0], port)
+        return port
+
+    async def _sweep(self) -> None:
+        """Check every connection's timers each tick: one loop instead of a timer each."""
+        state = self.state
+        assert state is not None
+        config = self.config
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(config.sweep_interval)
+            now = loop.time()
+            try:
+                for conn in list(state.connections):
+                    conn.check_timeouts(now)
+                state.pool.sweep(now, config.idle_timeout)
+                state.rewake()
+            except Exception:
+                log.exception("router sweep failed")
+
+    async def shutdown(self) -> None:
+        """Stop accepting, let in-flight requests finish, then close everything."""
+        state = self.state
+        assert state is not None
+        loop = asyncio.get_running_loop()
+        for server in self._servers:
+            server.close()
+        for conn in list(state.connections):
+            conn.shutdown()
+        deadline = loop.time() + self.config.shutdown_timeout
+        while state.connections and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if state.connections:
+            log.warning("closing %d connections still open", len(state.connections))
+        for conn in list(state.connections):
+            conn.abort()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.control is not None:
+            await self.control.aclose()
+        state.pool.close_all()
+
+
+def _tls_context(config: RouterConfig) -> ssl.SSLContext:
+    assert config.tls_cert is not None
+    assert config.tls_key is not None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _raise_open_files_limit() -> None:
+    # Every proxied request can hold two sockets; the default soft limit (1024) is low.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # One failing callback must never take the router down: log it and go on.
+    exc = context.get("exception")
+    log.error("router: %s", context.get("message", "unhandled error"), exc_info=exc)
+
+
+async def _serve(config: RouterConfig) -> int:
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_exception_handler)
+    router = Router(config)
+    try:
+        await router.start()
+    except (OSError, RouterError) as exc:
+        log.error("router cannot start: %s", exc)
+        return 1
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if config.static_table is not None:
+
+        def reload() -> None:
+            try:
+                router.reload_static_table()
+            except TableError as exc:
+                log.error("%s; keeping the current table", exc)
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    await stop.wait()
+    log.info("stopping: no new connections, letting in-flight requests finish")
+    await router.shutdown()
+    log.info("stopped")
+    return 0
+
+
+def run_router(config: RouterConfig) -> int:
+    """Run a router until SIGTERM/SIGINT; the process exit status is the result."""
+    _raise_open_files_limit()
+    return uvloop.run(_serve(config))

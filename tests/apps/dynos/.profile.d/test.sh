@@ -1,0 +1,1 @@
+export FROM_PROFILE_D="${FROM_PROFILE_D:-yes}"

@@ -1,0 +1,6 @@
+import os
+import time
+
+while True:
+    print(f"working in {os.environ['DYNO']}", flush=True)
+    time.sleep(1)
