@@ -96,7 +96,8 @@ def test_push_builds_releases_and_scales(
         "Build succeeded",
     ]
     # Between them, the release phase and the web dyno, as Heroku logs them.
-    assert "app[release." in logs and "migrating" in logs
+    assert "app[release." in logs
+    assert "migrating" in logs
     assert "heroku[web.1]: State changed from starting to up" in logs
     assert "s3cr3t-value" not in logs
 

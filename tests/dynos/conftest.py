@@ -61,7 +61,7 @@ class Dynos:
             recent = "\n".join(line for line in self.logs() if "app[web." not in line)
             raise AssertionError(f"{exc}\n--- recent logs:\n{recent[-6000:]}") from None
 
-    def list(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         with self.api() as api:
             response = api.get(f"/apps/{self.app}/dynos")
             assert response.status_code == 200, response.text
@@ -70,7 +70,7 @@ class Dynos:
 
     def states(self, ptype: str | None = None) -> list[str]:
         return sorted(
-            f"{d['name']}:{d['state']}" for d in self.list() if ptype in (None, d["type"])
+            f"{d['name']}:{d['state']}" for d in self.all() if ptype in (None, d["type"])
         )
 
     def routes(self) -> dict[str, Any]:

@@ -49,4 +49,4 @@ class Handler(BaseHTTPRequestHandler):
 
 
 print(f"listening on {os.environ['PORT']}", flush=True)
-ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()  # noqa: S104
