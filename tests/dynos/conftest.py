@@ -69,9 +69,7 @@ class Dynos:
             return result
 
     def states(self, ptype: str | None = None) -> list[str]:
-        return sorted(
-            f"{d['name']}:{d['state']}" for d in self.all() if ptype in (None, d["type"])
-        )
+        return sorted(f"{d['name']}:{d['state']}" for d in self.all() if ptype in (None, d["type"]))
 
     def routes(self) -> dict[str, Any]:
         token = (self.server.data_dir / "router-token").read_text().strip()

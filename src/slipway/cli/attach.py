@@ -27,7 +27,8 @@ EXIT_MARKER_BYTES = EXIT_MARKER.encode()
 
 
 def with_exit_status(command: str) -> str:
-    return f'{command}; echo "{EXIT_MARKER} $?"'
+    # A subshell, so `exit 3` ends the command rather than the line that reports it.
+    return f'( {command}\n); echo "{EXIT_MARKER} $?"'
 
 
 def _connect(attach_url: str, ca_file: Path | None) -> ssl.SSLSocket:

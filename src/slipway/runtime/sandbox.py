@@ -208,7 +208,8 @@ def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None)
             argv += ["--ro-bind", d, d]
     for extra in spec.extra_ro:
         argv += ["--ro-bind", str(extra), str(extra)]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - private tmpfs
+    # A private /tmp, writable by the unprivileged uid like any Unix /tmp (sticky, 1777).
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
     for mount in spec.mounts:
         argv += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
     argv += ["--chdir", spec.workdir, "--clearenv"]
