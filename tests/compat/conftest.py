@@ -68,6 +68,8 @@ def heroku(heroku_bin: Path, sqlite_server: ServerProcess, tmp_path: Path) -> He
         "HEROKU_DISABLE_AUTOUPDATE": "true",
         "NO_COLOR": "1",
         "COLUMNS": "200",
+        # `heroku run` verifies the rendezvous certificate; Node trusts only this way.
+        "NODE_EXTRA_CA_CERTS": str(sqlite_server.data_dir / "tls" / "ca.crt"),
     }
 
     def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

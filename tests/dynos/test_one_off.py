@@ -84,7 +84,10 @@ def test_run_bash_on_a_terminal_is_a_real_shell(
                     break
 
     read_until(b"$ ")
-    os.write(master, b"echo $((6*7)); test -t 0 && echo IS-A-TTY; set -o | grep monitor; echo DONE$((1+1))\r")
+    os.write(
+        master,
+        b"echo $((6*7)); test -t 0 && echo IS-A-TTY; set -o | grep monitor; echo DONE$((1+1))\r",
+    )
     read_until(b"DONE2")
     os.write(master, b"exit 5\r")
     assert proc.wait(60) == 5

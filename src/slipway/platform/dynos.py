@@ -194,6 +194,13 @@ def _runtime_error(exc: DynoError) -> PlatformError:
     return InvalidParams(exc.message)
 
 
+def _type_or_name(ptype: str | None, name: str | None) -> tuple[str | None, str | None]:
+    """`/dynos/worker` names a whole process type, as Heroku reads it; `/dynos/worker.1` one dyno."""
+    if name is not None and "." not in name:
+        return name, None
+    return ptype, name
+
+
 def list_dynos(tx: Tx, actor: views.Account, app_ident: str, runtime: DynoManager) -> list[Dyno]:
     app = find_app_row(tx, actor, app_ident)
     return _views(tx, app, runtime.dynos(app.id))
@@ -219,6 +226,7 @@ def restart(
     name: str | None = None,
 ) -> None:
     app = find_app_row(tx, actor, app_ident)
+    ptype, name = _type_or_name(ptype, name)
     what = name or ptype or "all dynos"
     try:
         runtime.restart(app.id, ptype=ptype, name=name)
@@ -237,6 +245,7 @@ def stop(
     name: str | None = None,
 ) -> None:
     app = find_app_row(tx, actor, app_ident)
+    ptype, name = _type_or_name(ptype, name)
     try:
         runtime.stop(app.id, ptype=ptype, name=name)
     except DynoError as exc:
