@@ -476,6 +476,7 @@ async def _serve_all(servers: list[_Server]) -> None:
     type=click.FloatRange(min=0),
     help="Eco dyno hours per account per month.",
 )
+@click.option("--eco-report-interval", default=60.0, hidden=True, type=click.FloatRange(min=0.1))
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def server_command(
@@ -504,6 +505,7 @@ def server_command(
     release_timeout: float,
     max_dynos_per_app: int,
     eco_hours: float,
+    eco_report_interval: float,
     log_level: str,
     access_log: bool,
 ) -> None:
@@ -538,6 +540,7 @@ def server_command(
                 backoff_cap=restart_backoff_cap,
                 cycle_interval=dyno_cycle_hours * 3600,
                 release_timeout=release_timeout,
+                eco_report_interval=eco_report_interval,
             ),
             max_dynos_per_app=max_dynos_per_app,
             eco_quota_hours=eco_hours,

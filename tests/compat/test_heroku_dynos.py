@@ -55,6 +55,9 @@ def test_ps_scale_restart_and_stop(heroku: HerokuRun, app: str) -> None:
     assert resized.returncode == 0, resized.stderr
     assert re.search(r"worker\s+Standard-2X\s+1", resized.stdout)
     heroku("ps:scale", "web=1", "worker=0", "-a", app)
+    # Eco apps show what is left of the account's eco hours.
+    assert heroku("ps:type", "web=eco", "-a", app).returncode == 0
+    assert "Eco dyno hours quota remaining this month: 1000h 0m" in _ps(heroku, app)
 
 
 def test_heroku_run_attached_with_exit_code(heroku: HerokuRun, app: str) -> None:

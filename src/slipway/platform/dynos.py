@@ -195,7 +195,7 @@ def _runtime_error(exc: DynoError) -> PlatformError:
 
 
 def _type_or_name(ptype: str | None, name: str | None) -> tuple[str | None, str | None]:
-    """`/dynos/worker` names a whole process type, as Heroku reads it; `/dynos/worker.1` one dyno."""
+    """`/dynos/worker` names a process type, as Heroku reads it; `/dynos/worker.1` one dyno."""
     if name is not None and "." not in name:
         return name, None
     return ptype, name

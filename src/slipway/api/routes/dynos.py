@@ -102,6 +102,7 @@ def stop_type(app: str, ptype: str, request: Request, actor: Actor) -> Response:
     return _accepted()
 
 
+@router.get("/accounts/{account}/actions/get-quota")
 @router.post("/accounts/{account}/actions/get-quota")
 def get_quota(account: str, request: Request, actor: Actor) -> dict[str, Any]:
     """The eco dyno-hour pool, in seconds, as `heroku ps` reads it."""

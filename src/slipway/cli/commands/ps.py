@@ -91,9 +91,14 @@ def ps(types: tuple[str, ...], app: str | None, as_json: bool) -> None:
     info = client.get(f"/apps/{seg(name)}")
     if info.get("process_tier") == "eco":
         account = client.get("/account")
-        quota = client.post(f"/accounts/{seg(account['id'])}/actions/get-quota")
-        left = max(0, quota["account_quota"] - quota["quota_used"]) // 60
-        output.line(f"Eco dyno hours quota remaining this month: {left // 60}h {left % 60}m")
+        quota = client.get(f"/accounts/{seg(account['id'])}/actions/get-quota")
+        total = quota["account_quota"]
+        left = max(0, total - quota["quota_used"])
+        percent = left * 100 // total if total else 0
+        output.line(
+            f"Eco dyno hours quota remaining this month: {left // 3600}h {left % 3600 // 60}m "
+            f"({percent}%)"
+        )
         output.line()
     if not dynos:
         output.line(f"No dynos on {output.HEXAGON} {name}")
