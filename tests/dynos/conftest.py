@@ -29,6 +29,8 @@ RUNTIME_ARGS = (
     "4",
     "--max-dynos-per-app",
     "12",
+    "--release-timeout",
+    "3",
 )
 
 

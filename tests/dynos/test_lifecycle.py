@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.deploy.conftest import User
 from tests.dynos.conftest import Dynos, lines_of
 
 
@@ -250,3 +251,31 @@ def test_a_flood_of_output_is_capped_and_hurts_no_one(deployed: tuple[Dynos, Pat
     assert time.monotonic() - started < 2
     dynos.scale(flood=0)
     dynos.wait(lambda: dynos.states("flood") == [], what="flood stopped")
+
+
+def test_a_release_phase_over_its_time_limit_fails_the_release(
+    deployed: tuple[Dynos, Path],
+) -> None:
+    dynos, _ = deployed
+    dynos.config(RELEASE_SLEEP="30")
+    dynos.wait(lambda: dynos.releases()[-1]["status"] == "failed", what="the release to time out")
+    assert any(
+        "Release v3 failed: the release command timed out after 3 seconds" in line
+        for line in dynos.logs()
+    )
+    assert dynos.get("web.1")["release"] == "v2"
+
+
+def test_a_push_whose_release_phase_fails_is_rejected(
+    deployed: tuple[Dynos, Path], runtime_user: User
+) -> None:
+    dynos, repo = deployed
+    (repo / "release.py").write_text("print('migration failed!')\nraise SystemExit(2)\n")
+    runtime_user.commit(repo, "break the release phase")
+    pushed = runtime_user.push(repo)
+    assert pushed.returncode != 0
+    assert "remote: -----> Running release command..." in pushed.stderr
+    assert "remote:        migration failed!" in pushed.stderr
+    assert "Release v3 failed: the release command failed with exit status 2" in pushed.stderr
+    assert dynos.releases()[-1]["status"] == "failed"
+    assert dynos.get("web.1")["release"] == "v2", "what was serving still serves"
