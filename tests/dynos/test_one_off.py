@@ -129,6 +129,7 @@ def test_a_dyno_sees_nothing_of_the_host_or_other_apps(
             # Only the dyno's own processes: its bash and this test.
             "test $(ls /proc | grep -c '^[0-9]') -lt 8",
             "test $(id -u) -ge 20000",
+            "test $(whoami) = u$(id -u)",
             "test $(hostname) = $DYNO",
             "! touch /usr/slipway-was-here 2>/dev/null",
             "touch /app/mine && touch /tmp/mine",

@@ -236,6 +236,25 @@ class LocalDriver:
             shutil.rmtree(probe, ignore_errors=True)
         return result.returncode == 0
 
+    def _identity(self, uid: int) -> tuple[Path, Path]:
+        """/etc/passwd and /etc/group that name the app's uid (`u20001`, home /app)."""
+        base = self.root / "etc"
+        base.mkdir(exist_ok=True)
+        base.chmod(0o755)
+        passwd, group = base / f"passwd-{uid}", base / f"group-{uid}"
+        if not passwd.exists():
+            host_passwd = Path("/etc/passwd").read_text() if Path("/etc/passwd").exists() else ""
+            host_group = Path("/etc/group").read_text() if Path("/etc/group").exists() else ""
+            for path, text in (
+                (passwd, f"{host_passwd.rstrip()}\nu{uid}:x:{uid}:{uid}::/app:/bin/bash\n"),
+                (group, f"{host_group.rstrip()}\nu{uid}:x:{uid}:\n"),
+            ):
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(text)
+                tmp.chmod(0o644)
+                tmp.replace(path)
+        return passwd, group
+
     # -- slugs --------------------------------------------------------------------
 
     def slug_dir(self, app_id: str, checksum: str) -> Path:
@@ -305,13 +324,17 @@ class LocalDriver:
             if self.caps.is_root:
                 _chown_tree(app_dir, request.uid)
         inside = "/app" if self.caps.isolated else str(app_dir)
+        mounts = [Mount(app_dir, "/app", writable=True)]
+        if self.caps.isolated:
+            passwd, group = self._identity(request.uid)
+            mounts += [Mount(passwd, "/etc/passwd"), Mount(group, "/etc/group")]
         env = dict(request.env)
         if not self.caps.isolated:
             env["HOME"] = inside
         spec = SandboxSpec(
             argv=launch_argv(request.command),
             env=env,
-            mounts=(Mount(app_dir, "/app", writable=True),),
+            mounts=tuple(mounts),
             workdir=inside,
             hostname=request.hostname,
             uid=request.uid,
