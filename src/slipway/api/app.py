@@ -14,6 +14,7 @@ from slipway.api.routes import (
     account,
     apps,
     builds,
+    domains,
     dynos,
     formation,
     internal,
@@ -67,7 +68,17 @@ def create_api(
         rate_limit, RATE_LIMIT_REFILL_PER_SECOND, platform.clock.monotonic
     )
     errors.install(api)
-    for module in (account, apps, releases, formation, builds, logs, dynos, internal):
+    for module in (
+        account,
+        apps,
+        releases,
+        formation,
+        builds,
+        logs,
+        dynos,
+        domains,
+        internal,
+    ):
         api.include_router(module.router)
     api.add_middleware(ApiMiddleware, max_body=max_body, raw_prefixes=RAW_PREFIXES)
     return api

@@ -108,3 +108,8 @@ class DynoCreate(_Body):
     size: StrictStr | None = None
     type: StrictStr | None = None
     time_to_live: StrictInt | None = None
+
+
+class DomainCreate(_Body):
+    hostname: StrictStr
+    sni_endpoint: StrictStr | None = None

@@ -196,3 +196,19 @@ def dyno(d: dynos.Dyno) -> Json:
         "created_at": ts(info.created_at),
         "updated_at": ts(info.updated_at),
     }
+
+
+def domain(d: views.Domain) -> Json:
+    return {
+        "id": d.id,
+        "app": {"id": d.app_id, "name": d.app_name},
+        "hostname": d.hostname,
+        "kind": d.kind,
+        "cname": d.cname,
+        "status": "succeeded",
+        "acm_status": None,
+        "acm_status_reason": None,
+        "sni_endpoint": None,
+        "created_at": ts(d.created_at),
+        "updated_at": ts(d.updated_at),
+    }

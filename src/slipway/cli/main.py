@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from slipway import __version__
-from slipway.cli.commands import apps, auth, builds, config, logs, ps, releases, run
+from slipway.cli.commands import apps, auth, builds, config, domains, logs, ps, releases, run
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
 from slipway.cli.output import err_console
@@ -113,6 +113,12 @@ for command in (
     ps.ps_type,
     run.run,
     run.run_detached,
+    domains.domains_list,
+    domains.domains_add,
+    domains.domains_remove,
+    domains.maintenance,
+    domains.maintenance_on,
+    domains.maintenance_off,
     logs.logs,
     logs.drains_list,
     logs.drains_add,

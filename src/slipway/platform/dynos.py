@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from slipway.platform import views
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
+from slipway.platform.domains import custom_hostnames
 from slipway.platform.errors import InvalidParams, NotFound, PlatformError
 from slipway.platform.events import RuntimeChanged
 from slipway.platform.formation import parse_size
@@ -78,6 +79,7 @@ def app_spec(tx: Tx, app_id: str, slug_path: SlugPath) -> AppSpec | None:
         web_host=web_host.split(":", 1)[0],
         maintenance=app.maintenance,
         sleeps=any(p.size.lower() == "eco" for p in formation),
+        domains=tuple(custom_hostnames(tx, app.id)),
         quota_exhausted=eco_seconds_used(tx, app.owner_id) >= tx.settings.eco_quota_hours * 3600,
     )
 

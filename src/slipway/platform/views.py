@@ -128,3 +128,15 @@ class LogDrain:
     url: str
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Domain:
+    id: str
+    app_id: str
+    app_name: str
+    hostname: str
+    kind: str  # "heroku" for APP.<base domain>, "custom" for the ones users add
+    cname: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime

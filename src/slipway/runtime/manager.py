@@ -411,6 +411,7 @@ class DynoManager:
                         "id": app_id,
                         "name": app.spec.app_name,
                         "maintenance": app.spec.maintenance,
+                        "domains": list(app.spec.domains),
                         "state": state,
                         "dynos": [
                             {"name": name, "host": "127.0.0.1", "port": port}

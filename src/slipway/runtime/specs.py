@@ -59,6 +59,7 @@ class AppSpec:
     sleeps: bool = False
     quota_exhausted: bool = False
     owner_email: str = ""
+    domains: tuple[str, ...] = ()
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     def process(self, ptype: str) -> ProcessSpec | None:

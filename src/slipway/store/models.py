@@ -86,6 +86,8 @@ class AppRow(Base):
     config: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # Buildpack URLs or names in order; empty means "detect".
     buildpacks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Sleep when idle (as eco dynos do), whatever the dyno size.
+    sleeps: Mapped[bool] = mapped_column(Boolean, default=False)
     # The unprivileged uid its builds and dynos run as.
     uid: Mapped[int] = mapped_column(Integer, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -183,3 +185,15 @@ class EcoUsageRow(Base):
     )
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class DomainRow(Base):
+    """A custom hostname routed to an app (the app's own APP.<base domain> is implicit)."""
+
+    __tablename__ = "domains"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
