@@ -68,6 +68,8 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     git_port: int = field(default_factory=free_port)
     rendezvous_port: int = field(default_factory=free_port)
+    router_port: int = field(default_factory=free_port)
+    router_tls_port: int = field(default_factory=free_port)
     extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -92,6 +94,10 @@ class ServerProcess:
             str(self.git_port),
             "--rendezvous-port",
             str(self.rendezvous_port),
+            "--router-port",
+            str(self.router_port),
+            "--router-tls-port",
+            str(self.router_tls_port),
             # Daily cycling would only add noise to a test run.
             "--dyno-cycle-hours",
             "0",

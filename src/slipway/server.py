@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, 
 from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.settings import PlatformSettings
 from slipway.platform.tx import Platform
+from slipway.router_process import RouterLaunch, RouterSupervisor, router_argv
 from slipway.runtime.local import LocalDriver
 from slipway.runtime.manager import DynoManager, RuntimeOptions
 from slipway.runtime.rendezvous import Rendezvous
@@ -67,6 +69,9 @@ class ServerConfig:
     admin_email: str = DEFAULT_ADMIN_EMAIL
     base_domain: str = "localhost"
     router_port: int = 8080
+    router_tls_port: int = 8443
+    router_host: str = "127.0.0.1"
+    run_router: bool = True
     git_port: int = 5443
     rate_limit: int = RATE_LIMIT_CAPACITY
     log_level: str = "info"
@@ -236,6 +241,34 @@ def start_runtime(
     return manager
 
 
+def start_router(
+    config: ServerConfig, data_dir: Path, tls: TlsFiles, token: str
+) -> RouterSupervisor | None:
+    if not config.run_router:
+        return None
+    supervisor = RouterSupervisor(
+        RouterLaunch(
+            argv=router_argv(
+                listen=f"{config.router_host}:{config.router_port}",
+                tls_listen=f"{config.router_host}:{config.router_tls_port}",
+                cert=tls.cert,
+                key=tls.key,
+                control_url=config.api_url,
+            ),
+            token=token,
+            pid_file=data_dir / "router.pid",
+            log_file=data_dir / "router.log",
+        )
+    )
+    supervisor.start()
+    shown = "localhost" if config.router_host in ("127.0.0.1", "0.0.0.0") else config.router_host  # noqa: S104
+    click.echo(
+        f"Apps answer at http://APP.{config.base_domain}:{config.router_port}/ and "
+        f"https://APP.{config.base_domain}:{config.router_tls_port}/ (router on {shown})"
+    )
+    return supervisor
+
+
 def bootstrap(platform: Platform, config: ServerConfig) -> None:
     key_file = config.data_dir.expanduser().resolve() / ADMIN_KEY_FILE
     with platform.tx() as tx:
@@ -258,8 +291,13 @@ class _Server(uvicorn.Server):
     """
 
     siblings: list[_Server]
+    # Set when a stop begins: endless responses (the router's route stream) end then,
+    # or uvicorn's graceful shutdown would wait for them forever.
+    stopping: threading.Event
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if hasattr(self, "stopping"):
+            self.stopping.set()
         for server in getattr(self, "siblings", [self]):
             uvicorn.Server.handle_exit(server, sig, frame)
 
@@ -333,14 +371,18 @@ def serve(config: ServerConfig) -> None:
                 # Off by default: request lines can carry capability tokens in URLs.
                 access_log=config.access_log,
                 server_header=False,
+                timeout_graceful_shutdown=10,
                 ssl_certfile=str(tls_files.cert) if tls_files else None,
                 ssl_keyfile=str(tls_files.key) if tls_files else None,
             )
         )
 
+    router = start_router(config, data_dir, tls, router_token(data_dir))
+    stopping = api.state.stopping
     servers = [listener(api, config.port), listener(tls_app, config.git_port, tls)]
     for server in servers:
         server.siblings = servers
+        server.stopping = stopping
     click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
     if tls.ca_cert:
         click.echo(f"The platform's CA certificate: {tls.ca_cert}")
@@ -349,6 +391,8 @@ def serve(config: ServerConfig) -> None:
         # requests finish (and commit) before the process exits.
         asyncio.run(_serve_all(servers))
     finally:
+        if router is not None:
+            router.stop()
         runtime.close()
         logplex.close()
         dispatcher.close()
@@ -378,7 +422,19 @@ async def _serve_all(servers: list[_Server]) -> None:
 )
 @click.option("--admin-email", default=DEFAULT_ADMIN_EMAIL, show_default=True)
 @click.option("--base-domain", default="localhost", show_default=True, help="Apps are APP.DOMAIN.")
-@click.option("--router-port", default=8080, show_default=True, type=int)
+@click.option(
+    "--router-port", default=8080, show_default=True, type=int, help="The router's HTTP port."
+)
+@click.option(
+    "--router-tls-port", default=8443, show_default=True, type=int, help="Its HTTPS port."
+)
+@click.option(
+    "--router-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Where the router listens (0.0.0.0 to serve other machines).",
+)
+@click.option("--router/--no-router", "run_router", default=True, show_default=True)
 @click.option("--git-port", default=5443, show_default=True, type=int)
 @click.option(
     "--rate-limit",
@@ -468,6 +524,13 @@ async def _serve_all(servers: list[_Server]) -> None:
     type=click.FloatRange(min=1),
     help="Seconds the release phase may take.",
 )
+@click.option(
+    "--idle-after",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Minutes without a request after which apps that sleep (eco) go idle.",
+)
 @click.option("--max-dynos-per-app", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option(
     "--eco-hours",
@@ -487,6 +550,9 @@ def server_command(
     admin_email: str,
     base_domain: str,
     router_port: int,
+    router_tls_port: int,
+    router_host: str,
+    run_router: bool,
     git_port: int,
     rate_limit: int,
     tls_cert: Path | None,
@@ -503,6 +569,7 @@ def server_command(
     restart_backoff_cap: float,
     dyno_cycle_hours: float,
     release_timeout: float,
+    idle_after: float,
     max_dynos_per_app: int,
     eco_hours: float,
     eco_report_interval: float,
@@ -521,6 +588,9 @@ def server_command(
             admin_email=admin_email,
             base_domain=base_domain,
             router_port=router_port,
+            router_tls_port=router_tls_port,
+            router_host=router_host,
+            run_router=run_router,
             git_port=git_port,
             rate_limit=rate_limit,
             log_level=log_level,
@@ -541,6 +611,7 @@ def server_command(
                 cycle_interval=dyno_cycle_hours * 3600,
                 release_timeout=release_timeout,
                 eco_report_interval=eco_report_interval,
+                idle_after=idle_after * 60,
             ),
             max_dynos_per_app=max_dynos_per_app,
             eco_quota_hours=eco_hours,

@@ -82,7 +82,7 @@ def test_apps_lifecycle(logged_in: Run) -> None:
     name = unique_name("cli")
     created = logged_in("apps:create", name)
     assert created.returncode == 0, created.stderr
-    assert f"http://{name}.localhost:8080/" in created.stdout
+    assert re.search(rf"http://{name}\.localhost:\d+/", created.stdout)
     assert name in logged_in("apps").stdout
     assert name in [a["name"] for a in json.loads(logged_in("apps", "--json").stdout)]
 

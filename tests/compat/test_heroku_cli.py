@@ -28,7 +28,7 @@ def test_auth_whoami(heroku: HerokuRun) -> None:
 def test_apps_create_list_info_rename_destroy(heroku: HerokuRun) -> None:
     name = unique_name("hk")
     out = ok(heroku("apps:create", name))
-    assert f"http://{name}.localhost:8080/" in out
+    assert re.search(rf"http://{name}\.localhost:\d+/", out)
     assert name in ok(heroku("apps"))
     info = ok(heroku("apps:info", "-a", name))
     assert re.search(r"Owner:\s+admin@slipway.localhost", info)
@@ -49,7 +49,7 @@ def test_apps_create_list_info_rename_destroy(heroku: HerokuRun) -> None:
 def test_apps_create_without_a_name(heroku: HerokuRun) -> None:
     result = heroku("apps:create")
     out = ok(result)
-    assert re.search(r"http://[a-z]+-[a-z]+-\d+\.localhost:8080/", out)
+    assert re.search(r"http://[a-z]+-[a-z]+-\d+\.localhost:\d+/", out)
 
 
 def test_config_set_get_unset(heroku: HerokuRun) -> None:

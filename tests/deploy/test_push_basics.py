@@ -39,7 +39,7 @@ def test_push_builds_releases_and_scales(
         "remote: -----> Compressing...",
         "remote: -----> Launching...",
         "remote:        Released v3",
-        f"remote:        http://{app}.localhost:8080/ deployed to Slipway",
+        f"remote:        http://{app}.localhost:{sqlite_server.router_port}/ deployed to Slipway",
         "remote: Verifying deploy... done.",
     ):
         assert line in out, f"missing {line!r} in:\n{out}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -60,6 +61,7 @@ def create_api(
     api.state.deployer = deployer
     api.state.runtime = runtime
     api.state.router_token = router_token
+    api.state.stopping = threading.Event()
     api.state.logplex = logplex
     api.state.log_sessions = log_sessions
     api.state.public_url = public_url.rstrip("/")

@@ -19,6 +19,8 @@ class AppCreate(_Body):
 class AppUpdate(_Body):
     name: StrictStr | None = None
     maintenance: StrictBool | None = None
+    # Slipway's own: sleep when idle like eco dynos, whatever the size.
+    sleeps: StrictBool | None = None
     build_stack: StrictStr | None = None
 
 

@@ -71,6 +71,7 @@ def app(a: views.App) -> Json:
         "create_status": "complete",
         "locked": False,
         "process_tier": a.process_tier,
+        "sleeps": a.sleeps,
     }
 
 

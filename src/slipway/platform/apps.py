@@ -88,6 +88,7 @@ def app_view(tx: Tx, row: AppRow) -> views.App:
     tier = "eco" if "eco" in sizes else "basic" if sizes <= {"basic"} and sizes else "production"
     return views.App(
         process_tier=tier,
+        sleeps=row.sleeps,
         id=row.id,
         name=row.name,
         owner=account_view(owner),
@@ -172,6 +173,7 @@ def update_app(
     name: str | None = None,
     maintenance: bool | None = None,
     build_stack: str | None = None,
+    sleeps: bool | None = None,
 ) -> views.App:
     row = find_app_row(tx, actor, ident, lock=True)
     if name is not None and name != row.name:
@@ -179,6 +181,9 @@ def update_app(
         if _name_taken(tx, name):
             raise InvalidParams(f"Name {name} is already taken; choose another.")
         row.name = name
+    if sleeps is not None and sleeps != row.sleeps:
+        row.sleeps = sleeps
+        tx.emit(RuntimeChanged(row.id))
     if maintenance is not None and maintenance != row.maintenance:
         row.maintenance = maintenance
         tx.emit(RuntimeChanged(row.id))

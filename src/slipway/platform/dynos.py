@@ -78,7 +78,8 @@ def app_spec(tx: Tx, app_id: str, slug_path: SlugPath) -> AppSpec | None:
         formation=formation,
         web_host=web_host.split(":", 1)[0],
         maintenance=app.maintenance,
-        sleeps=any(p.size.lower() == "eco" for p in formation),
+        sleeps=app.sleeps or any(p.size.lower() == "eco" for p in formation),
+        eco=any(p.size.lower() == "eco" for p in formation),
         domains=tuple(custom_hostnames(tx, app.id)),
         quota_exhausted=eco_seconds_used(tx, app.owner_id) >= tx.settings.eco_quota_hours * 3600,
     )

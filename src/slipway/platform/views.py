@@ -33,6 +33,7 @@ class App:
     updated_at: dt.datetime
     released_at: dt.datetime | None
     process_tier: str = "production"
+    sleeps: bool = False
 
 
 @dataclass(frozen=True)

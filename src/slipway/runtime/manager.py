@@ -92,6 +92,8 @@ class RuntimeOptions:
     lines_per_second: int = 2000
     line_burst: int = 10000
     eco_report_interval: float = 60.0
+    # Apps that sleep (eco, or their own choice) idle after this long without a request.
+    idle_after: float = 30 * 60.0
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,10 @@ class _App:
     phases: dict[int, str] = field(default_factory=dict)
     settling: int | None = None
     asleep: bool = False
-    eco_pending: float = 0.0
+    # Why it sleeps: "idle" (no requests) or "quota" (eco hours used up).
+    asleep_for: str = ""
+    waking: bool = False
+    last_request: float = 0.0
 
 
 class DynoManager:
@@ -397,6 +402,17 @@ class DynoManager:
 
         return self.call(act)
 
+    def activity(self, last_requests: dict[str, float]) -> None:
+        """The router saw requests for these apps (app id -> unix time of the last one)."""
+        if self.loop is not None:
+            for app_id, when in last_requests.items():
+                self.loop.call_soon_threadsafe(self._activity, app_id, when)
+
+    def wake(self, app_id: str) -> None:
+        """A request arrived for a sleeping app: start its dynos again."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._wake, app_id)
+
     def route_table(self) -> list[dict[str, Any]]:
         """For the router: each app's up web dynos, or why there are none."""
 
@@ -531,6 +547,7 @@ class DynoManager:
                 self._check_timers(app, dyno, now, memory_due)
             if any(d.retry_at is not None and now >= d.retry_at for d in app.dynos):
                 self._dirty.add(app.app_id)
+        self._check_idle()
         if now - self._last_eco >= self.options.eco_report_interval:
             self._report_eco(now - self._last_eco if self._last_eco else 0.0)
             self._last_eco = now
@@ -559,8 +576,13 @@ class DynoManager:
             # A new release resets crash back-off; its dynos are new anyway.
             app.phases = {v: s for v, s in app.phases.items() if v >= spec.release.version}
         app.spec = spec
+        if not app.loaded:
+            app.last_request = time.time()
         app.loaded = True
-        app.asleep = bool(spec and spec.sleeps and spec.quota_exhausted)
+        if spec is not None and spec.eco and spec.quota_exhausted:
+            app.asleep, app.asleep_for = True, "quota"
+        elif app.asleep_for == "quota" or (spec is not None and not spec.sleeps):
+            app.asleep, app.asleep_for = False, ""
         self._dirty.add(app_id)
         self._notify_routes()
 
@@ -590,6 +612,8 @@ class DynoManager:
         steps = plan(self._desired(app), [d.facts(now) for d in app.dynos])
         for step in steps:
             self._apply(app, step)
+        if any(isinstance(step, Start) for step in steps):
+            app.waking = False
 
     def _apply(self, app: _App, step: Step) -> None:
         spec = app.spec
@@ -655,7 +679,8 @@ class DynoManager:
             updated_at=now,
         )
         app.dynos.append(dyno)
-        self._log(dyno, "State changed from down to starting")
+        previous = "idle" if app.waking else "down"
+        self._log(dyno, f"State changed from {previous} to starting")
         self._spawn_task(self._boot(app, spec, dyno))
         return dyno
 
@@ -1015,6 +1040,32 @@ class DynoManager:
         dyno.failure = f"{dyno.name} used more than twice its memory quota (R15)"
         proc.kill()
 
+    def _check_idle(self) -> None:
+        wall = time.time()
+        for app in self._apps.values():
+            spec = app.spec
+            if spec is None or not spec.sleeps or app.asleep or not app.dynos:
+                continue
+            if wall - app.last_request >= self.options.idle_after:
+                app.asleep, app.asleep_for = True, "idle"
+                self._dirty.add(app.app_id)
+                self._notify_routes()
+
+    def _activity(self, app_id: str, when: float) -> None:
+        app = self._apps.get(app_id)
+        if app is not None:
+            app.last_request = max(app.last_request, when)
+
+    def _wake(self, app_id: str) -> None:
+        app = self._apps.get(app_id)
+        if app is None or not app.asleep or app.asleep_for != "idle":
+            return
+        app.asleep, app.asleep_for, app.waking = False, "", True
+        app.last_request = time.time()
+        self.hooks.publish(app_id, "heroku", "web.1", "Unidling")
+        self._dirty.add(app_id)
+        self._notify_routes()
+
     def _report_eco(self, elapsed: float) -> None:
         if elapsed <= 0:
             return
@@ -1262,7 +1313,7 @@ class DynoManager:
             return ("up", [(n, p) for n, p in up if p is not None])
         web_spec = spec.process("web")
         if app.asleep:
-            return ("quota" if spec.quota_exhausted else "idle", [])
+            return (app.asleep_for or "idle", [])
         if web_spec is None or web_spec.quantity == 0:
             return ("none", [])
         if any(d.state == DynoState.CRASHED for d in web) and not any(

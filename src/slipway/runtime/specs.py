@@ -55,8 +55,10 @@ class AppSpec:
     formation: tuple[ProcessSpec, ...]
     web_host: str = ""
     maintenance: bool = False
-    # Eco apps sleep after a while without requests and when the account's eco hours run out.
+    # Sleeps after a while without requests (eco dynos, or the app's own choice).
     sleeps: bool = False
+    # Runs eco dynos, which also sleep when the account's eco hours run out.
+    eco: bool = False
     quota_exhausted: bool = False
     owner_email: str = ""
     domains: tuple[str, ...] = ()

@@ -69,6 +69,7 @@ def update_app(app: str, body: AppUpdate, request: Request, actor: Actor) -> dic
             name=body.name,
             maintenance=body.maintenance,
             build_stack=body.build_stack,
+            sleeps=body.sleeps,
         )
     return serialize.app(view)
 

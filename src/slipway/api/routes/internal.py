@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from slipway.platform.errors import Unauthorized, Unavailable
 from slipway.runtime.manager import DynoManager
@@ -43,6 +44,7 @@ async def routes(request: Request) -> StreamingResponse:
     """Newline-delimited route tables: one now, another after every change."""
     runtime = _runtime(request)
     once = request.query_params.get("once") == "1"
+    stopping = request.app.state.stopping
     loop = asyncio.get_running_loop()
     changed = asyncio.Event()
 
@@ -60,14 +62,53 @@ async def routes(request: Request) -> StreamingResponse:
                 yield json.dumps(table, separators=(",", ":")).encode() + b"\n"
                 if once:
                     return
-                try:
-                    await asyncio.wait_for(changed.wait(), KEEPALIVE)
-                    # Changes come in bursts (a rollover moves several dynos): coalesce.
-                    await asyncio.sleep(0.01)
-                except TimeoutError:
+                waited = 0.0
+                while not changed.is_set() and waited < KEEPALIVE:
+                    if stopping.is_set():
+                        return
+                    try:
+                        await asyncio.wait_for(changed.wait(), 0.5)
+                    except TimeoutError:
+                        waited += 0.5
+                if not changed.is_set():
                     yield b"\n"
                     continue
+                # Changes come in bursts (a rollover moves several dynos): coalesce.
+                await asyncio.sleep(0.01)
         finally:
             runtime.route_listeners.remove(poke)
 
     return StreamingResponse(stream(), media_type="application/x-ndjson")
+
+
+class _Line(BaseModel):
+    app_id: str
+    line: str
+
+
+class RouterReport(BaseModel):
+    lines: list[_Line] = []
+    activity: dict[str, float] = {}
+
+
+class WakeRequest(BaseModel):
+    app_id: str
+
+
+@router.post("/internal/router/report")
+def report(body: RouterReport, request: Request) -> dict[str, int]:
+    """The router's request lines for the apps' log streams, and when each app was last used."""
+    runtime = _runtime(request)
+    logplex = request.app.state.logplex
+    if logplex is not None:
+        for item in body.lines:
+            logplex.publish(item.app_id, "heroku", "router", item.line)
+    if body.activity:
+        runtime.activity(body.activity)
+    return {"lines": len(body.lines)}
+
+
+@router.post("/internal/router/wake")
+def wake(body: WakeRequest, request: Request) -> dict[str, str]:
+    _runtime(request).wake(body.app_id)
+    return {"app_id": body.app_id}
