@@ -31,7 +31,7 @@ def test_eco_apps_sleep_when_the_pool_runs_out(tmp_path: Path) -> None:
             what="an eco web dyno",
         )
         dynos.wait(lambda: dynos.routes().get("state") == "quota", timeout=30, what="sleep")
-        assert dynos.states() == []
+        dynos.wait(lambda: dynos.states() == [], what="the dynos stopped")
         logs = dynos.logs()
         assert any("Eco dyno hours for this month are used up" in line for line in logs)
         assert any(line.endswith("heroku[web.1]: Idling") for line in logs)

@@ -92,6 +92,9 @@ class RuntimeOptions:
     lines_per_second: int = 2000
     line_burst: int = 10000
     eco_report_interval: float = 60.0
+    # A web dyno leaves the route table this long before its SIGTERM, so requests the
+    # router sent it just before the table moved are not cut off.
+    drain_delay: float = 1.0
     # Apps that sleep (eco, or their own choice) idle after this long without a request.
     idle_after: float = 30 * 60.0
 
@@ -788,6 +791,21 @@ class DynoManager:
                 self.rendezvous.cancel(dyno.attach_url)
             self._set_state(dyno, DynoState.DOWN)
             self._remove(dyno)
+            return
+        if (
+            dyno.type == "web"
+            and dyno.state == DynoState.UP
+            and reason != "shutdown"
+            and self.options.drain_delay > 0
+            and self.loop is not None
+        ):
+            self._notify_routes()
+            self.loop.call_later(self.options.drain_delay, self._terminate, dyno)
+            return
+        self._terminate(dyno)
+
+    def _terminate(self, dyno: Dyno) -> None:
+        if dyno.proc is None or dyno.kill_at is not None:
             return
         self._log(dyno, "Stopping all processes with SIGTERM")
         dyno.proc.signal_all(signal.SIGTERM)

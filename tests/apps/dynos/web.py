@@ -1,7 +1,10 @@
 """A tiny web dyno for the dyno manager's tests (stdlib only)."""
 
+import base64
+import hashlib
 import json
 import os
+import struct
 import sys
 import time
 import urllib.parse
@@ -15,10 +18,101 @@ if os.environ.get("CRASH_ON_BOOT") == "1":
     sys.exit(4)
 
 
+def _ws_echo(handler: BaseHTTPRequestHandler) -> None:
+    """A minimal RFC 6455 echo: text and binary frames back, close on close."""
+    key = handler.headers["Sec-WebSocket-Key"]
+    accept = base64.b64encode(
+        hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()  # noqa: S324 - RFC 6455
+    ).decode()
+    handler.send_response(101, "Switching Protocols")
+    handler.send_header("Upgrade", "websocket")
+    handler.send_header("Connection", "Upgrade")
+    handler.send_header("Sec-WebSocket-Accept", accept)
+    handler.end_headers()
+    handler.wfile.flush()
+    rfile, wfile = handler.rfile, handler.wfile
+    while True:
+        head = rfile.read(2)
+        if len(head) < 2:
+            return
+        opcode, length = head[0] & 0x0F, head[1] & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", rfile.read(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", rfile.read(8))[0]
+        mask = rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+        data = bytes(b ^ mask[i % 4] for i, b in enumerate(rfile.read(length)))
+        if opcode == 8:
+            wfile.write(b"\x88\x00")
+            wfile.flush()
+            return
+        reply = data if opcode != 1 else b"echo: " + data
+        frame = bytes([0x80 | opcode])
+        if len(reply) < 126:
+            frame += bytes([len(reply)])
+        else:
+            frame += bytes([126]) + struct.pack("!H", len(reply))
+        wfile.write(frame + reply)
+        wfile.flush()
+
+
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _json(self, body: object, status: int = 200) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        # /upload: count the body as it streams in (chunked or sized), answer its size.
+        total = 0
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                total += len(self.rfile.read(size))
+                self.rfile.readline()
+        else:
+            left = int(self.headers.get("Content-Length", "0"))
+            while left:
+                chunk = self.rfile.read(min(left, 1 << 20))
+                total += len(chunk)
+                left -= len(chunk)
+        self._json({"received": total})
+
     def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/ws":
+            _ws_echo(self)
+            self.close_connection = True
+            return
+        if url.path == "/headers":
+            self._json({k.lower(): v for k, v in self.headers.items()})
+            return
+        if url.path == "/slow":
+            time.sleep(float(query.get("s", "1")))
+            self._json({"slept": query.get("s", "1"), "dyno": os.environ["DYNO"]})
+            return
+        if url.path == "/stream":
+            # Chunks a second apart: the router must pass each on, not wait for the end.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(int(query.get("n", "3"))):
+                piece = f"chunk {i}\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.flush()
+                time.sleep(float(query.get("gap", "1")))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if url.path == "/write":
             with open(os.path.join(os.environ["HOME"], query["name"]), "w") as fh:
                 fh.write(os.environ["DYNO"])
@@ -37,12 +131,7 @@ class Handler(BaseHTTPRequestHandler):
                 "hostname": os.uname().nodename,
                 "profile": os.environ.get("FROM_PROFILE_D"),
             }
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._json(body)
 
     def log_message(self, format: str, *args: object) -> None:
         print(f"{self.command} {self.path}", flush=True)
