@@ -41,7 +41,7 @@ def test_urls_people_type_use_psycopg3() -> None:
 def test_migrations_are_idempotent(store: Store) -> None:
     store.migrate()
     with store.session() as session:
-        assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:

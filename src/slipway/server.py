@@ -24,6 +24,9 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from slipway.addons.errors import AddonError
+from slipway.addons.provider import AddonSettings, Provider
+from slipway.addons.registry import load_providers
 from slipway.api.app import RATE_LIMIT_CAPACITY, create_api
 from slipway.build.buildpack_resolver import BuildpackResolver
 from slipway.build.runner import BuildRunner
@@ -72,6 +75,9 @@ class ServerConfig:
     router_tls_port: int = 8443
     router_host: str = "127.0.0.1"
     run_router: bool = True
+    postgres_admin_url: str | None = None
+    # Extra `slipway router` options (timeouts), passed through as given.
+    router_args: tuple[str, ...] = ()
     git_port: int = 5443
     rate_limit: int = RATE_LIMIT_CAPACITY
     log_level: str = "info"
@@ -254,7 +260,8 @@ def start_router(
                 cert=tls.cert,
                 key=tls.key,
                 control_url=config.api_url,
-            ),
+            )
+            + list(config.router_args),
             token=token,
             pid_file=data_dir / "router.pid",
             log_file=data_dir / "router.log",
@@ -267,6 +274,28 @@ def start_router(
         f"https://APP.{config.base_domain}:{config.router_tls_port}/ (router on {shown})"
     )
     return supervisor
+
+
+def start_addons(config: ServerConfig, data_dir: Path) -> dict[str, Provider]:
+    """Add-on providers (built-in and entry points), with the servers they run brought back."""
+    providers = load_providers(
+        data_dir, AddonSettings(postgres_admin_url=config.postgres_admin_url)
+    )
+    for name, provider in providers.items():
+        try:
+            provider.start()
+        except AddonError as exc:
+            # One broken provider must not keep the platform down; its add-ons say why.
+            log.error("add-on provider %s did not start: %s", name, exc.message)
+    return providers
+
+
+def stop_addons(providers: dict[str, Provider]) -> None:
+    for name, provider in providers.items():
+        try:
+            provider.stop()
+        except AddonError as exc:
+            log.error("add-on provider %s did not stop cleanly: %s", name, exc.message)
 
 
 def bootstrap(platform: Platform, config: ServerConfig) -> None:
@@ -340,12 +369,14 @@ def serve(config: ServerConfig) -> None:
     logplex.start()
     connect_logs(platform, logplex, dispatcher)
     runtime = start_runtime(config, platform, data_dir, tls, logplex)
+    providers = start_addons(config, data_dir)
     deployer.runtime = runtime
     api = create_api(
         platform,
         deployer=deployer,
         runtime=runtime,
         router_token=router_token(data_dir),
+        addon_providers=providers,
         logplex=logplex,
         log_sessions=SessionSigner(secret),
         public_url=config.api_url,
@@ -394,6 +425,7 @@ def serve(config: ServerConfig) -> None:
         if router is not None:
             router.stop()
         runtime.close()
+        stop_addons(providers)
         logplex.close()
         dispatcher.close()
         platform.store.dispose()
@@ -435,6 +467,12 @@ async def _serve_all(servers: list[_Server]) -> None:
     help="Where the router listens (0.0.0.0 to serve other machines).",
 )
 @click.option("--router/--no-router", "run_router", default=True, show_default=True)
+@click.option(
+    "--router-option",
+    "router_args",
+    multiple=True,
+    help="Pass an option to `slipway router`, e.g. --router-option=--request-timeout=10.",
+)
 @click.option("--git-port", default=5443, show_default=True, type=int)
 @click.option(
     "--rate-limit",
@@ -540,6 +578,13 @@ async def _serve_all(servers: list[_Server]) -> None:
     help="Eco dyno hours per account per month.",
 )
 @click.option("--eco-report-interval", default=60.0, hidden=True, type=click.FloatRange(min=0.1))
+@click.option(
+    "--postgres-admin-url",
+    envvar="SLIPWAY_POSTGRES_ADMIN_URL",
+    default=None,
+    help="A PostgreSQL server for heroku-postgresql add-ons (default: a cluster the "
+    "platform runs under its data dir).",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def server_command(
@@ -553,6 +598,7 @@ def server_command(
     router_tls_port: int,
     router_host: str,
     run_router: bool,
+    router_args: tuple[str, ...],
     git_port: int,
     rate_limit: int,
     tls_cert: Path | None,
@@ -573,6 +619,7 @@ def server_command(
     max_dynos_per_app: int,
     eco_hours: float,
     eco_report_interval: float,
+    postgres_admin_url: str | None,
     log_level: str,
     access_log: bool,
 ) -> None:
@@ -591,6 +638,7 @@ def server_command(
             router_tls_port=router_tls_port,
             router_host=router_host,
             run_router=run_router,
+            router_args=router_args,
             git_port=git_port,
             rate_limit=rate_limit,
             log_level=log_level,
@@ -615,5 +663,6 @@ def server_command(
             ),
             max_dynos_per_app=max_dynos_per_app,
             eco_quota_hours=eco_hours,
+            postgres_admin_url=postgres_admin_url,
         )
     )

@@ -115,3 +115,36 @@ class DynoCreate(_Body):
 class DomainCreate(_Body):
     hostname: StrictStr
     sni_endpoint: StrictStr | None = None
+
+
+class PlanRef(_Body):
+    name: StrictStr
+
+
+class AttachmentRef(_Body):
+    name: StrictStr | None = None
+
+
+class AddonCreate(_Body):
+    plan: PlanRef | StrictStr
+    attachment: AttachmentRef | None = None
+    config: dict[StrictStr, StrictStr] | None = None
+    name: StrictStr | None = None
+    confirm: StrictStr | None = None
+
+
+class AddonDelete(_Body):
+    force: StrictBool | None = None
+
+
+class AddonResolve(_Body):
+    addon: StrictStr
+    app: StrictStr | None = None
+    addon_service: StrictStr | None = None
+
+
+class AttachmentCreate(_Body):
+    addon: StrictStr
+    app: StrictStr
+    name: StrictStr | None = None
+    confirm: StrictStr | None = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
-from slipway.platform import dynos, views
+from slipway.addons.provider import Plan, Service
+from slipway.platform import addons, dynos, views
 from slipway.platform.formation import display_size, parse_size
 
 Json = dict[str, Any]
@@ -212,4 +214,83 @@ def domain(d: views.Domain) -> Json:
         "sni_endpoint": None,
         "created_at": ts(d.created_at),
         "updated_at": ts(d.updated_at),
+    }
+
+
+def _uuid_for(kind: str, name: str) -> str:
+    """Services and plans have no rows; their ids are stable hashes of their names."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"slipway:{kind}:{name}"))
+
+
+def addon_service(service: Service) -> Json:
+    return {
+        "id": _uuid_for("service", service.name),
+        "name": service.name,
+        "human_name": service.human_name,
+        "cli_plugin_name": None,
+        "state": "ga",
+        "supports_multiple_installations": True,
+        "supports_sharing": True,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def plan(service: Service, p: Plan) -> Json:
+    return {
+        "id": _uuid_for("plan", p.name),
+        "name": p.name,
+        "human_name": p.human_name,
+        "description": p.description,
+        "default": p.default,
+        "price": {"cents": p.price_cents, "unit": "month", "contract": False, "metered": False},
+        "state": "public",
+        "addon_service": {"id": _uuid_for("service", service.name), "name": service.name},
+        "compliance": [],
+        "installable_inside_private_network": False,
+        "installable_outside_private_network": True,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def addon(a: addons.Addon) -> Json:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "addon_service": {"id": _uuid_for("service", a.service), "name": a.service},
+        "plan": {
+            "id": _uuid_for("plan", a.plan),
+            "name": a.plan,
+            "price": {"cents": 0, "unit": "month", "contract": False, "metered": False},
+        },
+        "app": {"id": a.app_id, "name": a.app_name},
+        "billing_entity": {"id": a.app_id, "name": a.app_name, "type": "app"},
+        "billed_price": {"cents": 0, "contract": False, "unit": "month"},
+        "config_vars": list(a.config_vars),
+        "state": a.state,
+        "provision_message": a.provision_message or None,
+        "provider_id": a.id,
+        "web_url": None,
+        "actions": [],
+        "created_at": ts(a.created_at),
+        "updated_at": ts(a.updated_at),
+    }
+
+
+def attachment(a: addons.Attachment) -> Json:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "namespace": None,
+        "addon": {
+            "id": a.addon_id,
+            "name": a.addon_name,
+            "app": {"id": a.addon_app_id, "name": a.addon_app_name},
+        },
+        "app": {"id": a.app_id, "name": a.app_name},
+        "web_url": None,
+        "log_input_url": None,
+        "created_at": ts(a.created_at),
+        "updated_at": ts(a.updated_at),
     }

@@ -40,11 +40,12 @@ class ApiClient:
         *,
         json: Any = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
         if not self.token:
             raise NotLoggedIn("You are not logged in; run `slipway login` first.")
         try:
-            response = self._http.request(method, path, json=json, headers=headers)
+            response = self._http.request(method, path, json=json, headers=headers, params=params)
         except httpx.HTTPError as exc:
             raise Unreachable(
                 f"Cannot reach the Slipway API at {self.api_url} ({exc}); is `slipway server` "

@@ -8,7 +8,18 @@ from typing import Any
 import click
 
 from slipway import __version__
-from slipway.cli.commands import apps, auth, builds, config, domains, logs, ps, releases, run
+from slipway.cli.commands import (
+    addons,
+    apps,
+    auth,
+    builds,
+    config,
+    domains,
+    logs,
+    ps,
+    releases,
+    run,
+)
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
 from slipway.cli.output import err_console
@@ -22,6 +33,8 @@ ALIASES = {
     "rollback": "releases:rollback",
     "scale": "ps:scale",
     "restart": "ps:restart",
+    "addons:add": "addons:create",
+    "addons:remove": "addons:destroy",
     "ps:resize": "ps:type",
     "resize": "ps:type",
     "dyno:restart": "ps:restart",
@@ -119,6 +132,7 @@ for command in (
     domains.maintenance,
     domains.maintenance_on,
     domains.maintenance_off,
+    *addons.COMMANDS,
     logs.logs,
     logs.drains_list,
     logs.drains_add,

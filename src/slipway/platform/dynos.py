@@ -44,6 +44,7 @@ def _release_spec(tx: Tx, row: ReleaseRow, slug_path: SlugPath) -> ReleaseSpec |
         commit=slug.commit,
         created_at=row.created_at.isoformat(),
         description=row.description,
+        runs_release_phase=not row.description.startswith(("Attach ", "Detach ", "Update ")),
     )
 
 

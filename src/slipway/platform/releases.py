@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from slipway.build.procfile import PROCESS_TYPE_RE
 from slipway.platform import views
+from slipway.platform.addon_keys import addon_config_keys
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.config_vars import apply_changes
 from slipway.platform.errors import InvalidParams, NotFound
@@ -83,6 +84,7 @@ def append_release(
         status=status,
         slug_id=slug_id,
         config=dict(config),
+        addon_keys=addon_config_keys(tx, app.id),
         user_id=actor.id,
         user_email=actor.email,
         created_at=now,
@@ -160,13 +162,19 @@ def rollback(tx: Tx, actor: views.Account, app_ident: str, target: str) -> views
             f"Release v{source.version} is {source.status} and cannot be rolled back to; "
             "pick a release that succeeded."
         )
-    app.config = dict(source.config)
+    # Only code and config vars roll back: today's add-on config vars stay as they are.
+    managed = set(addon_config_keys(tx, app.id))
+    config = {
+        k: v for k, v in source.config.items() if k not in managed and k not in source.addon_keys
+    }
+    config.update({k: v for k, v in app.config.items() if k in managed})
+    app.config = config
     row = append_release(
         tx,
         app,
         actor,
         description=f"Rollback to v{source.version}",
-        config=source.config,
+        config=config,
         slug_id=source.slug_id,
     )
     return release_view(row, app, current_version=row.version)

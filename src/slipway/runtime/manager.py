@@ -301,9 +301,16 @@ class DynoManager:
             return
         with contextlib.suppress(Exception):
             self.call(self._shutdown, timeout=(timeout or self.options.stop_timeout) + 10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.loop.call_soon_threadsafe(self._stop_loop)
         if self._thread is not None:
             self._thread.join(10)
+
+    def _stop_loop(self) -> None:
+        assert self.loop is not None
+        for task in asyncio.all_tasks(self.loop):
+            task.cancel()
+        # Let the cancellations run before the loop stops, so nothing is left pending.
+        self.loop.call_soon(self.loop.stop)
 
     async def _shutdown(self) -> None:
         self._closing = True
@@ -596,8 +603,10 @@ class DynoManager:
         if spec is None:
             return None
         release = spec.release
-        phase_done = "release" not in release.process_types or (
-            app.phases.get(release.version) == "done"
+        phase_done = (
+            "release" not in release.process_types
+            or not release.runs_release_phase
+            or app.phases.get(release.version) == "done"
         )
         return Desired(
             version=release.version,

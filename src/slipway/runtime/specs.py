@@ -33,6 +33,8 @@ class ReleaseSpec:
     commit: str | None
     created_at: str
     description: str
+    # Heroku skips the release phase for releases that only change add-on config vars.
+    runs_release_phase: bool = True
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,8 @@ class ReleaseRow(Base):
         ForeignKey("slugs.id", ondelete="RESTRICT"), nullable=True
     )
     config: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The config vars that add-on attachments set: a rollback keeps today's, not these.
+    addon_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
     user_id: Mapped[str] = mapped_column(String(36))
     user_email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -195,5 +197,37 @@ class DomainRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AddonRow(Base):
+    """A provisioned add-on; its billing app is `app_id`, its resource the provider's."""
+
+    __tablename__ = "addons"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    service: Mapped[str] = mapped_column(String(100))
+    plan: Mapped[str] = mapped_column(String(200))
+    resource_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The provider's config keys ("URL"): an attachment NAME sets NAME_URL.
+    config_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AddonAttachmentRow(Base):
+    """An add-on attached to an app as NAME: the app gets NAME_URL (and the like)."""
+
+    __tablename__ = "addon_attachments"
+    __table_args__ = (UniqueConstraint("app_id", "name", name="uq_attachments_app_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    addon_id: Mapped[str] = mapped_column(ForeignKey("addons.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

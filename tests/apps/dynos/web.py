@@ -13,6 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 if os.environ.get("NO_BIND") == "1":
     print("pretending to boot, never binding $PORT", flush=True)
     time.sleep(100000)
+time.sleep(float(os.environ.get("SLOW_BOOT", "0")))
+if os.environ.get("CRASH_AFTER"):
+    # Up first, then a crash: the release succeeds and the dyno crash-loops afterwards.
+    import threading
+
+    threading.Timer(float(os.environ["CRASH_AFTER"]), lambda: os._exit(1)).start()
 if os.environ.get("CRASH_ON_BOOT") == "1":
     print("crashing on boot", flush=True)
     sys.exit(4)
@@ -92,6 +98,21 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/ws":
             _ws_echo(self)
             self.close_connection = True
+            return
+        if url.path == "/close":
+            # Accept, read the request, answer nothing (H13).
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if url.path == "/die-midway":
+            # Half a response, then the connection drops (H18).
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"x" * 100)
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
             return
         if url.path == "/headers":
             self._json({k.lower(): v for k, v in self.headers.items()})

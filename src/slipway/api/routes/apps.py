@@ -11,7 +11,7 @@ from slipway.api import serialize
 from slipway.api.bodies import AppCreate, AppUpdate
 from slipway.api.deps import current_account, get_platform
 from slipway.api.paging import paged_response
-from slipway.platform import apps, builds, views
+from slipway.platform import addons, apps, builds, views
 from slipway.platform.errors import InvalidParams
 
 router = APIRouter()
@@ -78,6 +78,17 @@ def update_app(app: str, body: AppUpdate, request: Request, actor: Actor) -> dic
 def delete_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
     platform = get_platform(request)
     with platform.tx() as tx:
+        owned = [
+            a.id
+            for a in addons.list_addons(tx, actor, app)
+            if apps.find_app_row(tx, actor, app).id == a.app_id
+        ]
+    # Heroku destroys an app's add-ons with it (and detaches them from other apps).
+    for addon_id in owned:
+        addons.destroy_addon(
+            platform, request.app.state.addons or {}, actor, app, addon_id, force=True
+        )
+    with platform.tx() as tx:
         # Build ids are read before the rows go, so their logs can be removed too.
         build_ids = builds.build_ids_of(tx, apps.find_app_row(tx, actor, app).id)
         view = apps.delete_app(tx, actor, app)
@@ -91,11 +102,3 @@ def delete_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
 def list_collaborators(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
     with get_platform(request).tx() as tx:
         return [serialize.collaborator(apps.get_app(tx, actor, app))]
-
-
-@router.get("/apps/{app}/addons")
-def list_addons(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
-    # Add-ons arrive with their own issue; until then no app can have one.
-    with get_platform(request).tx() as tx:
-        apps.get_app(tx, actor, app)
-    return []

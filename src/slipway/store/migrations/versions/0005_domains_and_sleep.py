@@ -27,8 +27,9 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
     )
-    with op.batch_alter_table("apps") as batch:
-        batch.add_column(sa.Column("sleeps", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.add_column(
+        "apps", sa.Column("sleeps", sa.Boolean, nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
