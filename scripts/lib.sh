@@ -47,12 +47,18 @@ ensure_venv() {
     fi
 }
 
-# What deploys need on the host: git (repositories and `git http-backend`),
-# bubblewrap (the build sandbox), venv for the Python buildpack, Node.js and
-# npm for the Node.js buildpack.
+# What the platform needs on the host: git (repositories and `git http-backend`),
+# bubblewrap (the build and dyno sandbox), venv for the Python buildpack, Node.js
+# and npm for the Node.js buildpack, PostgreSQL (initdb/pg_ctl for the embedded
+# cluster, psql, pg_dump/pg_restore) and redis-server/redis-cli for add-ons.
 ensure_platform_packages() {
-    local pkgs=(git bubblewrap python3-venv)
+    local pkgs=(git bubblewrap python3-venv postgresql postgresql-client redis-server redis-tools)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     apt_install "${pkgs[@]}"
+}
+
+# What bench/ needs besides the platform: wrk (load) and nginx (the baseline proxy).
+ensure_bench_packages() {
+    apt_install wrk nginx-light
 }

@@ -60,7 +60,16 @@ DEFAULT_ADMIN_EMAIL = "admin@slipway.localhost"
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get("SLIPWAY_HOME") or Path.home() / ".slipway")
+    """$SLIPWAY_HOME, else ~/.slipway; as root /var/lib/slipway, a system service's place.
+
+    (Root's home is 0700: the embedded PostgreSQL, which runs as the `postgres` user,
+    and dynos, which run as their app's uid, could not reach a data dir inside it.)
+    """
+    if os.environ.get("SLIPWAY_HOME"):
+        return Path(os.environ["SLIPWAY_HOME"])
+    if os.geteuid() == 0:
+        return Path("/var/lib/slipway")
+    return Path.home() / ".slipway"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,11 +133,15 @@ def lines_of(logs: list[str], process: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def runtime_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    root = tmp_path_factory.mktemp("runtime")
+def runtime_server() -> Iterator[ServerProcess]:
+    # Not under pytest's 0700 tmp dir: the embedded PostgreSQL cluster runs as the
+    # `postgres` OS user, which must be able to reach the data dir.
+    root = Path(tempfile.mkdtemp(prefix="slipway-runtime-"))
+    root.chmod(0o711)
     server = ServerProcess(root / "data", extra_args=RUNTIME_ARGS).start()
     yield server
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

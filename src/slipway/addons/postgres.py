@@ -664,6 +664,7 @@ class PostgresProvider:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
         if exists:
             conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role)))
+            self._terminate(conn, role)
         owned = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s AND pg_get_userbyid(datdba) = %s",
             [database, role],

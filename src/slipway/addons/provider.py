@@ -93,7 +93,7 @@ class AddonSettings:
     # locked down with ACLs: no CONFIG, MODULE, DEBUG, SHUTDOWN... for the app).
     redis_os_user: str | None = None
     # Settings for third-party providers, by convention "<provider>.<key>".
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @runtime_checkable

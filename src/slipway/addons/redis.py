@@ -17,7 +17,7 @@ the next `start()` finds each one by its pidfile (or by answering on the kept
 port with the provider's own password), shuts it down with SHUTDOWN SAVE, and
 starts it again as a child, on the same port and with the same data.
 
-Access: the app's user is redis' `default` user (so `redis://:PASSWORD@...`
+Access: the app's user is redis' `default` user (so `redis://default:PASSWORD@...`
 and `AUTH PASSWORD` work) with every command except the @admin category
 (CONFIG, SHUTDOWN, SAVE, DEBUG, MODULE, ACL, REPLICAOF, MONITOR...), since the
 server may run as root. The provider manages the server as its own ACL user
@@ -138,6 +138,8 @@ MAXMEMORY_POLICIES = (
 )
 
 _READY_TIMEOUT = 30.0
+# "12345:M 27 Nov 2026 21:44:01.123 # " before each line redis itself logs.
+_LOG_PREFIX = re.compile(r"^\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ [#*.\-] ")
 _STOP_TIMEOUT = 15.0
 _MAX_BACKOFF = 30.0
 
@@ -342,7 +344,8 @@ class RedisProvider:
             client.close()
 
     def _url(self, state: Mapping[str, Any]) -> str:
-        return f"redis://:{state['password']}@{HOST}:{state['port']}"
+        # The explicit `default` user: redis-cli 7 misreads an empty one (redis://:pw@).
+        return f"redis://default:{state['password']}@{HOST}:{state['port']}"
 
     # -- processes
 
@@ -380,7 +383,7 @@ class RedisProvider:
             return "no log"
         meaningful = []
         for line in lines:
-            text = re.sub(r"^\d+:[A-Z] [^#*.\-]*[#*.\-] ", "", line).strip()
+            text = _LOG_PREFIX.sub("", line).strip()
             if text and not text.startswith(("*", ">>>", "---")):
                 meaningful.append(text)
         for text in reversed(meaningful):

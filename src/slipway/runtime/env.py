@@ -38,7 +38,8 @@ def dyno_env(
     port: int | None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    env: dict[str, str] = {"PATH": DEFAULT_PATH, "LANG": "en_US.UTF-8"}
+    # C.UTF-8 exists on every Debian system; en_US.UTF-8 (Heroku's) often is not generated.
+    env: dict[str, str] = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8"}
     env.update(release.config)
     env.update(
         {

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import struct
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -62,6 +63,43 @@ def _ws_echo(handler: BaseHTTPRequestHandler) -> None:
         wfile.flush()
 
 
+def _run(argv: list[str], env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=20, env=env, check=False)
+    return (done.stdout + done.stderr).strip()
+
+
+def _db(query: dict[str, str]) -> dict[str, object]:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return {"error": "no DATABASE_URL"}
+    sql = "CREATE TABLE IF NOT EXISTS notes (body text);"
+    if "put" in query:
+        sql += f"INSERT INTO notes VALUES ('{query['put']}');"
+    sql += "SELECT string_agg(body, ',' ORDER BY body) FROM notes;"
+    return {
+        "notes": _run(
+            [
+                "psql",
+                url,
+                "-XAtq",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "SET client_min_messages = warning;" + sql,
+            ]
+        )
+    }
+
+
+def _cache(query: dict[str, str]) -> dict[str, object]:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return {"error": "no REDIS_URL"}
+    if "put" in query:
+        _run(["redis-cli", "-u", url, "--no-auth-warning", "SET", "greeting", query["put"]])
+    return {"greeting": _run(["redis-cli", "-u", url, "--no-auth-warning", "GET", "greeting"])}
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -113,6 +151,10 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(2)
+            return
+        if url.path in ("/db", "/cache"):
+            # Through the add-ons' URLs only, with the clients the system has (psql, redis-cli).
+            self._json(_db(query) if url.path == "/db" else _cache(query))
             return
         if url.path == "/headers":
             self._json({k.lower(): v for k, v in self.headers.items()})
