@@ -219,3 +219,14 @@ def download(ident: str, name: str, request: Request, actor: Actor) -> FileRespo
     provider, resource_id = _resource(request, actor, ident)
     path = _call(_postgres(provider).backup_path, resource_id, name)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{name}.dump")
+
+
+@router.get("/addons/{ident}/addon-attachments")
+def addon_attachments(ident: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
+    with get_platform(request).tx() as tx:
+        addon = addons.get_addon(tx, actor, ident)
+        return [
+            serialize.attachment(a)
+            for a in addons.list_attachments(tx, actor, None)
+            if a.addon_id == addon.id
+        ]
