@@ -61,6 +61,13 @@ def test_a_deployed_app_uses_postgres_and_redis(
     assert through_router(dynos, "/db?put=first") == {"notes": "first"}
     assert through_router(dynos, "/cache?put=hello") == {"greeting": "hello"}
     assert through_router(dynos, "/db") == {"notes": "first"}
+    psql = runtime_user.slipway("pg:psql", "-c", "SELECT body FROM notes", cwd=repo)
+    assert psql.returncode == 0, psql.stderr
+    assert "first" in psql.stdout
+    cli = runtime_user.slipway("redis:cli", "-c", "GET greeting", cwd=repo)
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.strip() == "hello"
+    assert "Version:" in runtime_user.slipway("redis:info", cwd=repo).stdout
 
     # Rollback moves code and config vars, never add-ons.
     v2 = next(r for r in releases if r["version"] == 2)
