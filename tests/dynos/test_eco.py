@@ -11,8 +11,16 @@ from tests.support import ServerProcess, slipway_login
 
 
 def test_eco_apps_sleep_when_the_pool_runs_out(tmp_path: Path) -> None:
-    # A pool of 3.6 seconds, charged every half second.
-    args = (*RUNTIME_ARGS, "--eco-hours", "0.001", "--eco-report-interval", "0.5")
+    # A pool of 3.6 seconds charged every half second; idling (after a minute) stays out of it.
+    args = (
+        *RUNTIME_ARGS,
+        "--eco-hours",
+        "0.001",
+        "--eco-report-interval",
+        "0.5",
+        "--idle-after",
+        "1",
+    )
     server = ServerProcess(tmp_path / "data", extra_args=args).start()
     try:
         user = User(tmp_path / "home", server)
