@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import ssl
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,3 +130,62 @@ def ensure_certificates(tls_dir: Path, base_domain: str, extra_hosts: list[str])
         + ca_cert.public_bytes(serialization.Encoding.PEM)
     )
     return TlsFiles(cert_path, key_path, ca_cert_path)
+
+
+class HostCertificates:
+    """Certificates for one host name each, minted on demand from the platform's CA.
+
+    A wildcard for `*.localhost` is refused by OpenSSL and browsers (a wildcard
+    must sit under two labels), so the router asks for `myapp.localhost` itself
+    during the TLS handshake (SNI) and gets a certificate made for that name.
+    Contexts are cached; the CA's key never leaves this process.
+    """
+
+    def __init__(self, ca_cert: Path, ca_key: Path, *, limit: int = 4096) -> None:
+        self._ca_cert = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+        self._ca_key = _load_key(ca_key)
+        self._ca_pem = ca_cert.read_bytes()
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._limit = limit
+
+    def context_for(self, hostname: str) -> ssl.SSLContext:
+        name = hostname.lower().rstrip(".")
+        context = self._contexts.get(name)
+        if context is None:
+            if len(self._contexts) >= self._limit:
+                self._contexts.pop(next(iter(self._contexts)))
+            context = self._contexts[name] = self._mint(name)
+        return context
+
+    def _mint(self, hostname: str) -> ssl.SSLContext:
+        now = dt.datetime.now(dt.UTC)
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname[:64])]))
+            .issuer_name(self._ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
+            .add_extension(x509.SubjectAlternativeName(_names([hostname])), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(self._ca_key, hashes.SHA256())
+        )
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        chain = cert.public_bytes(serialization.Encoding.PEM) + self._ca_pem
+        # ssl loads certificates from files only: a private temporary directory, at once removed.
+        with tempfile.TemporaryDirectory() as tmp:
+            cert_file, key_file = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+            cert_file.write_bytes(chain)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key_pem)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(cert_file), str(key_file))
+        return context
