@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 TOKEN = "router-test-token"
+BIG = 64 << 20
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B85"
 
 
@@ -62,8 +63,17 @@ class LoopThread:
         self.loop.call_soon_threadsafe(fn, *args)
 
     def stop(self) -> None:
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            self.call(cancel_all())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
+        self.loop.close()
 
 
 # -- a minimal HTTP/1.1 server side, shared by the fake control plane and the dynos --
@@ -122,7 +132,9 @@ class Request:
         return b"".join([chunk async for chunk in self.body_chunks()])
 
 
-async def read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Request | None:
+async def read_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> Request | None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -250,7 +262,7 @@ class FakeControlPlane:
                     writer.write(response_bytes(401, b"no"))
                     continue
                 if request.method == "GET" and request.path == "/internal/router/routes":
-                    await self._stream(writer)
+                    await self._stream(reader, writer)
                     return
                 body = json.loads(await request.read_body() or b"{}")
                 with self._cond:
@@ -267,7 +279,7 @@ class FakeControlPlane:
             self._streams.discard(writer)
             writer.transport.abort()
 
-    async def _stream(self, writer: asyncio.StreamWriter) -> None:
+    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
@@ -279,9 +291,7 @@ class FakeControlPlane:
         with self._cond:
             self.stream_connects += 1
             self._cond.notify_all()
-        await writer.transport.get_protocol()._drain_helper() if False else None  # noqa: SIM108
-        while not writer.transport.is_closing():
-            await asyncio.sleep(0.2)
+        await reader.read()  # the router never sends more: this returns when it hangs up
 
 
 # -- dynos ---------------------------------------------------------------------------
@@ -319,6 +329,7 @@ class Dyno:
     /partial                promises 100 bytes, sends 10, closes
     /idle                   promises 100 bytes, sends 10, goes silent
     /upload                 reads the body as it arrives; answers with its size and sha256
+    /big                    64 MB, written as fast as the router takes it (big_sent counts)
     /ws                     WebSocket echo
     """
 
@@ -331,6 +342,7 @@ class Dyno:
         self._cond = threading.Condition()
         self._gates: dict[str, asyncio.Event] = {}
         self.upload_started = threading.Event()
+        self.big_sent = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -425,8 +437,15 @@ class Dyno:
             async for chunk in request.body_chunks():
                 self.upload_started.set()
                 digest.update(chunk)
-            body = json.dumps({"bytes": request.body_bytes, "sha256": digest.hexdigest()})
-            writer.write(response_bytes(200, body.encode()))
+            summary = {"bytes": request.body_bytes, "sha256": digest.hexdigest()}
+            writer.write(response_bytes(200, json.dumps(summary).encode()))
+        elif path == "/big":
+            block = b"x" * (1 << 16)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (BIG,))
+            for _ in range(BIG // len(block)):
+                writer.write(block)
+                await writer.drain()  # blocks while the router has paused reading
+                self.big_sent += len(block)
         elif path == "/ws":
             await self._websocket(request)
             return False
@@ -539,7 +558,8 @@ class RouterProcess:
         return self
 
     def _pump(self) -> None:
-        assert self.proc is not None and self.proc.stderr is not None
+        assert self.proc is not None
+        assert self.proc.stderr is not None
         for line in self.proc.stderr:
             with self._cond:
                 self.log.append(line.rstrip("\n"))

@@ -18,11 +18,15 @@ from httptools import (
 )
 
 if TYPE_CHECKING:
+    from slipway.router.clock import Clock
     from slipway.router.pool import ConnectionPool
 
 
 class Corkable(Protocol):
-    def cork(self) -> None: ...
+    """The client connection: while `corked` is a list, writes collect in it."""
+
+    corked: list[bytes] | None
+
     def uncork(self) -> None: ...
 
 
@@ -30,17 +34,12 @@ class ResponseSink(Protocol):
     """What a BackendConnection reports to (implemented by exchange.Exchange)."""
 
     is_head: bool
-    conn: Corkable
 
-    def on_informational(self, status: int, reason: bytes) -> None: ...
-    def on_response_head(
-        self,
-        status: int,
-        reason: bytes,
-        headers: list[tuple[bytes, bytes]],
-        length_known: bool,
-        chunked: bool,
-    ) -> None: ...
+    @property
+    def conn(self) -> Corkable: ...
+
+    def on_informational(self, status: int) -> None: ...
+    def on_response_head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None: ...
     def on_response_body(self, data: bytes) -> None: ...
     def on_response_complete(self, keep_alive: bool) -> None: ...
     def on_backend_lost(self) -> None: ...
@@ -51,18 +50,14 @@ class ResponseSink(Protocol):
 
 class BackendConnection(asyncio.Protocol):
     __slots__ = (
-        "_chunked",
+        "_clock",
         "_done",
         "_head_bytes",
         "_headers",
         "_in_head",
         "_informational",
         "_keep_alive",
-        "_length_known",
-        "_loop",
         "_max_head",
-        "_paused",
-        "_reason",
         "_reset_parser",
         "_skip_body",
         "_write_limit",
@@ -72,6 +67,7 @@ class BackendConnection(asyncio.Protocol):
         "key",
         "last_io",
         "parser",
+        "paused",
         "pool",
         "reused",
         "transport",
@@ -79,16 +75,18 @@ class BackendConnection(asyncio.Protocol):
         "upgraded",
     )
 
-    def __init__(self, pool: ConnectionPool, key: str, max_head: int, write_limit: int) -> None:
+    def __init__(
+        self, pool: ConnectionPool, clock: Clock, key: str, max_head: int, write_limit: int
+    ) -> None:
         self.pool = pool
+        self._clock = clock
         self.key = key
         self._max_head = max_head
-        self._loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = HttpResponseParser(self)
         # A dyno's framing is re-done by the router, so "chunked wins" (as for requests).
         self.parser.set_dangerous_leniencies(lenient_chunked_length=True)
-        self.exchange: ResponseSink | None = None
+        self.exchange: ResponseSink | None = None  # an exchange.Exchange
         self.tunnel: asyncio.Transport | None = None
         self.closed = False
         self.reused = False  # has served a response before, so it may be stale
@@ -96,30 +94,28 @@ class BackendConnection(asyncio.Protocol):
         self.last_io = 0.0
         self.upgraded = False
         self._headers: list[tuple[bytes, bytes]] = []
-        self._reason = b""
-        self._in_head = False
+        self._in_head = True
         self._head_bytes = 0
         self._informational = False
         self._done = False
         self._keep_alive = False
         self._skip_body = False
         self._reset_parser = False
-        self._length_known = False
-        self._chunked = False
         self._write_limit = write_limit
-        self._paused = False
+        self.paused = False
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = transport = cast("asyncio.Transport", transport)
-        # Above this much unsent request body, the client is paused (resume_writing).
+        # Above this much unsent request body the client is paused (pause_writing), until
+        # the dyno has read it down (resume_writing).
         transport.set_write_buffer_limits(high=self._write_limit)
-        self.last_io = self._loop.time()
+        self.last_io = self._clock.now
 
     def data_received(self, data: bytes) -> None:
-        self.last_io = self._loop.time()
+        self.last_io = self._clock.now
         if self.tunnel is not None:
             self.tunnel.write(data)
             return
@@ -133,46 +129,44 @@ class BackendConnection(asyncio.Protocol):
             if self._head_bytes > self._max_head:
                 exchange.on_backend_error("H25")
                 return
-        # One read often holds a whole response: the client gets it in one writev.
+        # One read often holds a whole response: collect what it produces for the
+        # client and hand it over in one write (uncork) rather than a write each.
         client = exchange.conn
-        client.cork()
-        try:
-            self._feed(exchange, data)
-        finally:
-            client.uncork()
-
-    def _feed(self, exchange: ResponseSink, data: bytes) -> None:
+        client.corked = []
         try:
             self.parser.feed_data(data)
+            if self._done:
+                self._done = False
+                if self._reset_parser:
+                    # HEAD responses announce a body that never comes; llhttp would
+                    # wait for it, so the next response gets a fresh parser.
+                    self._reset_parser = False
+                    self._skip_body = False
+                    self._in_head = True
+                    self.parser = HttpResponseParser(self)
+                    self.parser.set_dangerous_leniencies(lenient_chunked_length=True)
+                exchange.on_response_complete(self._keep_alive)
         except HttpParserUpgrade as exc:
             self._upgrade_rest(data[exc.args[0] :])
-            return
         except HttpParserCallbackError as exc:
             if isinstance(exc.__context__, _ExtraResponse):
                 # The response was whole; what followed it was not asked for.
                 self._done = False
                 exchange.on_response_complete(False)
-                return
-            exchange.on_backend_error("H99", exc.__context__ or exc)
-            return
+            else:
+                exchange.on_backend_error("H99", exc.__context__ or exc)
         except HttpParserError:
             if self.upgraded:
                 # A 101 without `Connection: upgrade` stops llhttp without an offset;
                 # the tunnel starts after the blank line that ended the head.
                 end = data.find(b"\r\n\r\n")
                 self._upgrade_rest(data[end + 4 :] if end >= 0 else b"")
-                return
-            exchange.on_backend_error("H17")
-            return
-        if self._done:
-            self._done = False
-            if self._reset_parser:
-                # HEAD responses announce a body that never comes; llhttp would wait
-                # for it, so the next response gets a fresh parser.
-                self._reset_parser = False
-                self.parser = HttpResponseParser(self)
-                self.parser.set_dangerous_leniencies(lenient_chunked_length=True)
-            exchange.on_response_complete(self._keep_alive)
+            else:
+                exchange.on_backend_error("H17")
+        except Exception as exc:
+            exchange.on_backend_error("H99", exc)
+        finally:
+            client.uncork()
 
     def eof_received(self) -> bool | None:
         return None  # close; connection_lost tells the exchange
@@ -196,47 +190,37 @@ class BackendConnection(asyncio.Protocol):
 
     # -- httptools callbacks ----------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        if self._done:
-            raise _ExtraResponse  # a second response in the same read: broken dyno
-        self._headers = []
-        self._reason = b""
-        self._in_head = True
-
-    def on_status(self, reason: bytes) -> None:
-        self._reason += reason
+    # No on_message_begin and no on_status: a callback fewer each per response. The
+    # head state is reset when a head completes, ready for the next response; the
+    # status line gets the standard reason phrase (as Cowboy-based vegur sends it).
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self._done:
+            raise _ExtraResponse  # a second response in the same read: broken dyno
+        headers = self._headers
+        self._headers = []
         self._in_head = False
         self._head_bytes = 0
         exchange = self.exchange
         assert exchange is not None
-        status = self.parser.get_status_code()
+        parser = self.parser
+        status = parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self._informational = True
-            exchange.on_informational(status, self._reason)
+            exchange.on_informational(status)
             return
-        length_known = chunked = False
-        for name, value in self._headers:
-            lname = name.lower()
-            if lname == b"content-length":
-                length_known = True
-            elif lname == b"transfer-encoding" and b"chunked" in value.lower():
-                chunked = True
-        self._length_known = length_known
-        self._chunked = chunked
         # llhttp only knows this before the message completes.
-        self._keep_alive = self.parser.should_keep_alive()
+        self._keep_alive = parser.should_keep_alive()
         if status == 101:
             self.upgraded = True
         elif exchange.is_head:
             self._skip_body = True
             self._reset_parser = True
             self._done = True
-        exchange.on_response_head(status, self._reason, self._headers, length_known, chunked)
+        exchange.on_response_head(status, headers)
 
     def on_body(self, body: bytes) -> None:
         if not self._skip_body:
@@ -245,6 +229,7 @@ class BackendConnection(asyncio.Protocol):
             exchange.on_response_body(body)
 
     def on_message_complete(self) -> None:
+        self._in_head = True
         if self._informational:
             self._informational = False
             return
@@ -262,13 +247,13 @@ class BackendConnection(asyncio.Protocol):
         self.transport.writelines(parts)
 
     def pause_reading(self) -> None:
-        if not self._paused and self.transport is not None and not self.closed:
-            self._paused = True
+        if not self.paused and self.transport is not None and not self.closed:
+            self.paused = True
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self._paused and self.transport is not None and not self.closed:
-            self._paused = False
+        if self.paused and self.transport is not None and not self.closed:
+            self.paused = False
             self.transport.resume_reading()
 
     def close(self) -> None:

@@ -118,6 +118,8 @@ def router_command(
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    # httpx logs every control-plane call at INFO: five report posts a second.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         config = RouterConfig(
             listen=listen,

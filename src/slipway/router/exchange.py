@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
+from time import time as _time
 from typing import TYPE_CHECKING
 
 from slipway.router import pages
@@ -35,11 +35,12 @@ from slipway.router.forwarding import (
     FRAME_CHUNKED,
     FRAME_NONE,
     RequestHead,
+    new_request_id,
     request_id_for,
     to_client,
 )
-from slipway.router.logline import CODES, format_line
-from slipway.router.table import AppRoute, AppState, normalize_host
+from slipway.router.logline import CODES
+from slipway.router.table import AppRoute, AppState
 
 if TYPE_CHECKING:
     from slipway.router.proxy import ClientConnection
@@ -54,105 +55,75 @@ _NO_DYNO_CODES = {
     AppState.BLANK: "H81",
     AppState.QUOTA: "H82",
 }
+# Codes where no dyno was involved: the line has empty dyno fields.
+_NO_DYNO_LINE = frozenset({"H10", "H11", "H14", "H20", "H80", "H81", "H82"})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
 
 
 class Exchange:
-    __slots__ = (
-        "app",
-        "attached_at",
-        "backend",
-        "body_sent",
-        "bytes_out",
-        "chunked",
-        "close_after",
-        "conn",
-        "connect_ms",
-        "continue_sent",
-        "delimited",
-        "dyno_head",
-        "dyno_name",
-        "framing",
-        "head",
-        "http10",
-        "is_head",
-        "keep_alive",
-        "logged",
-        "method",
-        "pending",
-        "pending_size",
-        "phase",
-        "problem",
-        "received_at",
-        "request_complete",
-        "request_id",
-        "response_started",
-        "retried",
-        "reused",
-        "route",
-        "sent_at",
-        "slot",
-        "start_wall",
-        "state",
-        "status",
-        "task",
-        "upgrade",
-    )
+    # Per-request state. Fields that most requests never change are class-level
+    # defaults, so creating an exchange costs a handful of stores, not forty.
+
+    # -- the request, as parsed --
+    is_head = False
+    chunked = False  # the request body is chunked (and re-chunked to the dyno)
+    problem: tuple[str, int, str] | None = None  # (code, status, cause) from parsing
+    # -- routing --
+    phase = NEW
+    route: AppRoute | None = None
+    host_name = ""  # the host as logged
+    app: AppBalancer | None = None
+    slot: DynoSlot | None = None
+    dyno_name: str | None = None
+    task: asyncio.Task[None] | None = None
+    # -- the request on its way to the dyno --
+    backend: BackendConnection | None = None
+    reused = False
+    retried = False
+    dyno_head: bytes | None = None
+    pending: list[bytes] | None = None
+    pending_size = 0
+    body_sent = 0
+    request_complete = False
+    continue_sent = False
+    connect_ms = 0
+    attached_at = 0.0  # wall clock, for service=
+    sent_at = 0.0  # router clock, for H12
+    # -- the response --
+    status = 0
+    framing = FRAME_NONE
+    delimited = False  # the dyno ends its body by closing the connection
+    response_started = False
+    close_after = False
+    bytes_out = 0
+    logged = False
 
     def __init__(
         self,
         conn: ClientConnection,
         head: RequestHead,
         method: bytes,
-        *,
         http10: bool,
         keep_alive: bool,
         upgrade: bool,
     ) -> None:
         state = conn.state
-        # -- the request, as parsed --
         self.conn = conn
         self.state = state
         self.head = head
         self.method = method
-        self.is_head = method == b"HEAD"
         self.http10 = http10
         self.keep_alive = keep_alive
         self.upgrade = upgrade
-        self.chunked = head.transfer_encoding is not None
-        self.problem: tuple[str, int, str] | None = None  # (code, status, cause) from parsing
-        self.request_id = request_id_for(head.request_id)
-        self.received_at = state.loop.time()
-        self.start_wall = time.time()
-        # -- routing --
-        self.phase = NEW
-        self.route: AppRoute | None = None
-        self.app: AppBalancer | None = None
-        self.slot: DynoSlot | None = None
-        self.dyno_name: str | None = None
-        self.task: asyncio.Task[None] | None = None
-        # -- the request on its way to the dyno --
-        self.backend: BackendConnection | None = None
-        self.reused = False
-        self.retried = False
-        self.dyno_head: bytes | None = None
-        self.pending: list[bytes] | None = None
-        self.pending_size = 0
-        self.body_sent = 0
-        self.request_complete = False
-        self.continue_sent = False
-        self.connect_ms = 0
-        self.attached_at = 0.0
-        self.sent_at = 0.0
-        # -- the response --
-        self.status = 0
-        self.framing = FRAME_NONE
-        self.delimited = False  # the dyno ends its body by closing the connection
-        self.response_started = False
-        self.close_after = False
-        self.bytes_out = 0
-        self.logged = False
+        if method == b"HEAD":
+            self.is_head = True
+        if head.transfer_encoding is not None:
+            self.chunked = True
+        rid = head.request_id
+        self.request_id = new_request_id() if rid is None else request_id_for(rid)
+        self.received_at = state.clock.now
+        self.start_wall = _time()
 
     # -- routing -----------------------------------------------------------------------
 
@@ -160,43 +131,69 @@ class Exchange:
         """Called by the client connection when this exchange's turn comes."""
         if self.problem is not None:
             code, status, cause = self.problem
-            self.route = self._lookup()
+            self._resolve()
             self.fail(code, status=status, cause=cause)
             return
         self.dispatch()
 
     def dispatch(self) -> None:
+        """Route the request: find the app and a dyno, and send it there if possible."""
         state = self.state
-        route = self._lookup()
-        if route is None:
+        head = self.head
+        host = head.host
+        hit = state.table.resolve(host) if host is not None and head.host_count == 1 else None
+        if hit is None:
             self._respond(404, pages.Page.NO_SUCH_APP)
             return
+        route, self.host_name = hit
         self.route = route
-        state.reports.touch(route.id, self.start_wall)
+        state.reports.activity[route.id] = self.start_wall
         if route.maintenance:
             self.fail("H80")
             return
         app = self.app = state.balancer.for_app(route)
-        if not app.slots:
-            code = _NO_DYNO_CODES.get(route.state)
-            if code is not None:
-                self.fail(code)
-            elif not state.hold(self):
-                self.fail("H11")
-            else:
-                self.phase = HELD
-                if route.state is AppState.IDLE:
-                    state.wake(route.id)
-            return
-        slot = app.acquire(state.loop.time())
+        slot = app.acquire(state.clock.now) if app.slots else None
         if slot is None:
+            self._wait(route, app)
+            return
+        self.dyno_name = slot.name
+        conn = state.pool.take(slot.key)
+        if conn is None:
+            self._connect_later(slot)
+            return
+        self.slot = slot
+        self._attach(conn, self.start_wall)
+
+    def _resolve(self) -> AppRoute | None:
+        head = self.head
+        host = head.host
+        if host is None or head.host_count != 1:
+            return None
+        hit = self.state.table.resolve(host)
+        if hit is None:
+            return None
+        self.route, self.host_name = hit
+        return self.route
+
+    def _wait(self, route: AppRoute, app: AppBalancer) -> None:
+        """No place on a dyno right now: queue, hold for a booting app, or fail."""
+        state = self.state
+        if app.slots:
             if app.backlog_full:
                 self.fail("H11")
             else:
                 self.phase = QUEUED
                 app.backlog.append(self)
             return
-        self._use(slot)
+        code = _NO_DYNO_CODES.get(route.state)
+        if code is not None:
+            self.fail(code)
+        elif not state.hold(self):
+            self.fail("H11")
+        else:
+            self.phase = HELD
+            if route.state is AppState.IDLE:
+                state.wake(route.id)
 
     def redispatch(self) -> None:
         """The table changed while this request was held or queued: route it again."""
@@ -212,19 +209,16 @@ class Exchange:
             return
         self._use(slot)
 
-    def _lookup(self) -> AppRoute | None:
-        host = self.head.host
-        if host is None or self.head.host_count != 1:
-            return None
-        return self.state.table.lookup(host)
-
     def _use(self, slot: DynoSlot) -> None:
         self.dyno_name = slot.name
         conn = self.state.pool.take(slot.key)
-        if conn is not None:
-            self.slot = slot
-            self._attach(conn)
+        if conn is None:
+            self._connect_later(slot)
             return
+        self.slot = slot
+        self._attach(conn, _time())
+
+    def _connect_later(self, slot: DynoSlot) -> None:
         # The connect task owns the place on the dyno until it hands it back.
         self.phase = CONNECTING
         self.task = self.state.loop.create_task(self._connect(slot))
@@ -254,17 +248,16 @@ class Exchange:
         self.dyno_name = slot.name
         self.slot = slot
         self.connect_ms += int((state.loop.time() - started) * 1000)
-        self._attach(conn)
+        self._attach(conn, _time())
 
-    def _attach(self, conn: BackendConnection) -> None:
+    def _attach(self, conn: BackendConnection, now_wall: float) -> None:
         """Send the request (head, and the body received so far) to the dyno."""
         client = self.conn
         self.backend = conn
         self.reused = conn.reused
         conn.exchange = self
         self.phase = SENT
-        now = self.state.loop.time()
-        self.attached_at = now
+        self.attached_at = now_wall
         if self.dyno_head is None:
             self.dyno_head = self.head.to_dyno(
                 self.method,
@@ -275,7 +268,9 @@ class Exchange:
                 chunked=self.chunked,
                 upgrade=self.upgrade,
             )
-        conn.write(self.dyno_head)
+        transport = conn.transport
+        assert transport is not None
+        transport.write(self.dyno_head)
         if client.write_paused:
             conn.pause_reading()
         if (
@@ -298,7 +293,7 @@ class Exchange:
         if self.request_complete:
             if self.chunked:
                 conn.write(_LAST_CHUNK)
-            self.sent_at = now
+            self.sent_at = self.state.clock.now
 
     # -- the request body, from the client parser --------------------------------------
 
@@ -333,26 +328,19 @@ class Exchange:
                 backend = self.backend
                 assert backend is not None
                 backend.write(_LAST_CHUNK)
-            self.sent_at = self.state.loop.time()
+            self.sent_at = self.state.clock.now
         elif phase == ANSWERED:
             self._finish()
 
     # -- the response, from BackendConnection (backend.ResponseSink) -------------------
 
-    def on_informational(self, status: int, reason: bytes) -> None:
+    def on_informational(self, status: int) -> None:
         if self.http10 or (status == 100 and self.continue_sent):
             return
         self.continue_sent = self.continue_sent or status == 100
-        self.conn.write(b"HTTP/1.1 %d %s\r\n\r\n" % (status, reason or pages.reason(status)))
+        self.conn.write(b"HTTP/1.1 %d %s\r\n\r\n" % (status, pages.reason(status)))
 
-    def on_response_head(
-        self,
-        status: int,
-        reason: bytes,
-        headers: list[tuple[bytes, bytes]],
-        length_known: bool,
-        chunked: bool,
-    ) -> None:
+    def on_response_head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         if self.phase != SENT:
             return
         if status == 101 and not self.upgrade:
@@ -362,19 +350,17 @@ class Exchange:
         if self.upgrade and status != 101:
             self.close_after = True  # the client's parser is past an upgrade request
         has_body = not (self.is_head or status == 204 or status == 304)
-        head, framing, close = to_client(
+        head, framing, close, delimited = to_client(
             status,
-            reason or pages.reason(status),
+            pages.reason(status),
             headers,
             has_body=has_body,
-            length_known=length_known,
-            chunked=chunked,
             http10=self.http10,
             keep_alive=self.keep_alive and not self.close_after and not client.closing,
         )
         self.status = status
         self.framing = framing
-        self.delimited = has_body and not length_known and not chunked
+        self.delimited = delimited
         self.close_after = self.close_after or close
         self.response_started = True
         self.bytes_out = len(head)
@@ -391,16 +377,20 @@ class Exchange:
 
     def on_response_body(self, data: bytes) -> None:
         self.bytes_out += len(data)
+        conn = self.conn
         if self.framing == FRAME_CHUNKED:
-            self.conn.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+            conn.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+        elif conn.corked is not None:
+            conn.corked.append(data)
         else:
-            self.conn.write(data)
+            conn.write(data)
 
     def on_response_complete(self, keep_alive: bool) -> None:
         if self.phase != STREAMING:
             return
+        conn = self.conn
         if self.framing == FRAME_CHUNKED:
-            self.conn.write(_LAST_CHUNK)
+            conn.write(_LAST_CHUNK)
             self.bytes_out += 5
         backend = self.backend
         self.backend = None
@@ -409,7 +399,11 @@ class Exchange:
                 self.state.pool.give(backend)
             else:
                 backend.close()
-        self._answered()
+        if self.request_complete and not conn.paused:
+            self.phase = ANSWERED
+            self._finish()
+        else:
+            self._answered()
 
     def on_backend_lost(self) -> None:
         self.backend = None
@@ -422,6 +416,7 @@ class Exchange:
                 slot = self.slot
                 assert slot is not None
                 self.slot = None
+                self.phase = NEW
                 self._use(slot)
                 return
             self.fail("H13")
@@ -484,14 +479,14 @@ class Exchange:
                 if now - self.sent_at > config.request_timeout:
                     self.fail("H12")
             elif now - self._last_io() > config.idle_timeout:
-                self.fail("H28", sock="client")
+                self.fail("H28")
         elif phase in (STREAMING, TUNNEL, ANSWERED) and now - self._last_io() > config.idle_timeout:
             if phase == STREAMING:
                 # Silence while the client is not draining is the client's doing.
                 if self.conn.write_paused:
-                    self.fail("H28", sock="client")
+                    self.fail("H28")
                 else:
-                    self.fail("H15", sock="backend")
+                    self.fail("H15")
             else:
                 if self.backend is not None:
                     self.backend.close()
@@ -587,13 +582,15 @@ class Exchange:
 
     def _answered(self) -> None:
         self.phase = ANSWERED
-        self.conn.resume(self.conn.BACKPRESSURE)
-        if self.request_complete or self.conn.broken:
+        conn = self.conn
+        if conn.paused:
+            conn.resume(conn.BACKPRESSURE)
+        if self.request_complete or conn.broken:
             self._finish()
         elif self.pending is not None:
             self.pending = None
             self.pending_size = 0
-            self.conn.resume(self.conn.BUFFER)
+            conn.resume(conn.BUFFER)
 
     def _finish(self) -> None:
         if self.phase == DONE:
@@ -602,13 +599,17 @@ class Exchange:
         slot = self.slot
         if slot is not None:
             self.slot = None
-            assert self.app is not None
-            self.state.release(self.app, slot)
+            app = self.app
+            assert app is not None
+            slot.in_flight -= 1
+            if app.backlog:
+                self.state.hand_over(app)
         if not self.logged:
             self._log(None)
         self.conn.exchange_done(self)
 
     def _log(self, code: str | None, *, cause: str | None = None, sock: str | None = None) -> None:
+        """Record this request's router line (formatted later, in a batch)."""
         if self.logged:
             return
         self.logged = True
@@ -618,24 +619,23 @@ class Exchange:
         head = self.head
         conn = self.conn
         attached = self.attached_at
-        dyno = self.dyno_name
-        if code is not None and code in ("H10", "H11", "H14", "H20", "H80", "H81", "H82"):
-            dyno = None  # no dyno was involved
-        service_ms = int((self.state.loop.time() - attached) * 1000) if attached else 0
-        line = format_line(
-            method=self.method.decode("latin-1"),
-            path=head.url.decode("latin-1"),
-            host=normalize_host(head.host or b"").decode("latin-1"),
-            request_id=self.request_id,
-            fwd=head.forwarded_for(conn.client_ip).decode("latin-1"),
-            dyno=dyno,
-            connect_ms=self.connect_ms,
-            service_ms=service_ms,
-            status=self.status,
-            nbytes=self.bytes_out,
-            protocol=conn.protocol,
-            code=code,
-            sock=sock,
-            cause=cause,
+        self.state.reports.add_line(
+            route.id,
+            (
+                self.method,
+                head.url,
+                self.host_name,
+                self.request_id,
+                head.xff,
+                conn.client_ip_str,
+                None if code in _NO_DYNO_LINE else self.dyno_name,
+                self.connect_ms,
+                int((_time() - attached) * 1000) if attached else 0,
+                self.status,
+                self.bytes_out,
+                conn.protocol,
+                code,
+                sock,
+                cause,
+            ),
         )
-        self.state.reports.add_line(route.id, line)

@@ -8,8 +8,10 @@ here is pure: bytes in, bytes out, no I/O; `proxy.py` and `backend.py` call it.
 
 from __future__ import annotations
 
+import itertools
+import os
+import random
 import re
-import uuid
 
 VIA = b"1.1 vegur"
 
@@ -34,7 +36,9 @@ _REQUEST_SPECIAL = {
     b"upgrade": _UPGRADE,
     b"expect": _EXPECT,
 }
-_RESPONSE_HOP = frozenset(
+# Response headers the router does not pass through as they are: hop-by-hop ones,
+# plus those it rewrites (Via) or needs for framing (Content-Length).
+_RESPONSE_SPECIAL = frozenset(
     {
         b"connection",
         b"keep-alive",
@@ -44,6 +48,8 @@ _RESPONSE_HOP = frozenset(
         b"trailer",
         b"transfer-encoding",
         b"upgrade",
+        b"via",
+        b"content-length",
     }
 )
 # Connection options that name no header.
@@ -57,11 +63,26 @@ FRAME_CHUNKED = 2  # re-chunked by the router
 FRAME_CLOSE = 3  # until the router closes the connection (HTTP/1.0 clients)
 
 
+# Request ids have the shape of a random UUID (version 4, RFC 4122 variant): a random
+# per-process prefix and a 48-bit counter starting at a random point. str(uuid4())
+# costs more than the rest of routing a request; ids must be unique, not unguessable.
+_ID_RANDOM = os.urandom(10).hex()
+_ID_PREFIX = (
+    f"{_ID_RANDOM[:8]}-{_ID_RANDOM[8:12]}-4{_ID_RANDOM[12:15]}-"
+    f"{'89ab'[int(_ID_RANDOM[15], 16) & 3]}{_ID_RANDOM[16:19]}-"
+)
+_ID_COUNTER = itertools.count(random.getrandbits(47))
+
+
+def new_request_id() -> str:
+    return "%s%012x" % (_ID_PREFIX, next(_ID_COUNTER) & 0xFFFF_FFFF_FFFF)  # noqa: UP031
+
+
 def request_id_for(candidate: bytes | None) -> str:
     """Keep a client's X-Request-Id when Heroku would (20-200 of [A-Za-z0-9+/=-])."""
     if candidate is not None and _REQUEST_ID.fullmatch(candidate):
         return candidate.decode("ascii")
-    return str(uuid.uuid4())
+    return new_request_id()
 
 
 def _options(value: bytes) -> set[bytes]:
@@ -71,39 +92,25 @@ def _options(value: bytes) -> set[bytes]:
 class RequestHead:
     """One request head as the parser delivers it, sorted into what the router needs.
 
-    Limits are checked by the caller (proxy.py), which knows the config.
+    Limits are checked by the caller (proxy.py), which knows the config. Fields a
+    request usually lacks are class-level defaults, so a new head costs two stores.
     """
 
-    __slots__ = (
-        "connection",
-        "content_length",
-        "count",
-        "expect",
-        "headers",
-        "host",
-        "host_count",
-        "request_id",
-        "transfer_encoding",
-        "upgrade",
-        "url",
-        "via",
-        "xff",
-    )
+    url = b""
+    count = 0
+    host: bytes | None = None
+    host_count = 0
+    xff: bytes | None = None
+    request_id: bytes | None = None
+    via: bytes | None = None
+    content_length: bytes | None = None
+    transfer_encoding: bytes | None = None
+    connection: bytes | None = None
+    upgrade: bytes | None = None
+    expect: bytes | None = None
 
     def __init__(self) -> None:
-        self.url = b""
-        self.count = 0
         self.headers: list[tuple[bytes, bytes]] = []
-        self.host: bytes | None = None
-        self.host_count = 0
-        self.xff: bytes | None = None
-        self.request_id: bytes | None = None
-        self.via: bytes | None = None
-        self.content_length: bytes | None = None
-        self.transfer_encoding: bytes | None = None
-        self.connection: bytes | None = None
-        self.upgrade: bytes | None = None
-        self.expect: bytes | None = None
 
     def add(self, name: bytes, value: bytes) -> None:
         self.count += 1
@@ -187,49 +194,55 @@ def to_client(
     headers: list[tuple[bytes, bytes]],
     *,
     has_body: bool,
-    length_known: bool,
-    chunked: bool,
     http10: bool,
     keep_alive: bool,
     drop: frozenset[bytes] = frozenset(),
-) -> tuple[bytes, int, bool]:
-    """The response head for the client, its body framing, and whether to close after.
+) -> tuple[bytes, int, bool, bool]:
+    """The response head for the client: (head, body framing, close after, delimited).
 
-    `length_known`/`chunked` describe the dyno's framing; `has_body` is false for
-    HEAD requests and bodiless statuses. A body of unknown length is chunked to
-    HTTP/1.1 clients and delimited by closing the connection for HTTP/1.0 ones.
+    `has_body` is false for HEAD requests and bodiless statuses. A body of unknown
+    length is chunked to HTTP/1.1 clients and delimited by closing the connection
+    for HTTP/1.0 ones; `delimited` says the dyno ends that body by closing.
     """
     parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
     via: bytes | None = None
     upgrade = status == 101
-    named: set[bytes] = set()
+    named: set[bytes] | None = None
+    length_known = chunked = False
     for name, value in headers:
         lname = name.lower()
-        if lname in _RESPONSE_HOP:
-            if lname == b"connection":
-                named |= _options(value) - _PLAIN_OPTIONS
+        if lname in _RESPONSE_SPECIAL:
+            if lname == b"content-length":
+                length_known = True
+                if b"content-length" not in drop:
+                    parts += (name, b": ", value, b"\r\n")
+            elif lname == b"transfer-encoding":
+                chunked = chunked or b"chunked" in value.lower()
+            elif lname == b"connection":
+                named = (named or set()) | (_options(value) - _PLAIN_OPTIONS)
+            elif lname == b"via":
+                via = value if via is None else via + b", " + value
             elif lname == b"upgrade" and upgrade:
                 parts += (b"Upgrade: ", value, b"\r\n")
             continue
-        if lname == b"via":
-            via = value if via is None else via + b", " + value
+        if drop and lname in drop:
             continue
-        if (lname == b"content-length" and chunked) or lname in drop:
-            continue  # chunked wins; the client gets the router's own framing
         parts += (name, b": ", value, b"\r\n")
-    if named - drop:
-        # The dyno's Connection header named more hop-by-hop headers (rare): redo.
+    redo = set(named) - drop if named else set()
+    if chunked and length_known and b"content-length" not in drop:
+        redo.add(b"content-length")  # chunked wins; the client gets the router's framing
+    if redo:
+        # Rare: headers to leave out only became known further down. Build again.
         return to_client(
             status,
             reason,
             headers,
             has_body=has_body,
-            length_known=length_known,
-            chunked=chunked,
             http10=http10,
             keep_alive=keep_alive,
-            drop=frozenset(named | drop),
+            drop=drop | redo,
         )
+    delimited = has_body and not length_known and not chunked
     if upgrade:
         framing, close = FRAME_NONE, False
         parts.append(b"Connection: Upgrade\r\n")
@@ -249,4 +262,4 @@ def to_client(
         elif http10:
             parts.append(b"Connection: keep-alive\r\n")
     parts += (b"Via: ", VIA if via is None else via + b", " + VIA, b"\r\n\r\n")
-    return b"".join(parts), framing, close
+    return b"".join(parts), framing, close, delimited

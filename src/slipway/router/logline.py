@@ -12,6 +12,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What a request leaves behind for its line, unformatted: formatting happens in
+# batches off the request path (control.ReportQueue.take). In order: method, path,
+# host, request id, X-Forwarded-For as received (or None), client ip, dyno (None:
+# no dyno involved), connect ms, service ms, status, bytes, protocol, code, sock,
+# cause.
+LineFields = tuple[
+    bytes,
+    bytes,
+    str,
+    str,
+    bytes | None,
+    str,
+    str | None,
+    int,
+    int,
+    int,
+    int,
+    str,
+    str | None,
+    str | None,
+    str | None,
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Code:
@@ -52,7 +75,6 @@ def quote_value(text: str) -> str:
 
 
 def format_line(
-    *,
     method: str,
     path: str,
     host: str,
@@ -64,13 +86,19 @@ def format_line(
     status: int,
     nbytes: int,
     protocol: str,
+    *,
     code: str | None = None,
     sock: str | None = None,
     cause: str | None = None,
 ) -> str:
-    """One router line. `dyno=None` means no dyno was involved: empty dyno fields."""
-    path = quote_value(path)
-    fwd = quote_value(fwd)
+    """One router line. `dyno=None` means no dyno was involved: empty dyno fields.
+
+    Called once per request, so the common fields are positional (cheaper to pass).
+    """
+    if '"' in path or "\\" in path:
+        path = quote_value(path)
+    if '"' in fwd or "\\" in fwd:
+        fwd = quote_value(fwd)
     if dyno is None:
         tail = f"dyno= connect= service= status={status} bytes= protocol={protocol}"
     else:
@@ -90,3 +118,26 @@ def format_line(
     if sock is not None:
         head = f"sock={sock} {head}"
     return f"{head} {request}"
+
+
+def line_from(fields: LineFields) -> str:
+    """Format the fields an exchange recorded (see LineFields)."""
+    (method, path, host, rid, xff, ip, dyno, connect, service, status, nbytes, protocol,
+     code, sock, cause) = fields  # fmt: skip
+    fwd = ip if xff is None else f"{xff.decode('latin-1')}, {ip}"
+    return format_line(
+        method.decode("latin-1"),
+        path.decode("latin-1"),
+        host,
+        rid,
+        fwd,
+        dyno,
+        connect,
+        service,
+        status,
+        nbytes,
+        protocol,
+        code=code,
+        sock=sock,
+        cause=cause,
+    )

@@ -13,15 +13,17 @@ from collections.abc import Callable
 
 from slipway.router.backend import BackendConnection
 from slipway.router.balancer import AppBalancer, DynoSlot
+from slipway.router.clock import Clock
 from slipway.router.config import RouterConfig
 from slipway.router.errors import BackendConnectError
 
 
 class ConnectionPool:
-    __slots__ = ("_config", "_idle", "_loop")
+    __slots__ = ("_clock", "_config", "_idle", "_loop")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, config: RouterConfig) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, config: RouterConfig, clock: Clock) -> None:
         self._loop = loop
+        self._clock = clock
         self._config = config
         self._idle: dict[str, list[BackendConnection]] = {}
 
@@ -45,9 +47,10 @@ class ConnectionPool:
         if len(idle) >= self._config.pool_idle_per_dyno:
             conn.close()
             return
-        conn.resume_reading()  # it may have been paused for a slow client
+        if conn.paused:
+            conn.resume_reading()  # it was paused for a slow client
         conn.reused = True
-        conn.idle_since = self._loop.time()
+        conn.idle_since = self._clock.now
         idle.append(conn)
 
     def discard(self, conn: BackendConnection) -> None:
@@ -62,7 +65,7 @@ class ConnectionPool:
 
         def factory() -> BackendConnection:
             return BackendConnection(
-                self, slot.key, config.max_response_head_bytes, config.request_buffer
+                self, self._clock, slot.key, config.max_response_head_bytes, config.request_buffer
             )
 
         _, conn = await asyncio.wait_for(
@@ -97,7 +100,7 @@ class ConnectionPool:
             except BaseException:
                 release(app, slot)
                 raise
-            now = self._loop.time()
+            now = self._clock.tick()
             slot.quarantined_until = now + config.quarantine
             release(app, slot)
             if len(tried) >= config.max_connect_attempts:

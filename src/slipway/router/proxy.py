@@ -70,23 +70,25 @@ class ClientConnection(asyncio.Protocol):
     UPGRADE = 8  # waiting for the dyno's answer to an Upgrade request
 
     __slots__ = (
-        "_corked",
         "_head_bytes",
         "_in_head",
         "_limits",
-        "_paused",
         "_upgrade_buffer",
         "active",
         "broken",
         "client_ip",
+        "client_ip_str",
+        "clock",
         "closed",
         "closing",
+        "corked",
         "head",
         "last_io",
         "listener_headers",
         "loop",
         "parser",
         "parsing",
+        "paused",
         "pipeline",
         "protocol",
         "state",
@@ -112,21 +114,23 @@ class ClientConnection(asyncio.Protocol):
         self.parser.set_dangerous_leniencies(lenient_chunked_length=True)
         self.transport: asyncio.Transport | None = None
         self.client_ip = b""
+        self.client_ip_str = ""
         self.active: Exchange | None = None  # the exchange whose response is due
         self.parsing: Exchange | None = None  # the exchange whose body is arriving
         self.pipeline: deque[Exchange] = deque()
         self.head: RequestHead | None = None
         self._in_head = False
         self._head_bytes = 0
-        self._paused = 0
-        self._corked: list[bytes] | None = None
+        self.paused = 0  # a bitmask of the reasons above
+        self.corked: list[bytes] | None = None
         self.write_paused = False
         self.closing = False  # close after the current response (shutdown)
         self.closed = False
         self.broken = False  # the parser cannot go on: close after the queued responses
         self.tunnel: asyncio.Transport | None = None
         self._upgrade_buffer: list[bytes] | None = None
-        self.last_io = self.loop.time()
+        self.clock = state.clock
+        self.last_io = state.clock.now
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -140,12 +144,13 @@ class ClientConnection(asyncio.Protocol):
             return
         state.connections.add(self)
         peer = transport.get_extra_info("peername")
-        self.client_ip = str(peer[0]).encode() if peer else b"unknown"
+        self.client_ip_str = str(peer[0]) if peer else "unknown"
+        self.client_ip = self.client_ip_str.encode()
         # Past this much unsent response data, the dyno is paused (pause_writing).
         transport.set_write_buffer_limits(high=state.config.response_buffer)
 
     def data_received(self, data: bytes) -> None:
-        self.last_io = self.loop.time()
+        self.last_io = self.clock.now
         if self.tunnel is not None:
             self.tunnel.write(data)
             return
@@ -180,10 +185,9 @@ class ClientConnection(asyncio.Protocol):
                 self._reject(431, "header too long")
 
     def eof_received(self) -> bool | None:
-        # A client that half-closes after sending its request still wants the answer
-        # (TLS cannot half-close, so there the connection just ends).
-        active = self.active
-        return self.protocol == "http" and active is not None and active.request_complete
+        # A client that stops sending has left, as nginx and Heroku's router see it:
+        # the request is abandoned (H27) rather than answered into a half-closed socket.
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -209,14 +213,14 @@ class ClientConnection(asyncio.Protocol):
 
     # -- httptools callbacks ----------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self.head = RequestHead()
-        self._in_head = True
-        self._head_bytes = 0
+    # No on_message_begin: a callback fewer per request. A head starts with its URL.
 
     def on_url(self, url: bytes) -> None:
         head = self.head
-        assert head is not None
+        if head is None:
+            self.head = head = RequestHead()
+            self._in_head = True
+            self._head_bytes = 0
         head.url += url
         if len(head.url) > self._limits[0]:
             raise _Rejected(414, "request line too long")
@@ -242,9 +246,9 @@ class ClientConnection(asyncio.Protocol):
             self,
             head,
             method,
-            http10=parser.get_http_version() == "1.0",
-            keep_alive=parser.should_keep_alive(),
-            upgrade=parser.should_upgrade(),
+            parser.get_http_version() == "1.0",
+            parser.should_keep_alive(),
+            parser.should_upgrade(),
         )
         if head.host_count > 1:
             exchange.problem = ("H26", 400, "bad header")
@@ -253,7 +257,14 @@ class ClientConnection(asyncio.Protocol):
         elif head.expect is not None and head.expect != b"100-continue":
             exchange.problem = ("H26", 417, "unsupported expect header value")
         self.parsing = exchange
-        self._enqueue(exchange)
+        if self.active is None:
+            self.active = exchange
+            if exchange.problem is None:
+                exchange.dispatch()
+            else:
+                exchange.start()
+        else:
+            self._enqueue(exchange)
 
     def on_body(self, body: bytes) -> None:
         exchange = self.parsing
@@ -270,7 +281,7 @@ class ClientConnection(asyncio.Protocol):
     # -- called by exchanges ----------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        corked = self._corked
+        corked = self.corked
         if corked is not None:
             corked.append(data)
         elif not self.closed:
@@ -278,40 +289,39 @@ class ClientConnection(asyncio.Protocol):
             self.transport.write(data)
 
     def writelines(self, parts: tuple[bytes, ...]) -> None:
-        corked = self._corked
+        corked = self.corked
         if corked is not None:
             corked.extend(parts)
         elif not self.closed:
             assert self.transport is not None
             self.transport.writelines(parts)
 
-    def cork(self) -> None:
-        """Collect writes until `uncork`: one read from a dyno often carries the head,
-        the body and the end of a response, and one writev beats three writes."""
-        if self._corked is None:
-            self._corked = []
-
     def uncork(self) -> None:
-        corked = self._corked
+        """Write what was collected while `corked` was a list (see BackendConnection)."""
+        corked = self.corked
         if corked is not None:
-            self._corked = None
+            self.corked = None
             if corked and not self.closed:
                 assert self.transport is not None
                 if len(corked) == 1:
                     self.transport.write(corked[0])
+                elif len(corked) < 4 and len(corked[-1]) < 4096:
+                    # A small response (head and body): one plain write is cheaper than
+                    # a writev of little pieces.
+                    self.transport.write(b"".join(corked))
                 else:
                     self.transport.writelines(corked)
 
     def pause(self, reason: int) -> None:
-        if not self._paused and not self.closed:
+        if not self.paused and not self.closed:
             assert self.transport is not None
             self.transport.pause_reading()
-        self._paused |= reason
+        self.paused |= reason
 
     def resume(self, reason: int) -> None:
-        if self._paused & reason:
-            self._paused &= ~reason
-            if not self._paused and not self.closed:
+        if self.paused & reason:
+            self.paused &= ~reason
+            if not self.paused and not self.closed:
                 assert self.transport is not None
                 self.transport.resume_reading()
 
@@ -322,7 +332,8 @@ class ClientConnection(asyncio.Protocol):
         self.active = None
         if self.closed:
             return
-        self.resume(self.BACKPRESSURE | self.BUFFER)
+        if self.paused:
+            self.resume(self.BACKPRESSURE | self.BUFFER)
         if exchange.close_after or self.closing or (self.broken and not self.pipeline):
             self.close()
         elif self.pipeline:
@@ -368,10 +379,6 @@ class ClientConnection(asyncio.Protocol):
     # -- internals --------------------------------------------------------------------
 
     def _enqueue(self, exchange: Exchange) -> None:
-        if self.active is None:
-            self.active = exchange
-            exchange.start()
-            return
         if len(self.pipeline) >= MAX_PIPELINE:
             raise _PipelineFull
         self.pipeline.append(exchange)
@@ -405,6 +412,7 @@ class ClientConnection(asyncio.Protocol):
         if exchange is not None:
             self.parsing = None
             exchange.request_complete = True
+            exchange.close_after = True
             if exchange is self.active and exchange.problem is None:
                 exchange.fail("H26", status=status, cause=cause)
                 return
@@ -416,7 +424,7 @@ class ClientConnection(asyncio.Protocol):
             method = self.parser.get_method()
         except HttpParserError:
             method = b"-"
-        exchange = Exchange(self, head, method, http10=False, keep_alive=False, upgrade=False)
+        exchange = Exchange(self, head, method, False, False, False)
         exchange.problem = ("H26", status, cause)
         exchange.request_complete = True
         self._in_head = False

@@ -15,12 +15,13 @@ import logging
 import resource
 import signal
 import ssl
+import sys
 from typing import Any
 
 import uvloop
 
 from slipway.router.config import RouterConfig
-from slipway.router.control import ControlLink, ReportQueue
+from slipway.router.control import FORMAT_SLICE, ControlLink, ReportQueue
 from slipway.router.errors import RouterError, TableError
 from slipway.router.proxy import ClientConnection, Listener
 from slipway.router.state import RouterState
@@ -64,6 +65,8 @@ class Router:
         self._tasks.append(loop.create_task(self._sweep()))
         if self.control is not None:
             self._tasks.append(loop.create_task(self.control.run()))
+        else:
+            self._tasks.append(loop.create_task(self._print_lines()))
 
     def apply_table(self, table: RouteTable) -> None:
         assert self.state is not None
@@ -107,17 +110,44 @@ class Router:
         state = self.state
         assert state is not None
         config = self.config
-        loop = asyncio.get_running_loop()
+        clock = state.clock
         while True:
             await asyncio.sleep(config.sweep_interval)
-            now = loop.time()
-            try:
-                for conn in list(state.connections):
+            now = clock.tick()
+            for conn in list(state.connections):
+                try:
                     conn.check_timeouts(now)
+                except Exception:
+                    log.exception("router timeout check failed")
+                    conn.abort()
+            try:
                 state.pool.sweep(now, config.idle_timeout)
                 state.rewake()
             except Exception:
                 log.exception("router sweep failed")
+
+    async def _print_lines(self) -> None:
+        """Without a control plane, router lines go to stdout, a batch per interval."""
+        state = self.state
+        assert state is not None
+        while True:
+            await asyncio.sleep(self.config.report_interval)
+            state.reports.activity.clear()  # only the control plane uses it
+            while len(state.reports):
+                self._print(FORMAT_SLICE)
+                await asyncio.sleep(0)  # let requests through between slices
+            sys.stdout.flush()
+
+    def _print(self, limit: int) -> None:
+        state = self.state
+        assert state is not None
+        names = {app.id: app.name for app in state.table.apps}
+        sys.stdout.write(
+            "".join(
+                f"{names.get(app_id, app_id)} heroku[router]: {line}\n"
+                for app_id, line in state.reports.take(limit)
+            )
+        )
 
     async def shutdown(self) -> None:
         """Stop accepting, let in-flight requests finish, then close everything."""
@@ -142,6 +172,9 @@ class Router:
                 await task
         if self.control is not None:
             await self.control.aclose()
+        else:
+            self._print(len(state.reports))
+            sys.stdout.flush()
         state.pool.close_all()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from slipway.router.balancer import AppBalancer, Balancer, DynoSlot
+from slipway.router.clock import Clock
 from slipway.router.config import RouterConfig
 from slipway.router.control import ReportQueue
 from slipway.router.pool import ConnectionPool
@@ -31,12 +32,13 @@ class RouterState:
         wake: Callable[[str], None],
     ) -> None:
         self.loop = loop
+        self.clock = Clock(loop)
         self.config = config
         self.reports = reports
         self.wake = wake
         self.table = RouteTable.empty()
         self.balancer = Balancer(config.max_in_flight_per_dyno, config.backlog_per_dyno)
-        self.pool = ConnectionPool(loop, config)
+        self.pool = ConnectionPool(loop, config, self.clock)
         self.connections: set[ClientConnection] = set()
         # Requests waiting for an app with no up dyno yet (idle or starting), by app id.
         self.holds: dict[str, list[Exchange]] = {}
@@ -46,7 +48,7 @@ class RouterState:
         self.table = table
         gone = self.balancer.sync(table.apps)
         self.pool.prune({dyno.key for app in table.apps for dyno in app.dynos})
-        now = self.loop.time()
+        now = self.clock.tick()
         call_soon = self.loop.call_soon
         for app in self.balancer.apps():
             for waiter, slot in app.next_waiters(now):
@@ -81,9 +83,12 @@ class RouterState:
         """A request let go of its place on a dyno: the oldest queued one gets it."""
         app.release(slot)
         if app.backlog:
-            for waiter, free in app.next_waiters(self.loop.time()):
-                # Later, not now: this runs inside the finishing exchange's callbacks.
-                self.loop.call_soon(waiter.on_slot, free)
+            self.hand_over(app)
+
+    def hand_over(self, app: AppBalancer) -> None:
+        for waiter, free in app.next_waiters(self.clock.now):
+            # Later, not now: this runs inside the finishing exchange's callbacks.
+            self.loop.call_soon(waiter.on_slot, free)
 
     def rewake(self) -> None:
         """Ask again for apps that still sleep while requests wait (a lost wake call)."""

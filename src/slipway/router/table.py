@@ -65,7 +65,12 @@ def normalize_host(host: bytes) -> bytes:
 class RouteTable:
     """An immutable snapshot of the routes; build one with `from_json`."""
 
-    __slots__ = ("_by_host", "_by_id", "_wildcards", "apps", "base_domain", "version")
+    __slots__ = ("_by_host", "_by_id", "_resolved", "_wildcards", "apps", "base_domain", "version")
+
+    # Raw Host header -> (app, normalized host), for hosts that matched. Only matches
+    # are kept, so unknown hosts cannot grow it; variants of known ones (case, port)
+    # are bounded by clearing it when full.
+    RESOLVED_MAX = 4096
 
     def __init__(self, version: int, base_domain: str, apps: tuple[AppRoute, ...]) -> None:
         self.version = version
@@ -75,6 +80,7 @@ class RouteTable:
         self._by_host: dict[bytes, AppRoute] = {}
         # `*.example.com` custom domains, keyed by the part after the star.
         self._wildcards: dict[bytes, AppRoute] = {}
+        self._resolved: dict[bytes, tuple[AppRoute, str]] = {}
         suffix = base_domain.lower().encode()
         for app in apps:
             self._by_host[app.name.lower().encode() + b"." + suffix] = app
@@ -115,6 +121,19 @@ class RouteTable:
             if dot > 0:
                 route = self._wildcards.get(host[dot + 1 :])
         return route
+
+    def resolve(self, host_header: bytes) -> tuple[AppRoute, str] | None:
+        """`lookup` for the request path: the app and the host to log, cached."""
+        hit = self._resolved.get(host_header)
+        if hit is not None:
+            return hit
+        route = self.lookup(host_header)
+        if route is None:
+            return None
+        if len(self._resolved) >= self.RESOLVED_MAX:
+            self._resolved.clear()
+        hit = self._resolved[host_header] = (route, normalize_host(host_header).decode("latin-1"))
+        return hit
 
     def app(self, app_id: str) -> AppRoute | None:
         return self._by_id.get(app_id)

@@ -1,0 +1,287 @@
+"""Router benchmark: wrk against a fast backend directly, through Slipway's router, and
+through nginx as a keep-alive reverse proxy, in one run on the same machine.
+
+The backend is a small uvloop server (a separate process) that answers every GET
+with "hello", keep-alive. The router serves a static table pointing at it. nginx
+runs one worker with keep-alive upstream connections, and is asked to do what the
+router does per request: X-Forwarded-For/Proto/Port, X-Request-Id, X-Request-Start,
+Via on the response and a buffered access-log line.
+
+Two loads: the throughput run (-t2 -c50, every process busy, so latency there is
+mostly queueing) and a latency run on one connection (-t1 -c1: each request waits
+for the one before, so p99 shows what a hop adds, not how long the queue is).
+
+Targets: router throughput >= 0.8x nginx's; router p99 < direct p99 + 1 ms.
+
+Usage: .venv/bin/python bench/router.py [--duration 10] [--connections 50] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "bench.localhost"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
+
+
+# -- the backend (runs as `bench/router.py --backend PORT`) ----------------------------
+
+
+class _Hello(asyncio.Protocol):
+    """Answers each request head with RESPONSE; pipelined heads are answered in order."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        buffer = self.buffer + data
+        count = buffer.count(b"\r\n\r\n")
+        if count:
+            self.transport.write(RESPONSE * count)
+            buffer = buffer[buffer.rfind(b"\r\n\r\n") + 4 :]
+        self.buffer = buffer
+
+
+def serve_backend(port: int) -> None:
+    import uvloop
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_Hello, "127.0.0.1", port, backlog=1024)
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        async with server:
+            await stop.wait()
+
+    uvloop.run(main())
+
+
+# -- processes ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+@contextlib.contextmanager
+def running(argv: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_listening(port, proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def nginx_conf(tmp: Path, listen: int, backend: int) -> Path:
+    """One worker, keep-alive upstream, the router's per-request work (see module doc)."""
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"):
+        (tmp / name).mkdir(exist_ok=True)
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        f"""
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    log_format router '$request_method "$request_uri" $host $request_id '
+                      '"$proxy_add_x_forwarded_for" $upstream_connect_time '
+                      '$upstream_response_time $status $bytes_sent';
+    access_log {tmp}/logs/access.log router buffer=64k;
+    upstream dyno {{
+        server 127.0.0.1:{backend};
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{listen} backlog=2048;
+        location / {{
+            proxy_pass http://dyno;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Port $server_port;
+            proxy_set_header X-Request-Id $request_id;
+            proxy_set_header X-Request-Start $msec;
+            proxy_set_header Via "1.1 vegur";
+            add_header Via "1.1 vegur";
+        }}
+    }}
+}}
+"""
+    )
+    return conf
+
+
+# -- wrk -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _latency(output: str, percentile: str) -> float:
+    match = re.search(rf"^\s*{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no {percentile}% latency in wrk output:\n{output}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_wrk(name: str, output: str) -> Result:
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    if rps is None:
+        raise RuntimeError(f"no Requests/sec in wrk output:\n{output}")
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError(f"{name}: wrk saw errors:\n{output}")
+    return Result(name, float(rps.group(1)), _latency(output, "50"), _latency(output, "99"))
+
+
+def wrk(name: str, port: int, args: argparse.Namespace, threads: int, connections: int) -> Result:
+    base = [WRK, f"-t{threads}", f"-c{connections}", "-H", f"Host: {HOST}"]
+    url = f"http://127.0.0.1:{port}/"
+    subprocess.run([*base, "-d2s", url], check=True, capture_output=True)  # warm-up
+    output = subprocess.run(
+        [*base, f"-d{args.duration}s", "--latency", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return parse_wrk(name, output)
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backend", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.backend:
+        serve_backend(args.backend)
+        return
+
+    backend_port, router_port, nginx_port = free_port(), free_port(), free_port()
+    loads = {"throughput": (args.threads, args.connections), "latency": (1, 1)}
+    results: dict[str, list[Result]] = {load: [] for load in loads}
+
+    def measure(name: str, port: int) -> None:
+        for load, (threads, connections) in loads.items():
+            results[load].append(wrk(name, port, args, threads, connections))
+
+    with tempfile.TemporaryDirectory(prefix="slipway-bench-router-") as tmp_name:
+        tmp = Path(tmp_name)
+        table = tmp / "routes.json"
+        table.write_text(
+            json.dumps(
+                {
+                    "version": 1,
+                    "base_domain": "localhost",
+                    "apps": [
+                        {
+                            "id": "bench",
+                            "name": "bench",
+                            "domains": [],
+                            "maintenance": False,
+                            "state": "up",
+                            "dynos": [{"name": "web.1", "host": "127.0.0.1", "port": backend_port}],
+                        }
+                    ],
+                }
+            )
+        )
+        backend = [sys.executable, str(Path(__file__).resolve()), "--backend", str(backend_port)]
+        router = [
+            sys.executable,
+            "-m",
+            "slipway.router",
+            "--listen",
+            f"127.0.0.1:{router_port}",
+            "--static-table",
+            str(table),
+        ]
+        nginx = [NGINX, "-c", str(nginx_conf(tmp, nginx_port, backend_port)), "-g", "daemon off;"]
+        with running(backend, backend_port, tmp / "backend.log"):
+            measure("direct", backend_port)
+            with running(router, router_port, tmp / "router.log"):
+                measure("router", router_port)
+            with running(nginx, nginx_port, tmp / "nginx.log"):
+                measure("nginx", nginx_port)
+
+    print(f"response 'hello' ({len(RESPONSE)} bytes), wrk --latency -d{args.duration}s")
+    for load, (threads, connections) in loads.items():
+        print(f"\n{load}: wrk -t{threads} -c{connections}")
+        print(f"{'':8} {'requests/s':>12} {'p50':>10} {'p99':>10}")
+        for r in results[load]:
+            print(f"{r.name:8} {r.rps:12.0f} {r.p50_ms:8.2f}ms {r.p99_ms:8.2f}ms")
+        direct, router_result, nginx_result = results[load]
+        ratio = router_result.rps / nginx_result.rps
+        added = router_result.p99_ms - direct.p99_ms
+        nginx_added = nginx_result.p99_ms - direct.p99_ms
+        print(f"router/nginx throughput: {ratio:.2f}x (target >= 0.80)")
+        print(
+            f"router p99 - direct p99: {added:+.2f}ms (target < 1.00; nginx: {nginx_added:+.2f}ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()
