@@ -144,7 +144,10 @@ def router_argv(
     cert: Path,
     key: Path,
     control_url: str,
+    ca: tuple[Path, Path] | None = None,
 ) -> list[str]:
+    """The router's command line; with the platform's CA it mints a certificate per host."""
+    extra = ["--tls-ca-cert", str(ca[0]), "--tls-ca-key", str(ca[1])] if ca else []
     return [
         sys.executable,
         "-m",
@@ -159,4 +162,5 @@ def router_argv(
         str(key),
         "--control-url",
         control_url,
+        *extra,
     ]

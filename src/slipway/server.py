@@ -269,6 +269,7 @@ def start_router(
                 cert=tls.cert,
                 key=tls.key,
                 control_url=config.api_url,
+                ca=(tls.ca_cert, tls.cert.parent / "ca.key") if tls.ca_cert else None,
             )
             + list(config.router_args),
             token=token,

@@ -329,7 +329,9 @@ def test_no_request_fails_through_deploys_config_rollback_restart_and_scaling(
 
 
 def test_the_router_keeps_serving_through_a_control_plane_restart(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", extra_args=RUNTIME_ARGS).start()
+    # Heroku's 75 s boot wait rather than the shared 3 s: a restart takes a moment.
+    args = (*RUNTIME_ARGS, "--router-option=--boot-timeout=60")
+    server = ServerProcess(tmp_path / "data", extra_args=args).start()
     try:
         user = User(tmp_path / "home", server)
         user.home.mkdir()

@@ -142,6 +142,7 @@ def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
         released_at=None,
     )
     tx.session.add(row)
+    tx.emit(RuntimeChanged(row.id))
     tx.session.flush()
     append_release(tx, row, actor, description="Initial release", config={}, slug_id=None)
     return app_view(tx, row)
@@ -181,6 +182,8 @@ def update_app(
         if _name_taken(tx, name):
             raise InvalidParams(f"Name {name} is already taken; choose another.")
         row.name = name
+        # The router finds apps by name: it needs the new one.
+        tx.emit(RuntimeChanged(row.id))
     if sleeps is not None and sleeps != row.sleeps:
         row.sleeps = sleeps
         tx.emit(RuntimeChanged(row.id))

@@ -121,6 +121,14 @@ def eco_quota(tx: Tx, actor: views.Account, account_ident: str) -> tuple[float, 
     return tx.settings.eco_quota_hours * 3600, eco_seconds_used(tx, actor.id)
 
 
+def app_stub(tx: Tx, app_id: str) -> tuple[str, bool, tuple[str, ...]] | None:
+    """What the router needs of an app with nothing to run (it shows the blank-app page)."""
+    app = tx.session.get(AppRow, app_id)
+    if app is None:
+        return None
+    return app.name, app.maintenance, tuple(custom_hostnames(tx, app.id))
+
+
 def all_app_ids(tx: Tx) -> list[str]:
     return list(tx.session.scalars(select(AppRow.id)))
 

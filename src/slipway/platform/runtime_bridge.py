@@ -37,6 +37,10 @@ class RuntimeBridge:
     def publish(self, app_id: str, source: str, process: str, message: str) -> None:
         self._publish(app_id, source, process, message)
 
+    def app_stub(self, app_id: str) -> tuple[str, bool, tuple[str, ...]] | None:
+        with self.platform.tx() as tx:
+            return dynos.app_stub(tx, app_id)
+
     def eco_seconds(self, app_id: str, seconds: float) -> None:
         with self.platform.tx() as tx:
             dynos.record_eco_usage(tx, app_id, seconds)

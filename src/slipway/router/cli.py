@@ -46,6 +46,8 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--tls-cert", type=_FILE, default=None, help="PEM certificate chain.")
 @click.option("--tls-key", type=_FILE, default=None, help="PEM private key.")
+@click.option("--tls-ca-cert", type=_FILE, default=None, help="CA to mint per-host certificates.")
+@click.option("--tls-ca-key", type=_FILE, default=None, help="That CA's private key.")
 @click.option(
     "--control-url",
     default=None,
@@ -103,6 +105,8 @@ def router_command(
     tls_listen: Address,
     tls_cert: Path | None,
     tls_key: Path | None,
+    tls_ca_cert: Path | None,
+    tls_ca_key: Path | None,
     control_url: str | None,
     static_table: Path | None,
     connect_timeout: float,
@@ -126,6 +130,8 @@ def router_command(
             tls_listen=tls_listen,
             tls_cert=tls_cert,
             tls_key=tls_key,
+            tls_ca_cert=tls_ca_cert,
+            tls_ca_key=tls_ca_key,
             control_url=control_url,
             token=os.environ.get(TOKEN_ENV) or None,
             static_table=static_table,

@@ -33,6 +33,10 @@ class RouterConfig:
     tls_listen: Address = ("127.0.0.1", 8443)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # With the platform's CA: each routed host gets a certificate of its own (SNI),
+    # since OpenSSL and browsers refuse a *.localhost wildcard.
+    tls_ca_cert: Path | None = None
+    tls_ca_key: Path | None = None
     # Where route tables come from: the control plane, or a fixed file (bench, tests).
     control_url: str | None = None
     token: str | None = field(default=None, repr=False)

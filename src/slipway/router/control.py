@@ -107,6 +107,7 @@ class ControlLink:
         config: RouterConfig,
         reports: ReportQueue,
         on_table: Callable[[RouteTable], None],
+        on_status: Callable[[bool], None] | None = None,
     ) -> None:
         assert config.control_url is not None
         assert config.token is not None
@@ -119,6 +120,7 @@ class ControlLink:
             timeout=httpx.Timeout(5.0, read=config.control_read_timeout),
             trust_env=False,  # the control plane is local: never through an HTTP proxy
         )
+        self._on_status = on_status or (lambda _up: None)
         self._last_wake: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = False
@@ -142,16 +144,20 @@ class ControlLink:
             except (httpx.HTTPError, RouterError, OSError) as exc:
                 if self.connected:
                     log.warning("control plane stream lost (%s); keeping the last table", exc)
-                self.connected = False
+                self._set_connected(False)
             except Exception:
                 log.exception("control plane stream failed; keeping the last table")
-                self.connected = False
+                self._set_connected(False)
             else:
                 if self.connected:
                     log.warning("control plane closed the stream; keeping the last table")
-                self.connected = False
+                self._set_connected(False)
             await asyncio.sleep(delay)
             delay = min(delay * 2, config.reconnect_max)
+
+    def _set_connected(self, up: bool) -> None:
+        self.connected = up
+        self._on_status(up)
 
     async def _tables(self) -> AsyncIterator[RouteTable]:
         async with self._client.stream("GET", self._base + ROUTES_PATH) as response:
@@ -159,7 +165,7 @@ class ControlLink:
                 raise ControlError(f"GET {ROUTES_PATH} answered {response.status_code}")
             if not self.connected:
                 log.info("control plane stream connected")
-            self.connected = True
+            self._set_connected(True)
             async for line in response.aiter_lines():
                 if not line.strip():
                     continue  # keepalive

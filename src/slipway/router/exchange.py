@@ -234,6 +234,11 @@ class Exchange:
             self.task = None
             self.connect_ms = exc.connect_ms
             self.dyno_name = exc.dyno
+            if not state.control_connected and self.route is not None and state.hold(self):
+                # The control plane (and the dynos it runs) is restarting: wait for the
+                # table it sends when it is back, within the boot-wait budget (H20).
+                self.phase = HELD
+                return
             self.fail(exc.code)
             return
         except Exception as exc:

@@ -16,6 +16,7 @@ import resource
 import signal
 import ssl
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import uvloop
@@ -49,7 +50,7 @@ class Router:
         loop = asyncio.get_running_loop()
         reports = ReportQueue(config.report_buffer)
         if config.control_url is not None:
-            self.control = ControlLink(config, reports, self.apply_table)
+            self.control = ControlLink(config, reports, self.apply_table, self._control_status)
             wake = self.control.wake
         else:
 
@@ -61,7 +62,9 @@ class Router:
             self.reload_static_table()
         self.http_port = await self._listen("http", config.listen, None)
         if config.tls_enabled:
-            self.https_port = await self._listen("https", config.tls_listen, _tls_context(config))
+            self.https_port = await self._listen(
+                "https", config.tls_listen, _tls_context(config, self._known_host)
+            )
         self._tasks.append(loop.create_task(self._sweep()))
         if self.control is not None:
             self._tasks.append(loop.create_task(self.control.run()))
@@ -72,6 +75,13 @@ class Router:
         assert self.state is not None
         self.state.apply_table(table)
         log.info("route table v%d applied (%d apps)", table.version, len(table.apps))
+
+    def _known_host(self, name: str) -> bool:
+        return self.state is not None and self.state.table.resolve(name.encode()) is not None
+
+    def _control_status(self, up: bool) -> None:
+        if self.state is not None:
+            self.state.control_connected = up
 
     def reload_static_table(self) -> None:
         assert self.config.static_table is not None
@@ -178,12 +188,24 @@ class Router:
         state.pool.close_all()
 
 
-def _tls_context(config: RouterConfig) -> ssl.SSLContext:
+def _tls_context(config: RouterConfig, known: Callable[[str], bool]) -> ssl.SSLContext:
     assert config.tls_cert is not None
     assert config.tls_key is not None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(config.tls_cert, config.tls_key)
     context.set_alpn_protocols(["http/1.1"])
+    if config.tls_ca_cert is not None and config.tls_ca_key is not None:
+        from slipway.tls import HostCertificates
+
+        certs = HostCertificates(config.tls_ca_cert, config.tls_ca_key)
+
+        def pick(sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+            # Only hosts the table routes get a certificate minted: no signing oracle.
+            if name and known(name):
+                sock.context = certs.context_for(name)
+                sock.context.set_alpn_protocols(["http/1.1"])
+
+        context.sni_callback = pick
     return context
 
 

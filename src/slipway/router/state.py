@@ -42,6 +42,9 @@ class RouterState:
         self.connections: set[ClientConnection] = set()
         # Requests waiting for an app with no up dyno yet (idle or starting), by app id.
         self.holds: dict[str, list[Exchange]] = {}
+        # False while the control plane's stream is down: its dynos may be restarting
+        # with it, so a refused connection waits for the next table instead of failing.
+        self.control_connected = True
 
     def apply_table(self, table: RouteTable) -> None:
         """Swap in a new table and move waiting requests along with it."""

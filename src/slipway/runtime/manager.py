@@ -69,6 +69,10 @@ class RuntimeHooks(Protocol):
 
     def eco_seconds(self, app_id: str, seconds: float) -> None: ...
 
+    def app_stub(self, app_id: str) -> tuple[str, bool, tuple[str, ...]] | None:
+        """(name, maintenance, custom domains) of an app with nothing to run yet."""
+        ...
+
 
 @dataclass
 class RuntimeOptions:
@@ -231,11 +235,15 @@ class _App:
     # Release phase per version: "running", "done".
     phases: dict[int, str] = field(default_factory=dict)
     settling: int | None = None
+    # An app with no release to run: still routed (to the "blank app" page).
+    stub: tuple[str, bool, tuple[str, ...]] | None = None
     asleep: bool = False
     # Why it sleeps: "idle" (no requests) or "quota" (eco hours used up).
     asleep_for: str = ""
     waking: bool = False
     last_request: float = 0.0
+    # Run once the next spec load is done (release waiters, after routes moved).
+    after_load: list[Callable[[], None]] = field(default_factory=list)
 
 
 class DynoManager:
@@ -273,6 +281,10 @@ class DynoManager:
         self._last_memory = 0.0
         self._last_eco = 0.0
         self._listening: set[int] = set()
+        # Set once every app known at start has been loaded: the router's first table
+        # must not be an empty one (that would answer 404 for every app).
+        self.loaded = threading.Event()
+        self._initial: set[str] = set()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -281,7 +293,11 @@ class DynoManager:
         self._thread.start()
         self._ready.wait(30)
         self.call(self._start_rendezvous)
-        for app_id in self.hooks.app_ids():
+        app_ids = self.hooks.app_ids()
+        self._initial = set(app_ids)
+        if not app_ids:
+            self.loaded.set()
+        for app_id in app_ids:
             self.converge(app_id)
 
     def _run(self) -> None:
@@ -430,6 +446,18 @@ class DynoManager:
             table = []
             for app_id, app in self._apps.items():
                 if app.spec is None:
+                    if app.stub is not None:
+                        name, maintenance, domains = app.stub
+                        table.append(
+                            {
+                                "id": app_id,
+                                "name": name,
+                                "maintenance": maintenance,
+                                "domains": list(domains),
+                                "state": "blank",
+                                "dynos": [],
+                            }
+                        )
                     continue
                 state, dynos = self._route(app)
                 table.append(
@@ -571,6 +599,11 @@ class DynoManager:
         assert self.loop is not None
         try:
             spec = await self.loop.run_in_executor(None, self.hooks.load_app, app_id)
+            stub = (
+                await self.loop.run_in_executor(None, self.hooks.app_stub, app_id)
+                if spec is None
+                else None
+            )
         except Exception:
             log.exception("cannot load app %s", app_id)
             self._loading.discard(app_id)
@@ -586,6 +619,7 @@ class DynoManager:
             # A new release resets crash back-off; its dynos are new anyway.
             app.phases = {v: s for v, s in app.phases.items() if v >= spec.release.version}
         app.spec = spec
+        app.stub = stub
         if not app.loaded:
             app.last_request = time.time()
         app.loaded = True
@@ -595,6 +629,13 @@ class DynoManager:
             app.asleep, app.asleep_for = False, ""
         self._dirty.add(app_id)
         self._notify_routes()
+        if self._initial and not self.loaded.is_set():
+            self._initial.discard(app_id)
+            if not self._initial:
+                self.loaded.set()
+        for resolve in app.after_load:
+            resolve()
+        app.after_load.clear()
 
     # -- planning --------------------------------------------------------------------
 
@@ -662,7 +703,8 @@ class DynoManager:
             log.exception("cannot settle release v%d of %s", version, app.app_id)
             settled = {}
         app.settling = None
-        self._resolve_waiters(app.app_id, settled, reason)
+        # A push returns once the router has been told where the new dynos are.
+        app.after_load.append(lambda: self._resolve_waiters(app.app_id, settled, reason))
         self._mark_reload(app.app_id)
 
     # -- dynos: start, stop, exit -------------------------------------------------------
@@ -1317,8 +1359,11 @@ class DynoManager:
 
     def _route(self, app: _App) -> tuple[str, list[tuple[str, int]]]:
         spec = app.spec
-        if spec is None or spec.current is None:
+        if spec is None:
             return ("blank", [])
+        if spec.current is None:
+            # The first release is rolling out: hold requests until it is live.
+            return ("starting", [])
         current = spec.current.version
         web = [d for d in app.dynos if d.type == "web"]
         up = [

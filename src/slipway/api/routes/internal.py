@@ -53,6 +53,9 @@ async def routes(request: Request) -> StreamingResponse:
 
     async def stream() -> AsyncIterator[bytes]:
         runtime.route_listeners.append(poke)
+        # Right after a start, wait until every app is loaded: an empty first table
+        # would make the router answer "no such app" for all of them.
+        await asyncio.to_thread(runtime.loaded.wait, 15)
         version = 0
         try:
             while True:
