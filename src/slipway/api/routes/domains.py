@@ -46,3 +46,11 @@ def add_domain(app: str, body: DomainCreate, request: Request, actor: Actor) -> 
 def remove_domain(app: str, ident: str, request: Request, actor: Actor) -> dict[str, Any]:
     with get_platform(request).tx() as tx:
         return serialize.domain(domains.remove_domain(tx, actor, app, ident))
+
+
+@router.get("/apps/{app}/sni-endpoints")
+def list_sni_endpoints(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
+    """None: the router mints a certificate for every routed host from the platform's CA."""
+    with get_platform(request).tx() as tx:
+        domains.list_domains(tx, actor, app)
+    return []
