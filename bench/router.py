@@ -13,7 +13,12 @@ for the one before, so p99 shows what a hop adds, not how long the queue is).
 
 Targets: router throughput >= 0.8x nginx's; router p99 < direct p99 + 1 ms.
 
+With --wake, it also runs a private `slipway server`, deploys tests/apps/flask
+(gunicorn), lets it go idle and times the first request through the router
+(wake, boot, answer), against a request to the same app awake. Target: < 1 s.
+
 Usage: .venv/bin/python bench/router.py [--duration 10] [--connections 50] [--threads 2]
+       [--wake] [--wake-runs 5]
 """
 
 from __future__ import annotations
@@ -215,10 +220,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--wake", action="store_true", help="also time wake-from-idle")
+    parser.add_argument("--wake-runs", type=int, default=5)
     args = parser.parse_args()
     if args.backend:
         serve_backend(args.backend)
         return
+    if args.wake:
+        bench_wake(args.wake_runs)
 
     backend_port, router_port, nginx_port = free_port(), free_port(), free_port()
     loads = {"throughput": (args.threads, args.connections), "latency": (1, 1)}
@@ -281,6 +290,71 @@ def main() -> None:
         print(
             f"router p99 - direct p99: {added:+.2f}ms (target < 1.00; nginx: {nginx_added:+.2f}ms)"
         )
+
+
+def bench_wake(runs: int) -> None:
+    """The first request to a sleeping gunicorn app, through the router, end to end."""
+    import statistics
+    import time
+
+    import httpx
+
+    root_dir = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root_dir))
+    from tests.deploy.conftest import User
+    from tests.support import ServerProcess, slipway_login
+
+    root = Path(tempfile.mkdtemp(prefix="slipway-bench-wake-"))
+    root.chmod(0o711)
+    # Idle after 2 s without a request, so each run is short.
+    server = ServerProcess(root / "data", extra_args=("--idle-after", "0.033")).start()
+    try:
+        user = User(root / "home", server)
+        user.home.mkdir()
+        slipway_login(user.env, server.api_key)
+        repo = user.repo("flask", root / "flask")
+        name = user.create_app(repo, "bench-wake")
+        print("building the flask app (heroku/python) for the wake benchmark...", flush=True)
+        pushed = user.push(repo)
+        if pushed.returncode != 0:
+            raise SystemExit(pushed.stderr)
+        api = server.client()
+        api.patch(f"/apps/{name}", json={"sleeps": True})
+        url = f"http://127.0.0.1:{server.router_port}/"
+        headers = {"Host": f"{name}.localhost"}
+
+        def state() -> str:
+            token = (server.data_dir / "router-token").read_text().strip()
+            text = httpx.get(
+                f"{server.url}/internal/router/routes?once=1",
+                headers={"Authorization": f"Bearer {token}"},
+            ).text
+            apps = json.loads(text.strip().splitlines()[0])["apps"]
+            return str(next(a["state"] for a in apps if a["name"] == name))
+
+        cold, warm = [], []
+        for _ in range(runs):
+            deadline = time.monotonic() + 60
+            while state() != "idle" or api.get(f"/apps/{name}/dynos").json():
+                if time.monotonic() > deadline:
+                    raise SystemExit("the app did not go idle")
+                time.sleep(0.2)
+            started = time.monotonic()
+            response = httpx.get(url, headers=headers, timeout=90)
+            cold.append(time.monotonic() - started)
+            assert response.status_code == 200, response.text
+            started = time.monotonic()
+            httpx.get(url, headers=headers, timeout=30)
+            warm.append(time.monotonic() - started)
+        print(f"\nwake from idle (gunicorn, {runs} runs):")
+        print(
+            f"  first request after idling: median {statistics.median(cold) * 1000:.0f}ms, "
+            f"max {max(cold) * 1000:.0f}ms (target < 1000ms)"
+        )
+        print(f"  baseline, the app awake:    median {statistics.median(warm) * 1000:.1f}ms")
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
