@@ -221,6 +221,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--wake", action="store_true", help="also time wake-from-idle")
+    parser.add_argument("--router-workers", type=int, default=1)
     parser.add_argument("--wake-runs", type=int, default=5)
     args = parser.parse_args()
     if args.backend:
@@ -267,6 +268,8 @@ def main() -> None:
             f"127.0.0.1:{router_port}",
             "--static-table",
             str(table),
+            "--workers",
+            str(args.router_workers),
         ]
         nginx = [NGINX, "-c", str(nginx_conf(tmp, nginx_port, backend_port)), "-g", "daemon off;"]
         with running(backend, backend_port, tmp / "backend.log"):

@@ -145,6 +145,7 @@ def router_argv(
     key: Path,
     control_url: str,
     ca: tuple[Path, Path] | None = None,
+    workers: int = 1,
 ) -> list[str]:
     """The router's command line; with the platform's CA it mints a certificate per host."""
     extra = ["--tls-ca-cert", str(ca[0]), "--tls-ca-key", str(ca[1])] if ca else []
@@ -162,5 +163,7 @@ def router_argv(
         str(key),
         "--control-url",
         control_url,
+        "--workers",
+        str(workers),
         *extra,
     ]

@@ -84,6 +84,8 @@ class ServerConfig:
     router_tls_port: int = 8443
     router_host: str = "127.0.0.1"
     run_router: bool = True
+    # One router process per core (up to 4): proxying is CPU-bound.
+    router_workers: int = field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 4)))
     postgres_admin_url: str | None = None
     # Extra `slipway router` options (timeouts), passed through as given.
     router_args: tuple[str, ...] = ()
@@ -270,6 +272,7 @@ def start_router(
                 key=tls.key,
                 control_url=config.api_url,
                 ca=(tls.ca_cert, tls.cert.parent / "ca.key") if tls.ca_cert else None,
+                workers=config.router_workers,
             )
             + list(config.router_args),
             token=token,
@@ -478,6 +481,12 @@ async def _serve_all(servers: list[_Server]) -> None:
 )
 @click.option("--router/--no-router", "run_router", default=True, show_default=True)
 @click.option(
+    "--router-workers",
+    type=click.IntRange(min=1, max=64),
+    default=None,
+    help="Router processes sharing its ports (default: one per core, up to 4).",
+)
+@click.option(
     "--router-option",
     "router_args",
     multiple=True,
@@ -608,6 +617,7 @@ def server_command(
     router_tls_port: int,
     router_host: str,
     run_router: bool,
+    router_workers: int | None,
     router_args: tuple[str, ...],
     git_port: int,
     rate_limit: int,
@@ -648,6 +658,7 @@ def server_command(
             router_tls_port=router_tls_port,
             router_host=router_host,
             run_router=run_router,
+            **({"router_workers": router_workers} if router_workers else {}),
             router_args=router_args,
             git_port=git_port,
             rate_limit=rate_limit,

@@ -88,6 +88,13 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     help="Seconds a request waits for a booting dyno (H20).",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Router processes sharing the ports (one per core is a good start).",
+)
+@click.option(
     "--shutdown-timeout",
     type=float,
     default=30.0,
@@ -114,6 +121,7 @@ def router_command(
     idle_timeout: float,
     boot_timeout: float,
     shutdown_timeout: float,
+    workers: int,
     log_level: str,
 ) -> None:
     """Run Slipway's HTTP router: routes requests by Host header to web dynos."""
@@ -140,6 +148,7 @@ def router_command(
             idle_timeout=idle_timeout,
             boot_timeout=boot_timeout,
             shutdown_timeout=shutdown_timeout,
+            workers=workers,
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None

@@ -49,6 +49,9 @@ class RouterConfig:
     boot_timeout: float = 75.0  # H20: how long a request waits for a booting dyno
     quarantine: float = 5.0  # a dyno that failed to connect is skipped this long
     shutdown_timeout: float = 30.0  # in-flight requests get this long after SIGTERM
+    # Processes sharing the listening ports (SO_REUSEPORT): one per core spreads the
+    # CPU-bound proxying; each has its own pool, balancer and control-plane link.
+    workers: int = 1
     # How often the sweeper looks for expired timers; None derives it from the timeouts.
     tick: float | None = None
 

@@ -105,6 +105,7 @@ class Router:
             ssl=tls,
             backlog=LISTEN_BACKLOG,
             reuse_address=True,
+            reuse_port=self.config.workers > 1,
             start_serving=False,
         )
         port: int = server.sockets[0].getsockname()[1]
@@ -254,4 +255,58 @@ async def _serve(config: RouterConfig) -> int:
 def run_router(config: RouterConfig) -> int:
     """Run a router until SIGTERM/SIGINT; the process exit status is the result."""
     _raise_open_files_limit()
-    return uvloop.run(_serve(config))
+    if config.workers <= 1:
+        return uvloop.run(_serve(config))
+    return _run_workers(config)
+
+
+def _run_workers(config: RouterConfig) -> int:
+    """A parent that forks `workers` routers on shared ports, passes signals on, and
+    starts a worker again if one dies. Workers die with the parent (PDEATHSIG)."""
+    import ctypes
+    import os
+    import time
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the parent
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            os._exit(uvloop.run(_serve(config)))
+        children[pid] = slot
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    for slot in range(config.workers):
+        spawn(slot)
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        slot = children.pop(pid, -1)
+        exit_code = os.waitstatus_to_exitcode(code)
+        if stopping or slot < 0:
+            status = status or max(exit_code, 0)
+            continue
+        log.error("router worker %d exited (%d); starting it again", pid, exit_code)
+        time.sleep(0.5)
+        spawn(slot)
+    return status

@@ -947,6 +947,10 @@ class DynoManager:
         dyno.updated_at = self.wall()
         if dyno.type == "web" and DynoState.UP in (old, state):
             self._notify_routes()
+        if dyno.type == "web" and state == DynoState.UP:
+            app = self._apps.get(dyno.app_id)
+            if app is not None:
+                app.last_request = max(app.last_request, time.time())
 
     def _log(self, dyno: Dyno, message: str, source: str = "heroku") -> None:
         self.hooks.publish(dyno.app_id, source, dyno.name, message)
@@ -1115,6 +1119,8 @@ class DynoManager:
             spec = app.spec
             if spec is None or not spec.sleeps or app.asleep or not app.dynos:
                 continue
+            if any(d.state == DynoState.STARTING for d in app.dynos):
+                continue  # still waking: the idle clock starts once it is up
             if wall - app.last_request >= self.options.idle_after:
                 app.asleep, app.asleep_for = True, "idle"
                 self._dirty.add(app.app_id)
