@@ -94,6 +94,12 @@ def test_the_slipway_cli_shows_and_controls_dynos(
     dynos, repo = deployed
     assert runtime_user.slipway("ps:scale", "worker=1", cwd=repo).returncode == 0
     dynos.wait(lambda: dynos.states("worker") == ["worker.1:up"], what="worker.1")
+    with dynos.api() as api:
+        info = api.get(f"/apps/{dynos.app}/dynos/worker.1")
+        assert info.status_code == 200, info.text
+        assert (info.json()["name"], info.json()["type"]) == ("worker.1", "worker")
+        assert info.json()["release"]["version"] == 2
+        assert api.get(f"/apps/{dynos.app}/dynos/worker.7").status_code == 404
     shown = runtime_user.slipway("ps", cwd=repo)
     assert shown.returncode == 0, shown.stderr
     assert "=== web (Basic): python3 web.py (1)" in shown.stdout
