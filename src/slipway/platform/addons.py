@@ -23,7 +23,7 @@ from slipway.addons.errors import AddonError
 from slipway.addons.provider import Plan, Provider
 from slipway.platform import views
 from slipway.platform.apps import can_access, find_app_row, latest_live_release_row
-from slipway.platform.errors import Conflict, InvalidParams, NotFound, Unavailable
+from slipway.platform.errors import Conflict, InvalidParams, NotFound, PlatformError, Unavailable
 from slipway.platform.names import _ADJECTIVES
 from slipway.platform.releases import append_release
 from slipway.platform.tx import Platform, Tx
@@ -66,6 +66,15 @@ class Addon:
     created_at: dt.datetime
     updated_at: dt.datetime
     provision_message: str = ""
+
+
+def platform_error(exc: AddonError) -> PlatformError:
+    """A provider's error as the API reports it: 404, 422 or 503 by its Heroku id."""
+    if exc.id == "not_found":
+        return NotFound(exc.message, resource="addon")
+    if exc.id == "invalid_params":
+        return InvalidParams(exc.message)
+    return Unavailable(exc.message)
 
 
 def resolve_plan(providers: Providers, text: str) -> tuple[Provider, Plan]:
@@ -273,7 +282,7 @@ def create_addon(
             stale = tx.session.get(AddonRow, addon_id)
             if stale is not None:
                 tx.session.delete(stale)
-        raise Unavailable(exc.message) from exc
+        raise platform_error(exc) from exc
     try:
         with platform.tx() as tx:
             recorded = tx.session.get(AddonRow, addon_id)
@@ -397,7 +406,7 @@ def attach(
     try:
         config = provider.config(addon.resource_id)
     except AddonError as exc:
-        raise Unavailable(exc.message) from exc
+        raise platform_error(exc) from exc
     with platform.tx() as tx:
         app = find_app_row(tx, actor, app_ident, lock=True)
         row = _find_addon(tx, actor, addon_ident)
@@ -492,7 +501,7 @@ def destroy_addon(
                 stale = tx.session.get(AddonRow, addon_id)
                 if stale is not None:
                     stale.state = "provisioned"
-            raise Unavailable(exc.message) from exc
+            raise platform_error(exc) from exc
     with platform.tx() as tx:
         gone = tx.session.get(AddonRow, addon_id)
         assert gone is not None
@@ -535,7 +544,7 @@ def rotate_credentials(
     try:
         config = provider.rotate_credentials(resource_id)
     except AddonError as exc:
-        raise Unavailable(exc.message) from exc
+        raise platform_error(exc) from exc
     with platform.tx() as tx:
         row = tx.session.get(AddonRow, addon_id)
         assert row is not None

@@ -163,7 +163,7 @@ def _call(fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
     except AddonError as exc:
-        raise Unavailable(exc.message) from exc
+        raise addons.platform_error(exc) from exc
 
 
 def _postgres(provider: Provider) -> Any:
