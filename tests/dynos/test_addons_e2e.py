@@ -87,6 +87,8 @@ def test_a_deployed_app_uses_postgres_and_redis(
     assert attached.returncode == 0, attached.stderr
     assert config_of(other)["DATABASE_URL"] == config["DATABASE_URL"]
     other.wait(lambda: other.releases()[-1]["status"] == "succeeded", what="other rolled over")
+    # The router learns of the new dynos within moments of the release succeeding.
+    other.wait(lambda: "notes" in through_router(other, "/db"), what="other sees DATABASE_URL")
     assert through_router(other, "/db?put=second") == {"notes": "first,second"}
 
     # Destroying the add-on still attached elsewhere needs --force.

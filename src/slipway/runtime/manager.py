@@ -235,6 +235,9 @@ class _App:
     # Release phase per version: "running", "done".
     phases: dict[int, str] = field(default_factory=dict)
     settling: int | None = None
+    # Promoted here, not yet recorded in the store: the router moves to it first, so
+    # by the time the release reads `succeeded` no request goes to the old dynos.
+    promoted: int | None = None
     # An app with no release to run: still routed (to the "blank app" page).
     stub: tuple[str, bool, tuple[str, ...]] | None = None
     asleep: bool = False
@@ -689,6 +692,9 @@ class DynoManager:
                 self._spawn_task(self._release_phase(app, spec))
         elif isinstance(step, Promote | Fail) and app.settling is None:
             ok = isinstance(step, Promote)
+            if ok:
+                app.promoted = step.version
+                self._notify_routes()
             reason = step.reason if isinstance(step, Fail) else ""
             app.settling = step.version
             self._spawn_task(self._settle(app, step.version, ok, reason))
@@ -1367,10 +1373,11 @@ class DynoManager:
         spec = app.spec
         if spec is None:
             return ("blank", [])
-        if spec.current is None:
+        promoted = app.promoted == spec.release.version
+        if spec.current is None and not promoted:
             # The first release is rolling out: hold requests until it is live.
             return ("starting", [])
-        current = spec.current.version
+        current = spec.release.version if promoted or spec.current is None else spec.current.version
         web = [d for d in app.dynos if d.type == "web"]
         up = [
             (d.name, d.port)
