@@ -283,7 +283,6 @@ class DynoManager:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_memory = 0.0
         self._last_eco = 0.0
-        self._listening: set[int] = set()
         # Set once every app known at start has been loaded: the router's first table
         # must not be an empty one (that would answer 404 for every app).
         self.loaded = threading.Event()

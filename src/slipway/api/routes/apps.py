@@ -78,11 +78,8 @@ def update_app(app: str, body: AppUpdate, request: Request, actor: Actor) -> dic
 def delete_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
     platform = get_platform(request)
     with platform.tx() as tx:
-        owned = [
-            a.id
-            for a in addons.list_addons(tx, actor, app)
-            if apps.find_app_row(tx, actor, app).id == a.app_id
-        ]
+        app_id = apps.find_app_row(tx, actor, app).id
+        owned = [a.id for a in addons.list_addons(tx, actor, app) if a.app_id == app_id]
     # Heroku destroys an app's add-ons with it (and detaches them from other apps).
     for addon_id in owned:
         addons.destroy_addon(
