@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, 
 from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.settings import PlatformSettings
 from slipway.platform.tx import Platform
+from slipway.privatefile import read_or_create, write_private
 from slipway.router_process import RouterLaunch, RouterSupervisor, router_argv
 from slipway.runtime.local import LocalDriver
 from slipway.runtime.manager import DynoManager, RuntimeOptions
@@ -130,17 +132,6 @@ def prepare_data_dir(path: Path) -> Path:
     return path
 
 
-def write_secret(path: Path, content: str) -> None:
-    """Create a 0600 file atomically, so the key is never readable by others, even briefly."""
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-
-
 def build_platform(config: ServerConfig) -> Platform:
     data_dir = prepare_data_dir(config.data_dir)
     store = Store(config.store_url or sqlite_url(data_dir / "slipway.db"))
@@ -158,22 +149,12 @@ def build_platform(config: ServerConfig) -> Platform:
 
 def load_secret(data_dir: Path) -> bytes:
     """The server's own secret (capability URLs are signed with it); made on first start."""
-    path = data_dir / "secret"
-    if not path.exists():
-        import secrets
-
-        write_secret(path, secrets.token_hex(32) + "\n")
-    return bytes.fromhex(path.read_text().strip())
+    return bytes.fromhex(read_or_create(data_dir / "secret", secrets.token_hex(32)))
 
 
 def router_token(data_dir: Path) -> str:
     """The router's credential for /internal/router/*; made on first start, kept 0600."""
-    path = data_dir / "router-token"
-    if not path.exists():
-        import secrets
-
-        write_secret(path, secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
+    return read_or_create(data_dir / "router-token", secrets.token_urlsafe(32))
 
 
 def tls_files(config: ServerConfig, data_dir: Path) -> TlsFiles:
@@ -317,7 +298,7 @@ def bootstrap(platform: Platform, config: ServerConfig) -> None:
         created = accounts.bootstrap_admin(tx, config.admin_email)
     if created is not None:
         account, token = created
-        write_secret(key_file, token + "\n")
+        write_private(key_file, token + "\n")
         click.echo(f"Created the admin account {account.email}.")
         click.echo(f"Its API key is in {key_file} (readable only by you).")
     click.echo(f"Slipway API listening on {config.api_url}")
@@ -384,11 +365,12 @@ def serve(config: ServerConfig) -> None:
     runtime = start_runtime(config, platform, data_dir, tls, logplex)
     providers = start_addons(config, data_dir)
     deployer.runtime = runtime
+    token = router_token(data_dir)
     api = create_api(
         platform,
         deployer=deployer,
         runtime=runtime,
-        router_token=router_token(data_dir),
+        router_token=token,
         addon_providers=providers,
         logplex=logplex,
         log_sessions=SessionSigner(secret),
@@ -421,7 +403,7 @@ def serve(config: ServerConfig) -> None:
             )
         )
 
-    router = start_router(config, data_dir, tls, router_token(data_dir))
+    router = start_router(config, data_dir, tls, token)
     stopping = api.state.stopping
     servers = [listener(api, config.port), listener(tls_app, config.git_port, tls)]
     for server in servers:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import ssl
 import tempfile
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from slipway.privatefile import write_private
 
 CA_DAYS = 3650
 SERVER_DAYS = 825  # the longest validity clients (macOS, browsers) accept
@@ -32,14 +33,14 @@ class TlsFiles:
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    data = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+    write_private(
+        path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
 
 
 def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -183,9 +184,7 @@ class HostCertificates:
         with tempfile.TemporaryDirectory() as tmp:
             cert_file, key_file = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
             cert_file.write_bytes(chain)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(key_pem)
+            write_private(key_file, key_pem)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(cert_file), str(key_file))
         return context

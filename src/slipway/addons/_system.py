@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pwd
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slipway import privatefile
 from slipway.addons.errors import ProviderUnavailable, ResourceNotFound
 
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -54,21 +54,11 @@ def private_dir(path: Path, mode: int = 0o700) -> Path:
 
 
 def write_private(path: Path, text: str, owner: OsUser | None = None) -> None:
-    """Write a 0600 file atomically (temp file, fsync, rename): never readable by others."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if owner is not None:
-            os.chown(tmp, owner.uid, owner.gid)
-        tmp.replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    """A 0600 file written atomically (see slipway.privatefile), owned by `owner` if given."""
+    if owner is None:
+        privatefile.write_private(path, text)
+    else:
+        privatefile.write_private(path, text, uid=owner.uid, gid=owner.gid)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
