@@ -22,10 +22,10 @@ from sqlalchemy import select
 from slipway.addons.errors import AddonError
 from slipway.addons.provider import Plan, Provider
 from slipway.platform import views
-from slipway.platform.apps import can_access, find_app_row, latest_live_release_row
+from slipway.platform.apps import can_access, find_app_row
 from slipway.platform.errors import Conflict, InvalidParams, NotFound, PlatformError, Unavailable
 from slipway.platform.names import _ADJECTIVES
-from slipway.platform.releases import append_release
+from slipway.platform.releases import release_new_config
 from slipway.platform.tx import Platform, Tx
 from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
 
@@ -171,16 +171,7 @@ def _release_config_change(
 ) -> None:
     config = {k: v for k, v in app.config.items() if k not in unset}
     config.update(set_vars)
-    app.config = config
-    current = latest_live_release_row(tx, app.id)
-    append_release(
-        tx,
-        app,
-        actor,
-        description=description,
-        config=config,
-        slug_id=current.slug_id if current else None,
-    )
+    release_new_config(tx, app, actor, description=description, config=config)
 
 
 def _attach(
@@ -514,15 +505,22 @@ def destroy_addon(
     return Addon(**{**view.__dict__, "state": "deprovisioned"})
 
 
-def resource_of(
+def _provisioned(
     tx: Tx, actor: views.Account, addon_ident: str, app_ident: str | None
-) -> tuple[str, str]:
-    """(service, resource id) of an add-on the actor can see, for pg:* and redis:*."""
+) -> tuple[AddonRow, str]:
     app = find_app_row(tx, actor, app_ident) if app_ident else None
     row = _find_addon(tx, actor, addon_ident, app)
     if row.resource_id is None or row.state != "provisioned":
         raise InvalidParams(f"{row.name} is {row.state}; wait until it is provisioned.")
-    return row.service, row.resource_id
+    return row, row.resource_id
+
+
+def resource_of(
+    tx: Tx, actor: views.Account, addon_ident: str, app_ident: str | None
+) -> tuple[str, str]:
+    """(service, resource id) of an add-on the actor can see, for pg:* and redis:*."""
+    row, resource_id = _provisioned(tx, actor, addon_ident, app_ident)
+    return row.service, resource_id
 
 
 def rotate_credentials(
@@ -534,10 +532,8 @@ def rotate_credentials(
 ) -> Addon:
     """New credentials from the provider; every attached app gets a release with them."""
     with platform.tx() as tx:
-        service, resource_id = resource_of(tx, actor, addon_ident, app_ident)
-        addon_id = _find_addon(
-            tx, actor, addon_ident, find_app_row(tx, actor, app_ident) if app_ident else None
-        ).id
+        found, resource_id = _provisioned(tx, actor, addon_ident, app_ident)
+        service, addon_id = found.service, found.id
     provider = providers.get(service)
     if provider is None:
         raise Unavailable(f"The {service} provider is not available on this server.")

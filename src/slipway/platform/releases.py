@@ -192,18 +192,25 @@ def update_config(
     change = apply_changes(app.config, changes, app_name=app.name)
     if change.is_empty:
         return dict(app.config)
-    app.config = change.config
+    release_new_config(tx, app, actor, description=change.description(), config=change.config)
+    return dict(change.config)
+
+
+def release_new_config(
+    tx: Tx, app: AppRow, actor: views.Account, *, description: str, config: Mapping[str, str]
+) -> ReleaseRow:
+    """New config vars as a release of the app's live slug (config:set, add-on attach...)."""
+    app.config = dict(config)
     # A deploy still rolling out counts: its slug goes on with the new config.
     current = latest_live_release_row(tx, app.id)
-    append_release(
+    return append_release(
         tx,
         app,
         actor,
-        description=change.description(),
-        config=change.config,
+        description=description,
+        config=config,
         slug_id=current.slug_id if current else None,
     )
-    return dict(change.config)
 
 
 def validate_process_types(process_types: Mapping[str, str]) -> None:
