@@ -228,6 +228,25 @@ def get_dyno(
     raise NotFound(f"Couldn't find that dyno ({ident}).", resource="dyno")
 
 
+def _control(
+    tx: Tx,
+    actor: views.Account,
+    app_ident: str,
+    action: Callable[..., None],
+    verb: str,
+    ptype: str | None,
+    name: str | None,
+) -> None:
+    """Restart or stop: access check, `web` vs `web.1`, the runtime, the app[api] line."""
+    app = find_app_row(tx, actor, app_ident)
+    ptype, name = _type_or_name(ptype, name)
+    try:
+        action(app.id, ptype=ptype, name=name)
+    except DynoError as exc:
+        raise _runtime_error(exc) from exc
+    tx.log(app.id, f"{verb} {name or ptype or 'all dynos'} by user {actor.email}")
+
+
 def restart(
     tx: Tx,
     actor: views.Account,
@@ -237,14 +256,7 @@ def restart(
     ptype: str | None = None,
     name: str | None = None,
 ) -> None:
-    app = find_app_row(tx, actor, app_ident)
-    ptype, name = _type_or_name(ptype, name)
-    what = name or ptype or "all dynos"
-    try:
-        runtime.restart(app.id, ptype=ptype, name=name)
-    except DynoError as exc:
-        raise _runtime_error(exc) from exc
-    tx.log(app.id, f"Restart {what} by user {actor.email}")
+    _control(tx, actor, app_ident, runtime.restart, "Restart", ptype, name)
 
 
 def stop(
@@ -256,13 +268,7 @@ def stop(
     ptype: str | None = None,
     name: str | None = None,
 ) -> None:
-    app = find_app_row(tx, actor, app_ident)
-    ptype, name = _type_or_name(ptype, name)
-    try:
-        runtime.stop(app.id, ptype=ptype, name=name)
-    except DynoError as exc:
-        raise _runtime_error(exc) from exc
-    tx.log(app.id, f"Stop {name or ptype} by user {actor.email}")
+    _control(tx, actor, app_ident, runtime.stop, "Stop", ptype, name)
 
 
 def create_dyno(
