@@ -1,3 +1,3 @@
-from slipway.cli.main import main
+from slipway.main import main
 
 main()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from slipway.build.buildpacks.nodejs import buildpack
+from slipway.builder.buildpacks.nodejs import buildpack
 
 BUILDPACK_SRC = Path(buildpack.__file__).parent
 NPM_TIMEOUT = 180

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import slipway.build.buildpacks.python as python_buildpack
+import slipway.builder.buildpacks.python as python_buildpack
 
 BUILDPACK_SRC = Path(python_buildpack.__file__).parent
 ERROR_PREFIX = " !     "

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from slipway.build.errors import ProcfileError, SourceError
-from slipway.build.procfile import parse_procfile
-from slipway.build.source import apply_slugignore, extract_source
+from slipway.builder.errors import ProcfileError, SourceError
+from slipway.builder.procfile import parse_procfile
+from slipway.builder.source import apply_slugignore, extract_source
 from slipway.runtime.sandbox import Capabilities, Mount, SandboxSpec, build_argv
 from slipway.slugs.store import SlugStore, SlugTooLarge
 from slipway.tls import ensure_certificates

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -68,28 +67,6 @@ def cli(ctx: click.Context, api_url: str | None) -> None:
     ctx.obj = CliContext.from_env(api_url)
 
 
-def _server() -> click.Command:
-    # The server is the one command that is not an API client; import it lazily
-    # so everyday commands do not load the whole platform.
-    from slipway.server import server_command
-
-    return server_command
-
-
-class _LazyServer(click.Command):
-    def __init__(self) -> None:
-        super().__init__("server", help="Start the Slipway platform with embedded defaults.")
-
-    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
-        return _server().make_context(*args, **kwargs)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        return _server().invoke(ctx)
-
-    def get_help(self, ctx: click.Context) -> str:
-        return _server().get_help(ctx)
-
-
 for command in (
     auth.login,
     auth.logout,
@@ -139,11 +116,3 @@ for command in (
     logs.drains_remove,
 ):
     cli.add_command(command)
-cli.add_command(_LazyServer())
-
-
-def main() -> None:
-    try:
-        cli.main(prog_name="slipway")
-    except KeyboardInterrupt:
-        sys.exit(130)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from slipway.build.buildpack_resolver import validate
-from slipway.build.errors import BuildpackError
+from slipway.builder.buildpack_resolver import validate
+from slipway.builder.errors import BuildpackError
 from slipway.platform import views
 from slipway.platform.apps import current_release_row, find_app_row
 from slipway.platform.errors import InvalidParams, NotFound

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from slipway.build.errors import BuildError
-from slipway.build.runner import BuildRequest, BuildRunner
+from slipway.builder.errors import BuildError
+from slipway.builder.runner import BuildRequest, BuildRunner
 from slipway.platform import accounts, builds, releases, views
 from slipway.platform.tx import Platform
 from slipway.runtime.manager import DynoManager

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import func, select
 
-from slipway.build.procfile import PROCESS_TYPE_RE
+from slipway.builder.procfile import PROCESS_TYPE_RE
 from slipway.platform import views
 from slipway.platform.addon_keys import addon_config_keys
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row

@@ -24,7 +24,7 @@ from slipway.api import serialize
 from slipway.api.bodies import BuildCreate, BuildpackInstallations
 from slipway.api.deps import current_account, get_platform
 from slipway.api.paging import paged_response
-from slipway.build.buildpack_resolver import BUILTINS
+from slipway.builder.buildpack_resolver import BUILTINS
 from slipway.platform import builds, views
 from slipway.platform.deploys import MAX_SOURCE_BYTES, Deployer
 from slipway.platform.errors import InvalidParams, NotFound, Unauthorized

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from slipway.build.errors import ProcfileError
+from slipway.builder.errors import ProcfileError
 
 PROCESS_TYPE_RE = re.compile(r"^[-\w]{1,128}$", re.ASCII)
 _LINE_RE = re.compile(r"^([^:\s][^:]*?)\s*:\s*(.*)$")

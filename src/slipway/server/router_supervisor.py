@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger("slipway.router_process")
+log = logging.getLogger("slipway.server.router_supervisor")
 
 Spawn = Callable[..., "subprocess.Popen[bytes]"]
 

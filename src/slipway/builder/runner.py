@@ -16,14 +16,14 @@ from pathlib import Path
 
 import yaml
 
-from slipway.build.buildpack_resolver import BuildpackResolver, ResolvedBuildpack
-from slipway.build.errors import BuildError, CompileFailed, NoBuildpackDetected, ProcfileError
-from slipway.build.procfile import PROCESS_TYPE_RE, parse_procfile
-from slipway.build.source import apply_slugignore, extract_source
+from slipway.builder.buildpack_resolver import BuildpackResolver, ResolvedBuildpack
+from slipway.builder.errors import BuildError, CompileFailed, NoBuildpackDetected, ProcfileError
+from slipway.builder.procfile import PROCESS_TYPE_RE, parse_procfile
+from slipway.builder.source import apply_slugignore, extract_source
 from slipway.runtime.sandbox import Mount, Sandbox, SandboxError, SandboxSpec, SandboxTimeout
 
 Emit = Callable[[str], None]
-log = logging.getLogger("slipway.build")
+log = logging.getLogger("slipway.builder")
 
 DEFAULT_MEMORY_MB = 4096
 DEFAULT_TIMEOUT = 25 * 60

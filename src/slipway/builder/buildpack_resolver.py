@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from slipway.build.errors import BuildpackError
+from slipway.builder.errors import BuildpackError
 
 BUILTIN_DIR = Path(__file__).parent / "buildpacks"
 # Built-in buildpacks, in Heroku's detection order.

@@ -29,8 +29,8 @@ from slipway.addons.errors import AddonError
 from slipway.addons.provider import AddonSettings, Provider
 from slipway.addons.registry import load_providers
 from slipway.api.app import RATE_LIMIT_CAPACITY, create_api
-from slipway.build.buildpack_resolver import BuildpackResolver
-from slipway.build.runner import BuildRunner
+from slipway.builder.buildpack_resolver import BuildpackResolver
+from slipway.builder.runner import BuildRunner
 from slipway.git.http import GitAuthError, GitHttp, PushGrant
 from slipway.git.repos import RepoStore
 from slipway.logs.drains import DrainDispatcher, DrainSpec
@@ -45,11 +45,11 @@ from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.settings import PlatformSettings
 from slipway.platform.tx import Platform
 from slipway.privatefile import read_or_create, write_private
-from slipway.router_process import RouterLaunch, RouterSupervisor, router_argv
 from slipway.runtime.local import LocalDriver
 from slipway.runtime.manager import DynoManager, RuntimeOptions
 from slipway.runtime.rendezvous import Rendezvous
 from slipway.runtime.sandbox import Sandbox
+from slipway.server.router_supervisor import RouterLaunch, RouterSupervisor, router_argv
 from slipway.slugs.store import SlugStore
 from slipway.store import Store, StoreError
 from slipway.store.engine import sqlite_url

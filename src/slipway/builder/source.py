@@ -6,7 +6,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from slipway.build.errors import SourceError
+from slipway.builder.errors import SourceError
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 
