@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from slipway.platform.clock import Clock, SystemClock
 from slipway.platform.errors import Conflict
 from slipway.platform.events import AppLog, Event, EventBus
+from slipway.platform.ports import Ports
 from slipway.platform.settings import PlatformSettings
 from slipway.store import Store
 
@@ -23,6 +24,7 @@ class Tx:
     clock: Clock
     settings: PlatformSettings
     rng: random.Random
+    ports: Ports
     # Announced only once the transaction has committed: a rolled-back change
     # never shows up in an app's log stream.
     events: list[Event] = field(default_factory=list)
@@ -43,19 +45,22 @@ class Platform:
         settings: PlatformSettings | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        ports: Ports | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or PlatformSettings()
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.SystemRandom()
         self.bus = EventBus()
+        # Set by the composition root once the parts behind them exist.
+        self.ports = ports or Ports()
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[Tx]:
         """Commit when the block ends; roll back everything if it raises."""
         try:
             with self.store.session() as session:
-                tx = Tx(session, self.clock, self.settings, self.rng)
+                tx = Tx(session, self.clock, self.settings, self.rng, self.ports)
                 yield tx
         except IntegrityError as exc:
             # A unique constraint lost a race with another request (two creates
