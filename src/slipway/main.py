@@ -38,6 +38,8 @@ class _LazyServer(click.Command):
 
 cli.add_command(_LazyServer())
 
+__all__ = ["cli", "main"]
+
 
 def main() -> None:
     try:

@@ -25,13 +25,23 @@ def seg(value: str) -> str:
 
 
 class ApiClient:
-    def __init__(self, api_url: str, token: str | None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
         headers = {"Accept": ACCEPT, "User-Agent": f"slipway-cli/{__version__}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=self.api_url, headers=headers, timeout=timeout)
+        # `transport` is the tests' seam: the API application in process instead of a socket.
+        self._http = httpx.Client(
+            base_url=self.api_url, headers=headers, timeout=timeout, transport=transport
+        )
 
     def request(
         self,

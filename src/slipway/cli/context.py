@@ -7,6 +7,8 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+import httpx
+
 from slipway.cli import netrc
 from slipway.cli.client import ApiClient, api_machine
 from slipway.cli.errors import CliError
@@ -37,6 +39,8 @@ def app_from_git_remote(remote: str = GIT_REMOTE) -> str | None:
 @dataclass
 class CliContext:
     api_url: str
+    # None: a real connection. Tests hand in the API application behind a transport.
+    transport: httpx.BaseTransport | None = None
 
     @classmethod
     def from_env(cls, api_url: str | None) -> CliContext:
@@ -50,7 +54,7 @@ class CliContext:
         return os.environ.get("SLIPWAY_API_KEY") or netrc.read_password(self.machine)
 
     def client(self) -> ApiClient:
-        return ApiClient(self.api_url, self.token())
+        return ApiClient(self.api_url, self.token(), transport=self.transport)
 
     def resolve_app(self, app: str | None) -> str:
         name = app or os.environ.get("SLIPWAY_APP") or app_from_git_remote()

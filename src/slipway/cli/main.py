@@ -64,7 +64,9 @@ class SlipwayGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, api_url: str | None) -> None:
     """Slipway: a self-hosted Heroku. Commands follow the heroku CLI."""
-    ctx.obj = CliContext.from_env(api_url)
+    # A CliContext handed in by the caller (the in-process test harness) is kept.
+    if not isinstance(ctx.obj, CliContext):
+        ctx.obj = CliContext.from_env(api_url)
 
 
 for command in (

@@ -30,7 +30,7 @@ def login(api_key: str | None, api_url: str | None) -> None:
     api_key = (api_key or "").strip()
     if not api_key:
         raise CliError("No API key given; pass --api-key or pipe the key on standard input.")
-    account = ApiClient(ctx.api_url, api_key).get("/account")
+    account = ApiClient(ctx.api_url, api_key, transport=ctx.transport).get("/account")
     path = netrc.write_entry(ctx.machine, account["email"], api_key)
     output.line(f"Logged in as {account['email']} (key saved in {path} for {ctx.machine})")
 
