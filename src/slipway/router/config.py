@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slipway.options import option
 from slipway.router.errors import ConfigError
 
 Address = tuple[str, int]
@@ -28,30 +29,77 @@ def parse_address(text: str) -> Address:
 
 @dataclass(frozen=True)
 class RouterConfig:
-    listen: Address = ("127.0.0.1", 8080)
+    """Fields with an `option(...)` are `slipway router` flags too (router/cli.py)."""
+
+    listen: Address = option(
+        ("127.0.0.1", 8080),
+        "--listen",
+        "HTTP listener, HOST:PORT.",
+        parse=parse_address,
+        metavar="HOST:PORT",
+        default_text="127.0.0.1:8080",
+    )
     # The HTTPS listener only opens when both tls_cert and tls_key are given.
-    tls_listen: Address = ("127.0.0.1", 8443)
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
+    tls_listen: Address = option(
+        ("127.0.0.1", 8443),
+        "--tls-listen",
+        "HTTPS listener, HOST:PORT (opened when --tls-cert and --tls-key are given).",
+        parse=parse_address,
+        metavar="HOST:PORT",
+        default_text="127.0.0.1:8443",
+    )
+    tls_cert: Path | None = option(
+        None, "--tls-cert", "PEM certificate chain.", exists=True, dir_okay=False
+    )
+    tls_key: Path | None = option(
+        None, "--tls-key", "PEM private key.", exists=True, dir_okay=False
+    )
     # With the platform's CA: each routed host gets a certificate of its own (SNI),
     # since OpenSSL and browsers refuse a *.localhost wildcard.
-    tls_ca_cert: Path | None = None
-    tls_ca_key: Path | None = None
+    tls_ca_cert: Path | None = option(
+        None, "--tls-ca-cert", "CA to mint per-host certificates.", exists=True, dir_okay=False
+    )
+    tls_ca_key: Path | None = option(
+        None, "--tls-ca-key", "That CA's private key.", exists=True, dir_okay=False
+    )
     # Where route tables come from: the control plane, or a fixed file (bench, tests).
-    control_url: str | None = None
+    control_url: str | None = option(
+        None, "--control-url", "The control plane's base URL (token in $SLIPWAY_ROUTER_TOKEN)."
+    )
     token: str | None = field(default=None, repr=False)
-    static_table: Path | None = None
+    static_table: Path | None = option(
+        None,
+        "--static-table",
+        "Serve a fixed route table from a JSON file instead (SIGHUP rereads it).",
+        exists=True,
+        dir_okay=False,
+    )
 
     # Timeouts, in seconds (behavior.md §2.2).
-    connect_timeout: float = 5.0  # H19
-    request_timeout: float = 30.0  # H12: first response byte after the request is sent
-    idle_timeout: float = 55.0  # H15 / H28, rolling
-    boot_timeout: float = 75.0  # H20: how long a request waits for a booting dyno
+    connect_timeout: float = option(5.0, "--connect-timeout", "Seconds to connect to a dyno (H19).")
+    # H12: first response byte after the request is sent.
+    request_timeout: float = option(
+        30.0, "--request-timeout", "Seconds to the first response byte (H12)."
+    )
+    # H15 / H28, rolling.
+    idle_timeout: float = option(55.0, "--idle-timeout", "Rolling idle seconds (H15/H28).")
+    # H20: how long a request waits for a booting dyno.
+    boot_timeout: float = option(
+        75.0, "--boot-timeout", "Seconds a request waits for a booting dyno (H20)."
+    )
     quarantine: float = 5.0  # a dyno that failed to connect is skipped this long
-    shutdown_timeout: float = 30.0  # in-flight requests get this long after SIGTERM
+    shutdown_timeout: float = option(
+        30.0, "--shutdown-timeout", "Seconds in-flight requests get after SIGTERM."
+    )
     # Processes sharing the listening ports (SO_REUSEPORT): one per core spreads the
     # CPU-bound proxying; each has its own pool, balancer and control-plane link.
-    workers: int = 1
+    workers: int = option(
+        1,
+        "--workers",
+        "Router processes sharing the ports (one per core is a good start).",
+        min=1,
+        max=64,
+    )
     # How often the sweeper looks for expired timers; None derives it from the timeouts.
     tick: float | None = None
 

@@ -17,7 +17,7 @@ class RouterError(Exception):
     """Base class for every error the router raises on purpose."""
 
 
-class ConfigError(RouterError):
+class ConfigError(RouterError, ValueError):
     """The router was started with settings that cannot work."""
 
 
