@@ -38,10 +38,22 @@ def test_urls_people_type_use_psycopg3() -> None:
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "slipway.store:migrations")
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_migrations_are_idempotent(store: Store) -> None:
     store.migrate()
     with store.session() as session:
-        assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == _head()
+    assert int(_head()) >= 7
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
@@ -63,6 +75,7 @@ def test_the_database_refuses_to_edit_a_release(store: Store) -> None:
         ("description", "'tampered'"),
         ("version", "7"),
         ("config", '\'{"X": "1"}\''),
+        ("reason", "'rollback'"),
     ]:
         with pytest.raises(DatabaseError, match="append-only"), store.session() as session:
             session.execute(text(f"UPDATE releases SET {column} = {value}"))
@@ -72,3 +85,57 @@ def test_the_database_refuses_to_edit_a_release(store: Store) -> None:
         row = session.scalar(select(ReleaseRow).where(ReleaseRow.app_id == app.id))
         assert row is not None
         assert row.description == "Initial release"
+
+
+def test_release_reasons_are_filled_in_for_releases_made_before_the_column(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    s = Store(sqlite_url(tmp_path / "old.db"))
+    cfg = Config()
+    cfg.set_main_option("script_location", "slipway.store:migrations")
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+    descriptions = {
+        "Initial release": "initial",
+        "Deploy 1a2b3c4d": "deploy",
+        "Set A, B config vars": "config",
+        "Remove C config vars": "config",
+        "Set A config vars and remove B config vars": "config",
+        "Rollback to v2": "rollback",
+        "Attach DATABASE (@ref:postgresql-x-1)": "addon",
+        "Detach HEROKU_REDIS_RED (@ref:redis-y-2)": "addon",
+        "Update DATABASE by postgresql-x-1": "addon",
+    }
+    with s.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO accounts (id, email, name, is_admin, created_at, updated_at) "
+                "VALUES ('u', 'u@example.com', '', 1, '2026-01-01', '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO apps (id, name, owner_id, uid, config, stack, region, maintenance, "
+                "build_stack, created_at, updated_at) VALUES ('a', 'old-app', 'u', 20001, "
+                "'{}', 'heroku-24', 'us', 0, 'heroku-24', '2026-01-01', '2026-01-01')"
+            )
+        )
+        for version, description in enumerate(descriptions, start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO releases (id, app_id, version, description, status, config, "
+                    "addon_keys, user_id, user_email, created_at, updated_at) VALUES "
+                    "(:id, 'a', :v, :d, 'succeeded', '{}', '[]', 'u', 'u@example.com', "
+                    "'2026-01-01', '2026-01-01')"
+                ),
+                {"id": f"r{version}", "v": version, "d": description},
+            )
+    s.migrate()
+    with s.session() as session:
+        rows = session.scalars(select(ReleaseRow).order_by(ReleaseRow.version))
+        assert {r.description: r.reason for r in rows} == descriptions
+    s.dispose()

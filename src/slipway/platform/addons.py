@@ -25,7 +25,7 @@ from slipway.platform import views
 from slipway.platform.apps import can_access, find_app_row
 from slipway.platform.errors import Conflict, InvalidParams, NotFound, PlatformError, Unavailable
 from slipway.platform.names import _ADJECTIVES
-from slipway.platform.releases import release_new_config
+from slipway.platform.releases import ReleaseReason, release_new_config
 from slipway.platform.tx import Platform, Tx
 from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
 
@@ -171,7 +171,9 @@ def _release_config_change(
 ) -> None:
     config = {k: v for k, v in app.config.items() if k not in unset}
     config.update(set_vars)
-    release_new_config(tx, app, actor, description=description, config=config)
+    release_new_config(
+        tx, app, actor, description=description, reason=ReleaseReason.ADDON, config=config
+    )
 
 
 def _attach(

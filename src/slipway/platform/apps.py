@@ -111,7 +111,7 @@ def _name_taken(tx: Tx, name: str) -> bool:
 
 
 def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
-    from slipway.platform.releases import append_release
+    from slipway.platform.releases import ReleaseReason, append_release
 
     if name is None:
         for _ in range(50):
@@ -144,7 +144,15 @@ def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
     tx.session.add(row)
     tx.emit(RuntimeChanged(row.id))
     tx.session.flush()
-    append_release(tx, row, actor, description="Initial release", config={}, slug_id=None)
+    append_release(
+        tx,
+        row,
+        actor,
+        description="Initial release",
+        reason=ReleaseReason.INITIAL,
+        config={},
+        slug_id=None,
+    )
     return app_view(tx, row)
 
 

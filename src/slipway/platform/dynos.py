@@ -21,6 +21,7 @@ from slipway.platform.errors import InvalidParams, NotFound, PlatformError
 from slipway.platform.events import RuntimeChanged
 from slipway.platform.formation import parse_size
 from slipway.platform.formations import formation_rows, planned_formation, sync_formation
+from slipway.platform.releases import ReleaseReason
 from slipway.platform.tx import Tx
 from slipway.runtime.errors import DynoError, DynoNotFound
 from slipway.runtime.manager import DynoInfo, DynoManager, OneOffRequest
@@ -44,7 +45,7 @@ def _release_spec(tx: Tx, row: ReleaseRow, slug_path: SlugPath) -> ReleaseSpec |
         commit=slug.commit,
         created_at=row.created_at.isoformat(),
         description=row.description,
-        runs_release_phase=not row.description.startswith(("Attach ", "Detach ", "Update ")),
+        runs_release_phase=ReleaseReason(row.reason).runs_release_phase,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Mapping
 
@@ -19,6 +20,21 @@ from slipway.platform.tx import Tx
 from slipway.store.models import AppRow, ReleaseRow, SlugRow
 
 PROCESS_TYPE_MAX = 128
+
+
+class ReleaseReason(enum.StrEnum):
+    """Why a release was made: stored with it, and what decides whether its release phase runs."""
+
+    INITIAL = "initial"
+    DEPLOY = "deploy"
+    CONFIG = "config"
+    ROLLBACK = "rollback"
+    # Attach, detach or credential updates of an add-on: Heroku skips the release phase.
+    ADDON = "addon"
+
+    @property
+    def runs_release_phase(self) -> bool:
+        return self is not ReleaseReason.ADDON
 
 
 def release_view(row: ReleaseRow, app: AppRow, *, current_version: int | None) -> views.Release:
@@ -60,6 +76,7 @@ def append_release(
     actor: views.Account,
     *,
     description: str,
+    reason: ReleaseReason,
     config: Mapping[str, str],
     slug_id: str | None,
 ) -> ReleaseRow:
@@ -81,6 +98,7 @@ def append_release(
         app_id=app.id,
         version=(latest or 0) + 1,
         description=description,
+        reason=reason.value,
         status=status,
         slug_id=slug_id,
         config=dict(config),
@@ -174,6 +192,7 @@ def rollback(tx: Tx, actor: views.Account, app_ident: str, target: str) -> views
         app,
         actor,
         description=f"Rollback to v{source.version}",
+        reason=ReleaseReason.ROLLBACK,
         config=config,
         slug_id=source.slug_id,
     )
@@ -192,12 +211,25 @@ def update_config(
     change = apply_changes(app.config, changes, app_name=app.name)
     if change.is_empty:
         return dict(app.config)
-    release_new_config(tx, app, actor, description=change.description(), config=change.config)
+    release_new_config(
+        tx,
+        app,
+        actor,
+        description=change.description(),
+        reason=ReleaseReason.CONFIG,
+        config=change.config,
+    )
     return dict(change.config)
 
 
 def release_new_config(
-    tx: Tx, app: AppRow, actor: views.Account, *, description: str, config: Mapping[str, str]
+    tx: Tx,
+    app: AppRow,
+    actor: views.Account,
+    *,
+    description: str,
+    reason: ReleaseReason,
+    config: Mapping[str, str],
 ) -> ReleaseRow:
     """New config vars as a release of the app's live slug (config:set, add-on attach...)."""
     app.config = dict(config)
@@ -208,6 +240,7 @@ def release_new_config(
         app,
         actor,
         description=description,
+        reason=reason,
         config=config,
         slug_id=current.slug_id if current else None,
     )
@@ -279,6 +312,12 @@ def release_slug(
     if description is None:
         description = f"Deploy {slug.commit[:8]}" if slug.commit else "Deploy"
     row = append_release(
-        tx, app, actor, description=description, config=app.config, slug_id=slug.id
+        tx,
+        app,
+        actor,
+        description=description,
+        reason=ReleaseReason.DEPLOY,
+        config=app.config,
+        slug_id=slug.id,
     )
     return release_view(row, app, current_version=row.version)

@@ -119,6 +119,8 @@ class ReleaseRow(Base):
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
+    # Why it was made (platform.releases.ReleaseReason): deploy, config, rollback, addon...
+    reason: Mapped[str] = mapped_column(String(20), default="deploy")
     status: Mapped[str] = mapped_column(String(20))
     slug_id: Mapped[str | None] = mapped_column(
         ForeignKey("slugs.id", ondelete="RESTRICT"), nullable=True
