@@ -47,7 +47,10 @@ def test_invalid_names_are_refused(api: httpx.Client, name: str) -> None:
     response = api.post("/apps", json={"name": name})
     assert response.status_code == 422
     assert response.json()["id"] == "invalid_params"
-    assert api.get(f"/apps/{name}").status_code in (403, 404)
+    # Nothing was created: a name that does not exist is not_found (403 is for others' apps).
+    missing = api.get(f"/apps/{name}")
+    assert missing.status_code == 404
+    assert missing.json()["id"] == "not_found"
 
 
 def test_duplicate_names_are_refused(api: httpx.Client, make_app: MakeApp) -> None:
