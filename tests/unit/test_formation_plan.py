@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from slipway.platform.errors import InvalidParams, NotFound
-from slipway.platform.formation import (
+from slipway.platform.formation_rules import (
     MAX_QUANTITY,
     FormationEntry,
     FormationUpdate,

@@ -8,7 +8,7 @@ from typing import Any
 
 from slipway.addons.provider import Plan, Service
 from slipway.platform import addons, dynos, views
-from slipway.platform.formation import display_size, parse_size
+from slipway.platform.formation_rules import display_size, parse_size
 
 Json = dict[str, Any]
 

@@ -19,7 +19,7 @@ from slipway.platform.apps import current_release_row, find_app_row, latest_live
 from slipway.platform.domains import custom_hostnames
 from slipway.platform.errors import InvalidParams, NotFound, PlatformError
 from slipway.platform.events import RuntimeChanged
-from slipway.platform.formation import parse_size
+from slipway.platform.formation_rules import parse_size
 from slipway.platform.formations import formation_rows, planned_formation, sync_formation
 from slipway.platform.releases import ReleaseReason
 from slipway.platform.tx import Tx

@@ -1,4 +1,7 @@
-"""Formation: how many dynos of each process type, and their size."""
+"""Formation use cases: how many dynos of each process type, and their size (in the store).
+
+The pure rules they apply (sizes, quantities, limits) are `formation_rules.py`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from slipway.platform import views
 from slipway.platform.apps import find_app_row
 from slipway.platform.errors import InvalidParams, NotFound
 from slipway.platform.events import RuntimeChanged
-from slipway.platform.formation import (
+from slipway.platform.formation_rules import (
     FormationEntry,
     FormationUpdate,
     display_size,

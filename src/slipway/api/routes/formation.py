@@ -10,7 +10,7 @@ from slipway.api import serialize
 from slipway.api.bodies import FormationBatch, FormationChange
 from slipway.api.deps import current_account, get_platform
 from slipway.platform import formations, views
-from slipway.platform.formation import FormationUpdate
+from slipway.platform.formation_rules import FormationUpdate
 
 router = APIRouter()
 Actor = Annotated[views.Account, Depends(current_account)]

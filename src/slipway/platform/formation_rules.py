@@ -1,4 +1,4 @@
-"""Dyno sizes and formation planning (pure).
+"""Formation rules (pure): dyno sizes, and planning a formation update before it is written.
 
 `plan_formation` turns the CLI's updates (`{"type": "web", "quantity": "+1",
 "size": "standard-2X"}`) into the new quantity and size of each process type,
