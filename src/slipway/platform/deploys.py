@@ -24,6 +24,7 @@ import httpx
 
 from slipway.builder.errors import BuildError
 from slipway.builder.runner import BuildRequest, BuildRunner
+from slipway.options import option
 from slipway.platform import accounts, builds, releases, views
 from slipway.platform.tx import Platform
 from slipway.runtime.manager import DynoManager
@@ -38,11 +39,18 @@ PUSH_TOKEN_TTL = 3600
 
 @dataclass
 class DeployOptions:
-    keep_releases: int = 10
-    build_memory_mb: int = 4096
-    build_timeout: float = 25 * 60
+    keep_releases: int = option(
+        10,
+        "--keep-releases",
+        "Slugs of this many recent releases per app are kept; older ones are collected.",
+        min=1,
+    )
+    build_memory_mb: int = option(4096, "--build-memory", min=64)
+    build_timeout: float = option(
+        25 * 60, "--build-timeout", "Seconds a buildpack's compile may take.", min=1
+    )
     # Slugs packed this recently are never collected: their release may not exist yet.
-    slug_grace: float = 3600
+    slug_grace: float = option(3600.0, "--slug-grace", hidden=True, min=0)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slipway.options import option
+
 
 @dataclass(frozen=True)
 class PlatformSettings:
@@ -19,9 +21,11 @@ class PlatformSettings:
     # With a dyno manager attached, releases that boot dynos start `pending` and the
     # runtime promotes them once their web dynos are up (or fails them).
     runs_dynos: bool = False
-    max_dynos_per_app: int = 100
+    max_dynos_per_app: int = option(100, "--max-dynos-per-app", min=1)
     # Heroku's eco pool: dyno hours per account per month shared by all eco dynos.
-    eco_quota_hours: float = 1000.0
+    eco_quota_hours: float = option(
+        1000.0, "--eco-hours", "Eco dyno hours per account per month.", min=0
+    )
 
     def web_url(self, app_name: str) -> str:
         default_port = {"http": 80, "https": 443}[self.router_scheme]

@@ -1,0 +1,103 @@
+"""`serve`: build every part in order, run the listeners, and take it all down again."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from slipway.api.app import create_api
+from slipway.builder.buildpack_resolver import BuildpackResolver
+from slipway.builder.runner import BuildRunner
+from slipway.git.http import GitHttp
+from slipway.git.repos import RepoStore
+from slipway.logs.drains import DrainDispatcher
+from slipway.logs.history import LogHistory
+from slipway.logs.plex import Logplex
+from slipway.logs.sessions import SessionSigner
+from slipway.platform.deploys import Deployer
+from slipway.runtime.sandbox import Sandbox
+from slipway.server.config import ServerConfig
+from slipway.server.data_dir import bootstrap, load_secret, router_token, tls_files
+from slipway.server.listeners import listener, serve_together
+from slipway.server.parts import (
+    build_platform,
+    connect_logs,
+    make_authoriser,
+    start_addons,
+    start_router,
+    start_runtime,
+    stop_addons,
+)
+from slipway.slugs.store import SlugStore
+from slipway.store import StoreError
+
+
+def serve(config: ServerConfig) -> None:
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    try:
+        platform = build_platform(config)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    data_dir = config.data_dir.expanduser().resolve()
+    bootstrap(platform, config, data_dir)
+    tls = tls_files(config, data_dir)
+    secret = load_secret(data_dir)
+    deployer = Deployer(
+        platform,
+        BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
+        SlugStore(data_dir / "slugs"),
+        data_dir,
+        secret,
+        config.api_url,
+        config.deploy,
+    )
+    dispatcher = DrainDispatcher()
+    dispatcher.start()
+    logplex = Logplex(LogHistory(data_dir / "logs", limit=config.log_history), dispatcher)
+    logplex.start()
+    connect_logs(platform, logplex, dispatcher)
+    runtime = start_runtime(config, platform, data_dir, tls, logplex)
+    providers = start_addons(config, data_dir)
+    deployer.runtime = runtime
+    token = router_token(data_dir)
+    api = create_api(
+        platform,
+        deployer=deployer,
+        runtime=runtime,
+        router_token=token,
+        addon_providers=providers,
+        logplex=logplex,
+        log_sessions=SessionSigner(secret),
+        public_url=config.api_url,
+        ca_cert=tls.ca_cert,
+        rate_limit=config.rate_limit,
+    )
+    git = GitHttp(
+        RepoStore(data_dir / "repos"),
+        make_authoriser(platform),
+        deployer.push_tokens.issue,
+        deployer.push_tokens.revoke,
+        f"{config.api_url}/internal/pushes",
+    )
+    tls_app = Starlette(routes=[*git.routes(), Mount("/", app=api)])
+    router = start_router(config, data_dir, tls, token)
+    servers = [listener(config, api, config.port), listener(config, tls_app, config.git_port, tls)]
+    click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
+    if tls.ca_cert:
+        click.echo(f"The platform's CA certificate: {tls.ca_cert}")
+    try:
+        serve_together(servers, api.state.stopping)
+    finally:
+        if router is not None:
+            router.stop()
+        runtime.close()
+        stop_addons(providers)
+        logplex.close()
+        dispatcher.close()
+        platform.store.dispose()
+        click.echo("Slipway stopped.")

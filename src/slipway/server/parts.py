@@ -1,0 +1,184 @@
+"""The composition root's building blocks: each function makes one part and wires it in.
+
+`compose.serve` calls them in order. Parts meet here and nowhere else: the
+platform learns of the dyno manager, Logplex and the add-on providers through
+`platform.ports`, the dyno manager of the platform through its hooks, git of
+the platform through an authoriser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from slipway.addons.errors import AddonError
+from slipway.addons.provider import AddonSettings, Provider
+from slipway.addons.registry import load_providers
+from slipway.git.http import GitAuthError, PushGrant
+from slipway.logs.drains import DrainDispatcher, DrainSpec
+from slipway.logs.plex import Logplex
+from slipway.platform import accounts, apps, drains
+from slipway.platform.errors import Forbidden, NotFound, Unauthorized
+from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, RuntimeChanged
+from slipway.platform.runtime_bridge import RuntimeBridge
+from slipway.platform.tx import Platform
+from slipway.runtime.local import LocalDriver
+from slipway.runtime.manager import DynoManager
+from slipway.runtime.rendezvous import Rendezvous
+from slipway.server.config import ServerConfig
+from slipway.server.data_dir import prepare_data_dir
+from slipway.server.router_supervisor import RouterLaunch, RouterSupervisor, router_argv
+from slipway.slugs.store import SlugStore
+from slipway.store import Store
+from slipway.store.engine import sqlite_url
+from slipway.tls import TlsFiles
+
+log = logging.getLogger("slipway.server")
+
+
+def build_platform(config: ServerConfig) -> Platform:
+    data_dir = prepare_data_dir(config.data_dir)
+    store = Store(config.store_url or sqlite_url(data_dir / "slipway.db"))
+    store.migrate()
+    settings = dataclasses.replace(
+        config.platform,
+        base_domain=config.base_domain,
+        router_port=config.router_port,
+        git_host=config.git_host,
+        runs_dynos=True,
+    )
+    return Platform(store, settings)
+
+
+def make_authoriser(platform: Platform) -> Callable[[str, str], PushGrant]:
+    def authorise(key: str, app_name: str) -> PushGrant:
+        try:
+            with platform.tx() as tx:
+                account = accounts.authenticate(tx, key)
+                app = apps.get_app(tx, account, app_name)
+        except Unauthorized as exc:
+            raise GitAuthError(
+                401, "Invalid credentials; use your API key as the password."
+            ) from exc
+        except NotFound as exc:
+            raise GitAuthError(404, f"Couldn't find that app ({app_name}).") from exc
+        except Forbidden as exc:
+            raise GitAuthError(403, exc.message) from exc
+        return PushGrant(account.id, account.email, app.id)
+
+    return authorise
+
+
+def connect_logs(platform: Platform, logplex: Logplex, dispatcher: DrainDispatcher) -> None:
+    """Platform events become log lines; drains follow the store, now and on every change."""
+
+    def load_drains(app_id: str) -> None:
+        with platform.tx() as tx:
+            rows = drains.drains_of(tx, app_id)
+        dispatcher.set_drains(app_id, [DrainSpec(i, token, url) for i, token, url in rows])
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, AppLog):
+            logplex.publish(event.app_id, event.source, event.process, event.message)
+        elif isinstance(event, DrainsChanged):
+            load_drains(event.app_id)
+        elif isinstance(event, AppDestroyed):
+            dispatcher.set_drains(event.app_id, [])
+            logplex.forget(event.app_id)
+
+    platform.bus.subscribe(on_event)
+    with platform.tx() as tx:
+        app_ids = drains.all_app_ids_with_drains(tx)
+    for app_id in app_ids:
+        load_drains(app_id)
+
+
+def connect_runtime(platform: Platform, manager: DynoManager) -> None:
+    """Releases, scales and app changes make the dyno manager re-plan the app."""
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, RuntimeChanged):
+            manager.converge(event.app_id)
+        elif isinstance(event, AppDestroyed):
+            manager.forget(event.app_id)
+
+    platform.bus.subscribe(on_event)
+
+
+def start_runtime(
+    config: ServerConfig, platform: Platform, data_dir: Path, tls: TlsFiles, logplex: Logplex
+) -> DynoManager:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(tls.cert), str(tls.key))
+    manager = DynoManager(
+        LocalDriver(data_dir / "runtime"),
+        RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish),
+        config.runtime,
+        rendezvous=Rendezvous(context, config.public_host),
+        rendezvous_bind=(config.host, config.rendezvous_port),
+    )
+    connect_runtime(platform, manager)
+    manager.start()
+    assert manager.rendezvous is not None
+    click.echo(
+        f"One-off dynos attach on rendezvous://{config.public_host}:{manager.rendezvous.port}"
+    )
+    return manager
+
+
+def start_router(
+    config: ServerConfig, data_dir: Path, tls: TlsFiles, token: str
+) -> RouterSupervisor | None:
+    if not config.run_router:
+        return None
+    supervisor = RouterSupervisor(
+        RouterLaunch(
+            argv=router_argv(
+                listen=f"{config.router_host}:{config.router_port}",
+                tls_listen=f"{config.router_host}:{config.router_tls_port}",
+                cert=tls.cert,
+                key=tls.key,
+                control_url=config.api_url,
+                ca=(tls.ca_cert, tls.cert.parent / "ca.key") if tls.ca_cert else None,
+                workers=config.router_workers,
+            )
+            + list(config.router_args),
+            token=token,
+            pid_file=data_dir / "router.pid",
+            log_file=data_dir / "router.log",
+        )
+    )
+    supervisor.start()
+    shown = "localhost" if config.router_host in ("127.0.0.1", "0.0.0.0") else config.router_host  # noqa: S104
+    click.echo(
+        f"Apps answer at http://APP.{config.base_domain}:{config.router_port}/ and "
+        f"https://APP.{config.base_domain}:{config.router_tls_port}/ (router on {shown})"
+    )
+    return supervisor
+
+
+def start_addons(config: ServerConfig, data_dir: Path) -> dict[str, Provider]:
+    """Add-on providers (built-in and entry points), with the servers they run brought back."""
+    providers = load_providers(
+        data_dir, AddonSettings(postgres_admin_url=config.postgres_admin_url)
+    )
+    for name, provider in providers.items():
+        try:
+            provider.start()
+        except AddonError as exc:
+            # One broken provider must not keep the platform down; its add-ons say why.
+            log.error("add-on provider %s did not start: %s", name, exc.message)
+    return providers
+
+
+def stop_addons(providers: dict[str, Provider]) -> None:
+    for name, provider in providers.items():
+        try:
+            provider.stop()
+        except AddonError as exc:
+            log.error("add-on provider %s did not stop cleanly: %s", name, exc.message)
