@@ -14,8 +14,21 @@ testable with small fakes and the parts behind it can change freely.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass
 class Ports:
     """The ports of one platform; fields are added per part as its use cases need them."""
+
+    # Whether a drain URL's host accepts connections (`slipway.logs.drains.ReachabilityProbe`).
+    drain_probe: DrainProbe | None = None
+
+
+class DrainProbe(Protocol):
+    """Asked once before a drain is added: a drain that can never deliver is refused."""
+
+    def unreachable(self, url: str) -> str | None:
+        """None when the host and port of a valid drain URL accept a TCP connection, else
+        one sentence saying why not; blocking network I/O."""
+        ...

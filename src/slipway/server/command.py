@@ -33,7 +33,7 @@ from slipway.builder.buildpack_resolver import BuildpackResolver
 from slipway.builder.runner import BuildRunner
 from slipway.git.http import GitAuthError, GitHttp, PushGrant
 from slipway.git.repos import RepoStore
-from slipway.logs.drains import DrainDispatcher, DrainSpec
+from slipway.logs.drains import DrainDispatcher, DrainSpec, ReachabilityProbe
 from slipway.logs.history import DEFAULT_LIMIT, LogHistory
 from slipway.logs.plex import Logplex
 from slipway.logs.sessions import SessionSigner
@@ -359,6 +359,7 @@ def serve(config: ServerConfig) -> None:
     )
     dispatcher = DrainDispatcher()
     dispatcher.start()
+    platform.ports.drain_probe = ReachabilityProbe()
     logplex = Logplex(LogHistory(data_dir / "logs", limit=config.log_history), dispatcher)
     logplex.start()
     connect_logs(platform, logplex, dispatcher)
