@@ -562,3 +562,22 @@ def test_http_4xx_drops_without_retrying(
         assert len(server.requests) == 2
     finally:
         server.close()
+
+
+def test_the_drains_package_exports_what_its_all_names() -> None:
+    """`__all__` is the package's surface: every public name in it, nothing else (httpx's
+    test_exported_members)."""
+    import inspect
+
+    import slipway.logs.drains as package
+
+    public = {
+        name
+        for name, value in vars(package).items()
+        if not name.startswith("_") and name != "annotations" and not inspect.ismodule(value)
+    }
+    assert sorted(package.__all__) == sorted(public)
+    for name in package.__all__:
+        value = getattr(package, name)
+        if callable(value):
+            assert value.__module__.startswith("slipway.logs.drains."), name

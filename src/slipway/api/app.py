@@ -25,8 +25,6 @@ from slipway.api.routes import (
     logs,
     releases,
 )
-from slipway.logs.plex import Logplex
-from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
 from slipway.runtime.manager import DynoManager
@@ -46,8 +44,6 @@ def create_api(
     runtime: DynoManager | None = None,
     router_token: str | None = None,
     addon_providers: Mapping[str, Provider] | None = None,
-    logplex: Logplex | None = None,
-    log_sessions: SessionSigner | None = None,
     public_url: str = "",
     ca_cert: Path | None = None,
     rate_limit: int = RATE_LIMIT_CAPACITY,
@@ -67,8 +63,6 @@ def create_api(
     api.state.router_token = router_token
     api.state.addons = dict(addon_providers or {})
     api.state.stopping = threading.Event()
-    api.state.logplex = logplex
-    api.state.log_sessions = log_sessions
     api.state.public_url = public_url.rstrip("/")
     api.state.ca_cert = ca_cert
     api.state.rate_limiter = RateLimiter(

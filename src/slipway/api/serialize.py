@@ -172,6 +172,15 @@ def buildpack_installations(urls: list[str]) -> list[Json]:
     return [{"ordinal": i, "buildpack": buildpack_ref(u)} for i, u in enumerate(urls)]
 
 
+def log_session(s: views.LogSession, logplex_url: str) -> Json:
+    return {
+        "id": s.id,
+        "logplex_url": logplex_url,
+        "created_at": ts(s.created_at),
+        "updated_at": ts(s.created_at),
+    }
+
+
 def log_drain(d: views.LogDrain) -> Json:
     return {
         "id": d.id,

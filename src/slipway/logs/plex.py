@@ -2,7 +2,7 @@
 
 Publishing is cheap and never blocks on a reader: each tail has a bounded
 buffer; when a reader falls behind the oldest lines are dropped and it is told
-with an L11 line. Drains get their own bounded buffers (`drains.py`).
+with an L11 line. Drains get their own bounded buffers (`drains/buffer.py`).
 """
 
 from __future__ import annotations

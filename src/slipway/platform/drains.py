@@ -6,11 +6,12 @@ import uuid
 
 from sqlalchemy import select
 
+from slipway.logs.drains.urls import DrainUrlError, parse_drain_url
 from slipway.platform import views
 from slipway.platform.apps import find_app_row
-from slipway.platform.errors import Conflict, InvalidParams, NotFound
+from slipway.platform.errors import Conflict, InvalidParams, NotFound, Unavailable
 from slipway.platform.events import DrainsChanged
-from slipway.platform.tx import Tx
+from slipway.platform.tx import Platform, Tx
 from slipway.store.models import AppRow, LogDrainRow
 
 MAX_DRAINS_PER_APP = 6  # Logplex's default per channel
@@ -41,8 +42,30 @@ def list_drains(tx: Tx, actor: views.Account, app_ident: str) -> list[views.LogD
     return [drain_view(r, app) for r in _rows(tx, app)]
 
 
-def add_drain(tx: Tx, actor: views.Account, app_ident: str, url: str) -> views.LogDrain:
-    """The URL must already be validated (scheme, address, reachability) by the caller."""
+def check_drain_url(platform: Platform, url: str) -> None:
+    """A drain URL must parse (scheme, host, port) and its host must accept connections:
+    a drain that can never deliver is refused. Blocking: the probe is network I/O."""
+    try:
+        parse_drain_url(url)
+    except DrainUrlError as exc:
+        raise InvalidParams(str(exc)) from exc
+    probe = platform.ports.drain_probe
+    if probe is None:
+        raise Unavailable("This server cannot check drain URLs, so drains cannot be added.")
+    problem = probe.unreachable(url)
+    if problem is not None:
+        raise InvalidParams(problem)
+
+
+def add_drain(platform: Platform, actor: views.Account, app_ident: str, url: str) -> views.LogDrain:
+    """Checked before anything is stored (and outside the transaction: the probe can take
+    seconds), then recorded; the dispatcher follows the DrainsChanged event."""
+    check_drain_url(platform, url)
+    with platform.tx() as tx:
+        return _record_drain(tx, actor, app_ident, url)
+
+
+def _record_drain(tx: Tx, actor: views.Account, app_ident: str, url: str) -> views.LogDrain:
     app = find_app_row(tx, actor, app_ident, lock=True)
     rows = _rows(tx, app)
     if any(r.url == url for r in rows):

@@ -13,9 +13,116 @@ testable with small fakes and the parts behind it can change freely.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass
 class Ports:
     """The ports of one platform; fields are added per part as its use cases need them."""
+
+    # Whether a drain URL's host accepts connections (`slipway.logs.drains.ReachabilityProbe`).
+    drain_probe: DrainProbe | None = None
+    # Log sessions and the log stream (`slipway.logs.service.LogService` over Logplex).
+    logs: LogPort | None = None
+
+
+class DrainProbe(Protocol):
+    """Asked once before a drain is added: a drain that can never deliver is refused."""
+
+    def unreachable(self, url: str) -> str | None:
+        """None when the host and port of a valid drain URL accept a TCP connection, else
+        one sentence saying why not; blocking network I/O."""
+        ...
+
+
+class LogEntry(Protocol):
+    """One line of an app's log stream (`slipway.logs.line.LogLine`)."""
+
+    @property
+    def seq(self) -> int:
+        """Orders lines within one app; the log stream's SSE id."""
+        ...
+
+    @property
+    def process(self) -> str:
+        """`web.1`, `router`, `api`; `logplex` for Logplex's own notices (L10, L11)."""
+        ...
+
+    def format(self) -> str:
+        """The line as `heroku logs` prints it."""
+        ...
+
+
+class LogSessionParams(Protocol):
+    """What a signed log session says to show."""
+
+    @property
+    def app_id(self) -> str: ...
+    @property
+    def lines(self) -> int: ...
+    @property
+    def tail(self) -> bool: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def dyno(self) -> str | None: ...
+
+
+class LogTail(Protocol):
+    """A live reader of one app's stream, with a bounded buffer (L11 when it overflows)."""
+
+    async def next_batch(self, timeout: float) -> Sequence[LogEntry]:
+        """What arrived, waiting up to `timeout`; [] when nothing did."""
+        ...
+
+    def close(self) -> None:
+        """Stop reading; the tail no longer counts against the app's limit."""
+        ...
+
+
+class LogPort(Protocol):
+    """Logplex as the log session use cases need it: signed sessions, history, tails.
+
+    `source` and `dyno` filter lines as Logplex does (`web` is every web dyno)."""
+
+    @property
+    def history_limit(self) -> int:
+        """How many lines of history are kept per app."""
+        ...
+
+    def issue_session(
+        self, app_id: str, lines: int, tail: bool, source: str | None, dyno: str | None
+    ) -> str:
+        """A signed token naming what the session shows; it needs no store."""
+        ...
+
+    def verify_session(self, token: str) -> LogSessionParams | None:
+        """The session's parameters; None when the token is forged, broken or expired."""
+        ...
+
+    def kept(self, app_id: str) -> int:
+        """How many lines of the app's history are kept now."""
+        ...
+
+    def evicted(self, app_id: str) -> int:
+        """How many older lines of the app's history were dropped to keep the limit."""
+        ...
+
+    def recent(
+        self, app_id: str, source: str | None, dyno: str | None, lines: int
+    ) -> Sequence[LogEntry]:
+        """The last `lines` matching lines of history, oldest first."""
+        ...
+
+    def since(
+        self, app_id: str, source: str | None, dyno: str | None, seq: int
+    ) -> Sequence[LogEntry]:
+        """The matching lines of history after `seq`, oldest first."""
+        ...
+
+    def subscribe(self, app_id: str, source: str | None, dyno: str | None) -> LogTail | None:
+        """A live tail read on the running event loop; None when the app already has
+        as many live tails as Logplex allows."""
+        ...

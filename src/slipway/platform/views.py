@@ -132,6 +132,14 @@ class LogDrain:
 
 
 @dataclass(frozen=True)
+class LogSession:
+    id: str
+    token: str  # signed; the log stream URL carries it as its capability
+    warning: str | None  # when history the session asks for was dropped
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class Domain:
     id: str
     app_id: str

@@ -13,9 +13,10 @@ from slipway.builder.buildpack_resolver import BuildpackResolver
 from slipway.builder.runner import BuildRunner
 from slipway.git.http import GitHttp
 from slipway.git.repos import RepoStore
-from slipway.logs.drains import DrainDispatcher
+from slipway.logs.drains import DrainDispatcher, ReachabilityProbe
 from slipway.logs.history import LogHistory
 from slipway.logs.plex import Logplex
+from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
 from slipway.runtime.sandbox import Sandbox
@@ -58,9 +59,11 @@ def serve(config: ServerConfig) -> None:
     )
     dispatcher = DrainDispatcher()
     dispatcher.start()
+    platform.ports.drain_probe = ReachabilityProbe()
     logplex = Logplex(LogHistory(data_dir / "logs", limit=config.log_history), dispatcher)
     logplex.start()
     connect_logs(platform, logplex, dispatcher)
+    platform.ports.logs = LogService(logplex, SessionSigner(secret))
     runtime = start_runtime(config, platform, data_dir, tls, logplex)
     providers = start_addons(config, data_dir)
     deployer.runtime = runtime
@@ -71,8 +74,6 @@ def serve(config: ServerConfig) -> None:
         runtime=runtime,
         router_token=token,
         addon_providers=providers,
-        logplex=logplex,
-        log_sessions=SessionSigner(secret),
         public_url=config.api_url,
         ca_cert=tls.ca_cert,
         rate_limit=config.rate_limit,
@@ -86,6 +87,9 @@ def serve(config: ServerConfig) -> None:
     )
     tls_app = Starlette(routes=[*git.routes(), Mount("/", app=api)])
     router = start_router(config, data_dir, tls, token)
+    # Until /internal/router/report publishes router lines as AppLog events, it still
+    # reads Logplex from here; create_api no longer takes it.
+    api.state.logplex = logplex
     servers = [listener(config, api, config.port), listener(config, tls_app, config.git_port, tls)]
     click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
     if tls.ca_cert:

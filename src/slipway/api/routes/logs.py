@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,29 +12,14 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from slipway.api import serialize
 from slipway.api.bodies import LogDrainCreate, LogSessionCreate
 from slipway.api.deps import current_account, get_platform
-from slipway.logs.drains import DrainUrlError, check_reachable, parse_drain_url
-from slipway.logs.line import LogLine
-from slipway.logs.plex import LogFilter, Logplex, TooManyTails
-from slipway.logs.sessions import SessionSigner
-from slipway.platform import apps, drains, views
-from slipway.platform.errors import InvalidParams
+from slipway.platform import drains, log_sessions, views
+from slipway.platform.errors import NotFound, Unavailable
+from slipway.platform.ports import LogEntry
 
 router = APIRouter()
 Actor = Annotated[views.Account, Depends(current_account)]
 
-DEFAULT_LINES = 100
-MAX_LINES = 1500
 KEEPALIVE_SECONDS = 10.0
-
-
-def _logplex(request: Request) -> Logplex:
-    plex: Logplex = request.app.state.logplex
-    return plex
-
-
-def _signer(request: Request) -> SessionSigner:
-    signer: SessionSigner = request.app.state.log_sessions
-    return signer
 
 
 @router.post("/apps/{app}/log-sessions", status_code=201)
@@ -47,64 +31,46 @@ def create_log_session(
     body: LogSessionCreate | None = None,
 ) -> dict[str, Any]:
     body = body or LogSessionCreate()
-    lines = body.lines if body.lines is not None else body.num
-    lines = DEFAULT_LINES if lines is None else lines
-    if not 0 <= lines <= MAX_LINES:
-        raise InvalidParams(f"lines must be between 0 and {MAX_LINES}; got {lines}.")
-    source = body.source or None
-    if source not in (None, "app", "heroku"):
-        raise InvalidParams(f"source {source!r} is not known; use app or heroku.")
-    dyno = body.dyno or body.dyno_name or body.ps or body.type or None
     with get_platform(request).tx() as tx:
-        app_view = apps.get_app(tx, actor, app)
-    token = _signer(request).issue(app_view.id, lines, bool(body.tail), source, dyno)
-    history = _logplex(request).history
-    evicted = history.evicted.get(app_view.id, 0)
-    if evicted and lines > len(history.recent(app_view.id)):
-        # Both CLIs print this header as a warning.
-        response.headers["X-Heroku-Warning"] = (
-            f"Only the last {history.limit} lines are kept; {evicted} older lines were dropped."
+        session = log_sessions.create_log_session(
+            tx,
+            actor,
+            app,
+            lines=body.lines if body.lines is not None else body.num,
+            tail=bool(body.tail),
+            source=body.source or None,
+            dyno=body.dyno or body.dyno_name or body.ps or body.type or None,
         )
-    now = serialize.ts(get_platform(request).clock.now())
-    return {
-        "id": str(uuid.uuid4()),
-        "logplex_url": f"{request.app.state.public_url}/log-stream/{token}",
-        "created_at": now,
-        "updated_at": now,
-    }
+    if session.warning:
+        # Both CLIs print this header as a warning.
+        response.headers["X-Heroku-Warning"] = session.warning
+    url = f"{request.app.state.public_url}/log-stream/{session.token}"
+    return serialize.log_session(session, url)
 
 
-def _sse(lines: list[LogLine]) -> bytes:
+def _sse(lines: Sequence[LogEntry]) -> bytes:
     data = "".join(f"data: {line.format()}\n" for line in lines)
     return f"id: {lines[-1].seq}\n{data}\n".encode()
 
 
-def _text(lines: list[LogLine]) -> bytes:
+def _text(lines: Sequence[LogEntry]) -> bytes:
     return "".join(line.format() + "\n" for line in lines).encode()
 
 
 @router.get("/log-stream/{token}")
 async def log_stream(token: str, request: Request) -> Response:
     """The logplex_url: no Authorization, the URL is the capability (as Heroku's)."""
-    params = _signer(request).verify(token)
-    if params is None:
-        return PlainTextResponse("This log session is not valid or has expired.\n", 404)
-    plex = _logplex(request)
-    log_filter = LogFilter(params.source, params.dyno)
     sse = "text/event-stream" in request.headers.get("accept", "")
     render = _sse if sse else _text
     last_event_id = request.headers.get("last-event-id", "")
-    loop = asyncio.get_running_loop()
-    # Subscribe first, then read history: nothing published in between is lost,
-    # and the sequence numbers weed out what would otherwise show twice.
+    after = int(last_event_id) if last_event_id.isdigit() else None
+    # Opened here, on the loop that reads the tail, so a refusal is the response's status.
     try:
-        sub = plex.subscribe(params.app_id, log_filter, loop) if params.tail else None
-    except TooManyTails:
-        return PlainTextResponse(
-            "Error L20 (Tail sessions forbidden): this app has too many live tails; "
-            "close one and try again.\n",
-            503,
-        )
+        logs = log_sessions.open_log_stream(get_platform(request), token, after=after)
+    except NotFound as exc:
+        return PlainTextResponse(f"{exc.message}\n", 404)
+    except Unavailable as exc:
+        return PlainTextResponse(f"{exc.message}\n", 503)
 
     async def stream() -> AsyncIterator[bytes]:
         try:
@@ -112,27 +78,19 @@ async def log_stream(token: str, request: Request) -> Response:
                 # A short retry makes the official CLI finish promptly after a
                 # non-tail session closes, and reconnect quickly while tailing.
                 yield b"retry: 100\n\n"
-            if last_event_id.isdigit():
-                backlog = plex.since(params.app_id, log_filter, int(last_event_id))
-            else:
-                backlog = plex.recent(params.app_id, log_filter, params.lines)
-            last_seq = int(last_event_id) if last_event_id.isdigit() else 0
+            backlog = logs.backlog()
             if backlog:
-                last_seq = backlog[-1].seq
                 yield render(backlog)
-            if sub is None:
+            if not logs.tailing:
                 return
             while True:
-                batch = await sub.next_batch(KEEPALIVE_SECONDS)
-                fresh = [line for line in batch if line.seq > last_seq or line.process == "logplex"]
+                fresh = await logs.next_batch(KEEPALIVE_SECONDS)
                 if fresh:
-                    last_seq = max(last_seq, fresh[-1].seq)
                     yield render(fresh)
                 elif sse:
                     yield b": keep-alive\n\n"
         finally:
-            if sub is not None:
-                plex.unsubscribe(sub)
+            logs.close()
 
     media = "text/event-stream; charset=utf-8" if sse else "text/plain; charset=utf-8"
     return StreamingResponse(stream(), media_type=media, headers={"Cache-Control": "no-cache"})
@@ -148,18 +106,9 @@ def list_drains(app: str, request: Request, actor: Actor) -> list[dict[str, Any]
 async def add_drain(
     app: str, body: LogDrainCreate, request: Request, actor: Actor
 ) -> dict[str, Any]:
-    try:
-        target = parse_drain_url(body.url)
-        # Checked before anything is stored: a drain that can never deliver is refused.
-        await asyncio.to_thread(check_reachable, target)
-    except DrainUrlError as exc:
-        raise InvalidParams(str(exc)) from exc
-
-    def store() -> views.LogDrain:
-        with get_platform(request).tx() as tx:
-            return drains.add_drain(tx, actor, app, body.url)
-
-    return serialize.log_drain(await asyncio.to_thread(store))
+    # Off the event loop: the platform checks the drain's host with a blocking probe.
+    added = await asyncio.to_thread(drains.add_drain, get_platform(request), actor, app, body.url)
+    return serialize.log_drain(added)
 
 
 @router.get("/apps/{app}/log-drains/{ident:path}")

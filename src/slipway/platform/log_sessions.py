@@ -1,0 +1,123 @@
+"""Log sessions (`heroku logs`) and the log stream a session opens, over the log port.
+
+Creating a session checks access to the app and signs what it shows (lines,
+filters, tail) into a token; the stream URL carrying that token is then the
+capability, as Heroku's logplex_url is, so opening it needs no account. A tail
+subscribes before history is read: nothing published in between is lost, and
+the sequence numbers weed out what would otherwise show twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from slipway.platform import apps, views
+from slipway.platform.errors import InvalidParams, NotFound, Unavailable
+from slipway.platform.ports import LogEntry, LogPort, LogSessionParams, LogTail, Ports
+from slipway.platform.tx import Platform, Tx
+
+DEFAULT_LINES = 100
+MAX_LINES = 1500
+SOURCES = ("app", "heroku")
+
+
+def _port(ports: Ports) -> LogPort:
+    if ports.logs is None:
+        raise Unavailable("This server keeps no log streams, so logs cannot be shown.")
+    return ports.logs
+
+
+def create_log_session(
+    tx: Tx,
+    actor: views.Account,
+    app_ident: str,
+    *,
+    lines: int | None,
+    tail: bool,
+    source: str | None,
+    dyno: str | None,
+) -> views.LogSession:
+    """A signed session for the app's stream; `warning` says when history it asks for
+    was dropped."""
+    lines = DEFAULT_LINES if lines is None else lines
+    if not 0 <= lines <= MAX_LINES:
+        raise InvalidParams(f"lines must be between 0 and {MAX_LINES}; got {lines}.")
+    if source not in (None, *SOURCES):
+        raise InvalidParams(f"source {source!r} is not known; use app or heroku.")
+    app = apps.get_app(tx, actor, app_ident)
+    port = _port(tx.ports)
+    token = port.issue_session(app.id, lines, tail, source, dyno)
+    warning = None
+    evicted = port.evicted(app.id)
+    if evicted and lines > port.kept(app.id):
+        warning = (
+            f"Only the last {port.history_limit} lines are kept; "
+            f"{evicted} older lines were dropped."
+        )
+    return views.LogSession(str(uuid.uuid4()), token, warning, tx.clock.now())
+
+
+class LogStream:
+    """An open log session: its backlog, then (when tailing) what follows, each line once."""
+
+    def __init__(
+        self, port: LogPort, session: LogSessionParams, tail: LogTail | None, after: int | None
+    ) -> None:
+        self._port = port
+        self._session = session
+        self._tail = tail
+        self._after = after
+        self._last_seq = after or 0
+
+    @property
+    def tailing(self) -> bool:
+        return self._tail is not None
+
+    def backlog(self) -> Sequence[LogEntry]:
+        """What followed `after` (the client's last event id) if given, else the session's
+        last lines."""
+        s = self._session
+        if self._after is not None:
+            lines = self._port.since(s.app_id, s.source, s.dyno, self._after)
+        else:
+            lines = self._port.recent(s.app_id, s.source, s.dyno, s.lines)
+        if lines:
+            self._last_seq = lines[-1].seq
+        return lines
+
+    async def next_batch(self, timeout: float) -> Sequence[LogEntry]:
+        """Lines published since, less those already sent (Logplex's own notices always
+        pass); [] when `timeout` passes first."""
+        assert self._tail is not None, "not a tail session"
+        batch = await self._tail.next_batch(timeout)
+        last_seq = self._last_seq
+        fresh = [line for line in batch if line.seq > last_seq or line.process == "logplex"]
+        if fresh:
+            self._last_seq = max(last_seq, fresh[-1].seq)
+        return fresh
+
+    def close(self) -> None:
+        if self._tail is not None:
+            self._tail.close()
+            self._tail = None
+
+
+def open_log_stream(platform: Platform, token: str, *, after: int | None = None) -> LogStream:
+    """The stream a session token names, tail subscribed; on the event loop that reads it.
+
+    NotFound for a token that is forged, broken or expired; Unavailable (Logplex's L20)
+    when the app already has too many live tails."""
+    port = _port(platform.ports)
+    session = port.verify_session(token)
+    if session is None:
+        raise NotFound("This log session is not valid or has expired.", resource="log-session")
+    tail = None
+    if session.tail:
+        tail = port.subscribe(session.app_id, session.source, session.dyno)
+        if tail is None:
+            raise Unavailable(
+                "Error L20 (Tail sessions forbidden): this app has too many live tails; "
+                "close one and try again."
+            )
+    return LogStream(port, session, tail, after)
