@@ -11,7 +11,7 @@ import pytest
 
 from slipway.logs.drains import ReachabilityProbe
 from slipway.platform import accounts, apps, drains, views
-from slipway.platform.errors import InvalidParams, Unavailable
+from slipway.platform.errors import Forbidden, InvalidParams, NotFound, Unavailable
 from slipway.platform.tx import Platform
 from slipway.store import Store
 from slipway.store.engine import sqlite_url
@@ -65,13 +65,22 @@ def test_a_bad_or_unreachable_url_is_refused_before_anything_is_stored(
     assert stored(platform, admin) == []
 
 
-def test_a_bad_url_is_refused_before_the_app_is_looked_up(platform: Platform) -> None:
-    """As before the rule moved here: the URL's sentence, even for an unknown app."""
+def test_access_is_checked_before_the_probe_connects(
+    platform: Platform, admin: views.Account
+) -> None:
+    """Nobody may make the platform connect to hosts for an app they cannot touch."""
     with platform.tx() as tx:
-        created = accounts.bootstrap_admin(tx, "a@example.com")
-        assert created is not None
-    with pytest.raises(InvalidParams, match="is not a valid drain URL"):
-        drains.add_drain(platform, created[0], "no-such-app", "nonsense")
+        stranger, _ = accounts.create_account(tx, admin, "stranger@example.com")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.5)
+        url = f"syslog://127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(Forbidden, match=r"^You do not have access to the app drained\.$"):
+            drains.add_drain(platform, stranger, "drained", url)
+        with pytest.raises(NotFound, match=r"^Couldn't find that app\.$"):
+            drains.add_drain(platform, stranger, "no-such-app", url)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert stored(platform, admin) == []
 
 
 def test_without_a_probe_drains_cannot_be_added(platform: Platform, admin: views.Account) -> None:

@@ -59,7 +59,13 @@ def check_drain_url(platform: Platform, url: str) -> None:
 
 def add_drain(platform: Platform, actor: views.Account, app_ident: str, url: str) -> views.LogDrain:
     """Checked before anything is stored (and outside the transaction: the probe can take
-    seconds), then recorded; the dispatcher follows the DrainsChanged event."""
+    seconds), then recorded; the dispatcher follows the DrainsChanged event.
+
+    Access comes first: the probe connects to the URL's host, and nobody may make the
+    platform probe hosts for an app they cannot touch.
+    """
+    with platform.tx() as tx:
+        find_app_row(tx, actor, app_ident)
     check_drain_url(platform, url)
     with platform.tx() as tx:
         return _record_drain(tx, actor, app_ident, url)

@@ -63,7 +63,8 @@ async def log_stream(token: str, request: Request) -> Response:
     sse = "text/event-stream" in request.headers.get("accept", "")
     render = _sse if sse else _text
     last_event_id = request.headers.get("last-event-id", "")
-    after = int(last_event_id) if last_event_id.isdigit() else None
+    # isdecimal() alone admits other scripts' digits, which int() may refuse.
+    after = int(last_event_id) if last_event_id.isascii() and last_event_id.isdecimal() else None
     # Opened here, on the loop that reads the tail, so a refusal is the response's status.
     try:
         logs = log_sessions.open_log_stream(get_platform(request), token, after=after)
