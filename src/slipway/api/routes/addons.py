@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
 from slipway.addons.errors import AddonError
-from slipway.addons.provider import Provider
+from slipway.addons.provider import Backups, Provider, SupportsBackups
 from slipway.api import serialize
 from slipway.api.bodies import AddonCreate, AddonDelete, AddonResolve, AttachmentCreate
 from slipway.api.deps import current_account, get_platform
@@ -166,10 +166,10 @@ def _call(fn: Any, *args: Any) -> Any:
         raise addons.platform_error(exc) from exc
 
 
-def _postgres(provider: Provider) -> Any:
-    if not hasattr(provider, "capture_backup"):
+def _postgres(provider: Provider) -> Backups:
+    if not isinstance(provider, SupportsBackups):
         raise InvalidParams(f"{provider.service.name} add-ons have no backups; only Postgres does.")
-    return provider
+    return provider.backups
 
 
 @router.get("/addons/{ident}/info")
