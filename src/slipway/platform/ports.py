@@ -13,9 +13,19 @@ testable with small fakes and the parts behind it can change freely.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from slipway.addons.provider import Provider
 
 
 @dataclass
 class Ports:
     """The ports of one platform; fields are added per part as its use cases need them."""
+
+    # The add-on providers by service name (`slipway.addons.Provider`, wired from
+    # `start_addons`). Empty is a platform with no add-on services: its catalogue is
+    # empty, and a use case that needs a service's provider says it is not available.
+    addons: Mapping[str, Provider] = field(default_factory=dict)

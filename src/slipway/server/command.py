@@ -364,6 +364,7 @@ def serve(config: ServerConfig) -> None:
     connect_logs(platform, logplex, dispatcher)
     runtime = start_runtime(config, platform, data_dir, tls, logplex)
     providers = start_addons(config, data_dir)
+    platform.ports.addons = providers
     deployer.runtime = runtime
     token = router_token(data_dir)
     api = create_api(
@@ -371,7 +372,6 @@ def serve(config: ServerConfig) -> None:
         deployer=deployer,
         runtime=runtime,
         router_token=token,
-        addon_providers=providers,
         logplex=logplex,
         log_sessions=SessionSigner(secret),
         public_url=config.api_url,
