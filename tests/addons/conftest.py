@@ -62,7 +62,7 @@ def redis_settings() -> AddonSettings:
 @pytest.fixture
 def redis(data_dir: Path, redis_settings: AddonSettings) -> Iterator[RedisProvider]:
     provider = RedisProvider(data_dir, redis_settings)
-    provider.initial_backoff = 0.1
+    provider.supervisor.initial_backoff = 0.1
     yield provider
     provider.stop()
     # A fresh instance finds whatever is left (running or not) and removes it.

@@ -23,8 +23,8 @@ from slipway.addons import (
     ProviderUnavailable,
     ResourceNotFound,
 )
-from slipway.addons import postgres as pg_module
 from slipway.addons.postgres import SERVICE
+from slipway.addons.postgres import provider as pg_module
 from tests.addons.helpers import assert_one_sentence, scram_matches
 
 pytestmark = pytest.mark.postgres
@@ -168,11 +168,11 @@ def test_backup_capture_and_restore(pg: PostgresProvider) -> None:
         conn.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
         conn.execute("INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 500) g")
         conn.execute("COMMENT ON TABLE notes IS 'kept'")
-    first = pg.capture_backup(a.resource_id)
+    first = pg.backups.capture_backup(a.resource_id)
     assert first.name == "b001"
     assert first.status == "Completed"
     assert first.size > 0
-    path = pg.backup_path(a.resource_id, "b001")
+    path = pg.backups.backup_path(a.resource_id, "b001")
     assert path == pg.root / "backups" / a.resource_id / "b001.dump"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_bytes()[:5] == b"PGDMP"
@@ -181,12 +181,12 @@ def test_backup_capture_and_restore(pg: PostgresProvider) -> None:
         conn.execute("DELETE FROM notes WHERE id > 10")
         conn.execute("UPDATE notes SET body = 'changed'")
         conn.execute("CREATE TABLE extra (x int)")
-    second = pg.capture_backup(a.resource_id)
+    second = pg.backups.capture_backup(a.resource_id)
     assert second.name == "b002"
-    assert [b.name for b in pg.list_backups(a.resource_id)] == ["b001", "b002"]
+    assert [b.name for b in pg.backups.list_backups(a.resource_id)] == ["b001", "b002"]
 
     app_session = psycopg.connect(url, autocommit=True)  # an app still connected
-    pg.restore_backup(a.resource_id, "b001")
+    pg.backups.restore_backup(a.resource_id, "b001")
     with pytest.raises(psycopg.OperationalError):
         app_session.execute("SELECT 1")
     app_session.close()
@@ -200,18 +200,18 @@ def test_backup_capture_and_restore(pg: PostgresProvider) -> None:
         ).fetchone()
         assert owner == (parts(url)[0],)
 
-    pg.restore_backup(a.resource_id, "b002")
+    pg.backups.restore_backup(a.resource_id, "b002")
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM notes").fetchone() == (10,)
 
-    pg.delete_backup(a.resource_id, "b001")
-    assert [b.name for b in pg.list_backups(a.resource_id)] == ["b002"]
-    assert pg.capture_backup(a.resource_id).name == "b003"  # numbers are never reused
+    pg.backups.delete_backup(a.resource_id, "b001")
+    assert [b.name for b in pg.backups.list_backups(a.resource_id)] == ["b002"]
+    assert pg.backups.capture_backup(a.resource_id).name == "b003"  # numbers are never reused
     with pytest.raises(ResourceNotFound) as info:
-        pg.restore_backup(a.resource_id, "b001")
+        pg.backups.restore_backup(a.resource_id, "b001")
     assert_one_sentence(info.value.message)
     with pytest.raises(ResourceNotFound):
-        pg.backup_path(a.resource_id, "../../etc/passwd")
+        pg.backups.backup_path(a.resource_id, "../../etc/passwd")
 
 
 def test_a_failed_restore_leaves_the_database_as_it_was(
@@ -220,13 +220,13 @@ def test_a_failed_restore_leaves_the_database_as_it_was(
     a = pg.provision("postgresql-broken-4545", ESSENTIAL_0, {})
     with psycopg.connect(a.config["URL"]) as conn:
         conn.execute("CREATE TABLE kept AS SELECT g AS n FROM generate_series(1, 2000) g")
-    backup = pg.capture_backup(a.resource_id)
-    path = pg.backup_path(a.resource_id, backup.name)
+    backup = pg.backups.capture_backup(a.resource_id)
+    path = pg.backups.backup_path(a.resource_id, backup.name)
     path.write_bytes(path.read_bytes()[: backup.size // 2])  # a damaged dump
     with psycopg.connect(a.config["URL"]) as conn:
         conn.execute("CREATE TABLE later (x int)")
     with pytest.raises(BackupFailed) as info:
-        pg.restore_backup(a.resource_id, backup.name)
+        pg.backups.restore_backup(a.resource_id, backup.name)
     assert_one_sentence(info.value.message, parts(a.config["URL"])[1])
     assert "left as it was" in info.value.message
     with psycopg.connect(a.config["URL"]) as conn:
@@ -244,8 +244,10 @@ def test_backup_restores_into_another_addon(pg: PostgresProvider) -> None:
     target = pg.provision("postgresql-target-6666", ESSENTIAL_0, {})
     with psycopg.connect(source.config["URL"]) as conn:
         conn.execute("CREATE TABLE t AS SELECT 42 AS answer")
-    backup = pg.capture_backup(source.resource_id)
-    pg.restore_backup(target.resource_id, backup.name, source_resource_id=source.resource_id)
+    backup = pg.backups.capture_backup(source.resource_id)
+    pg.backups.restore_backup(
+        target.resource_id, backup.name, source_resource_id=source.resource_id
+    )
     with psycopg.connect(target.config["URL"]) as conn:
         assert conn.execute("SELECT answer FROM t").fetchone() == (42,)
 
@@ -296,7 +298,7 @@ def test_deprovision_drops_database_role_and_backups(
 ) -> None:
     a = pg.provision("postgresql-doomed-1010", ESSENTIAL_0, {})
     role, _, db = parts(a.config["URL"])
-    pg.capture_backup(a.resource_id)
+    pg.backups.capture_backup(a.resource_id)
     session = psycopg.connect(a.config["URL"], autocommit=True)  # an app still connected
     pg.deprovision(a.resource_id)
     session.close()

@@ -12,7 +12,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from slipway.addons import AddonSettings, PortInUse, PostgresProvider, ProviderUnavailable
-from slipway.addons._system import OsUser
+from slipway.addons._programs import OsUser
 from slipway.addons.postgres import SERVICE
 from tests.addons.helpers import assert_one_sentence
 
@@ -91,8 +91,8 @@ def test_embedded_cluster_survives_a_platform_restart(
             assert conn.execute("SELECT v FROM kept").fetchall() == [("still here",)]
         provider.start()  # already running: nothing to do
 
-        backup = provider.capture_backup(a.resource_id)
-        provider.restore_backup(a.resource_id, backup.name)
+        backup = provider.backups.capture_backup(a.resource_id)
+        provider.backups.restore_backup(a.resource_id, backup.name)
         with psycopg.connect(new_url) as conn:
             assert conn.execute("SELECT v FROM kept").fetchall() == [("still here",)]
 

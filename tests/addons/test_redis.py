@@ -23,10 +23,12 @@ from slipway.addons import (
     RedisProvider,
     ResourceNotFound,
 )
-from slipway.addons import redis as redis_module
-from slipway.addons._resp import RespClient
-from slipway.addons._system import OsUser, port_is_free
+from slipway.addons._ports import port_is_free
+from slipway.addons._programs import OsUser
 from slipway.addons.redis import SERVICE
+from slipway.addons.redis import provider as redis_provider
+from slipway.addons.redis import supervisor as redis_supervisor
+from slipway.addons.redis.resp import RespClient
 from tests.addons.helpers import assert_one_sentence, redis_cli
 
 MINI = SERVICE.default_plan
@@ -264,8 +266,8 @@ def test_a_port_taken_while_redis_starts_is_skipped(
     low = redis_settings.redis_ports[0]
     squatter = listener(low)
     offered = iter([low, low + 1])
-    monkeypatch.setattr(redis_module, "pick_port", lambda *args: next(offered))
-    monkeypatch.setattr(redis_module, "port_is_free", lambda port: True)
+    monkeypatch.setattr(redis_provider, "pick_port", lambda *args: next(offered))
+    monkeypatch.setattr(redis_supervisor, "port_is_free", lambda port: True)
     provider = RedisProvider(data_dir, redis_settings)
     try:
         a = provider.provision("redis-race-1", MINI, {})

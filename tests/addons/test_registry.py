@@ -14,6 +14,7 @@ from slipway.addons import (
     PostgresProvider,
     Provider,
     RedisProvider,
+    SupportsBackups,
     UnknownPlan,
     UnknownService,
     load_providers,
@@ -36,6 +37,13 @@ def test_builtins_are_there_and_loading_touches_nothing(
     assert providers["heroku-postgresql"].service.config_var_suffix == "DATABASE"
     assert providers["heroku-redis"].service.config_var_suffix == "REDIS"
     assert not (tmp_path / "data").exists()
+
+
+def test_backups_are_a_capability_a_provider_may_offer(providers: dict[str, Provider]) -> None:
+    postgres, redis = providers["heroku-postgresql"], providers["heroku-redis"]
+    assert isinstance(postgres, SupportsBackups)
+    assert callable(postgres.backups.capture_backup)
+    assert not isinstance(redis, SupportsBackups)
 
 
 @pytest.mark.parametrize(

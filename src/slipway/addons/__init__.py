@@ -13,14 +13,17 @@ from slipway.addons.errors import (
     UnknownPlan,
     UnknownService,
 )
-from slipway.addons.postgres import Backup, PostgresProvider
+from slipway.addons.postgres import PostgresProvider
 from slipway.addons.provider import (
     AddonSettings,
+    Backup,
+    Backups,
     Plan,
     Provider,
     ProviderFactory,
     Provisioned,
     Service,
+    SupportsBackups,
 )
 from slipway.addons.redis import RedisProvider
 from slipway.addons.registry import (
@@ -38,6 +41,7 @@ __all__ = [
     "AddonSettings",
     "Backup",
     "BackupFailed",
+    "Backups",
     "InvalidOptions",
     "Plan",
     "PortInUse",
@@ -50,6 +54,7 @@ __all__ = [
     "Resolved",
     "ResourceNotFound",
     "Service",
+    "SupportsBackups",
     "UnknownPlan",
     "UnknownService",
     "find_provider",

@@ -1,10 +1,17 @@
-"""What an add-on provider is: services, plans, and the Provider protocol.
+"""What an add-on provider is: services, plans, the Provider protocol and its capabilities.
 
 A provider owns the servers behind one add-on service (a PostgreSQL cluster, a
 set of redis-servers). The platform asks it to provision a resource for an
 add-on, remembers the returned `resource_id`, and exposes `config` to the app
 as `<ATTACHMENT>_<KEY>` (`DATABASE` + `URL` -> `DATABASE_URL`). Anything else a
 provider needs to remember (passwords, ports) it keeps under its own data dir.
+
+Beyond the protocol, a provider may offer optional capabilities, each a
+Protocol of its own that the platform checks with `isinstance`:
+
+- `SupportsBackups`: a `backups` attribute implementing `Backups` (pg:backups,
+  pg:backups:capture, pg:backups:restore, pg:backups:download). Without it, the
+  API answers that the service's add-ons have no backups.
 
 Third parties add a provider through the entry point group `slipway.addons`:
 the entry point's name is the service name and its value a callable
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -98,7 +106,12 @@ class AddonSettings:
 
 @runtime_checkable
 class Provider(Protocol):
-    """One add-on service. Every method may raise AddonError (and only that)."""
+    """One add-on service. Every method may raise AddonError (and only that).
+
+    Optional capabilities are separate protocols (so a provider without them is
+    still a Provider): a provider that has a `backups: Backups` attribute offers
+    backups, and `isinstance(provider, SupportsBackups)` says so.
+    """
 
     service: Service
 
@@ -129,6 +142,44 @@ class Provider(Protocol):
     def stop(self) -> None:
         """Stop the servers this provider runs (platform shutdown)."""
         ...
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One backup of an add-on's data."""
+
+    name: str  # "b001"
+    created_at: datetime
+    size: int  # bytes
+    status: str  # "Completed"
+
+
+class Backups(Protocol):
+    """The backups of a provider's add-ons. Every method may raise AddonError (and only that):
+    ResourceNotFound for an unknown resource or backup, BackupFailed when one did not work."""
+
+    def list_backups(self, resource_id: str) -> list[Backup]:
+        """pg:backups: the resource's backups, oldest first."""
+        ...
+
+    def capture_backup(self, resource_id: str) -> Backup:
+        """pg:backups:capture: a new backup, complete when this returns."""
+        ...
+
+    def restore_backup(self, resource_id: str, backup_name: str) -> None:
+        """pg:backups:restore: the resource holds what the backup holds; on failure, as it was."""
+        ...
+
+    def backup_path(self, resource_id: str, backup_name: str) -> Path:
+        """pg:backups:download: the backup's file, served as it is."""
+        ...
+
+
+@runtime_checkable
+class SupportsBackups(Protocol):
+    """A provider that offers backups (the capability the platform checks for)."""
+
+    backups: Backups
 
 
 ProviderFactory = Callable[[Path, AddonSettings], Provider]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from slipway import __version__
-from slipway.addons.provider import Provider
 from slipway.api import errors
 from slipway.api.middleware import DEFAULT_MAX_BODY, ApiMiddleware
 from slipway.api.ratelimit import RateLimiter
@@ -43,7 +41,6 @@ def create_api(
     deployer: Deployer | None = None,
     runtime: DynoManager | None = None,
     router_token: str | None = None,
-    addon_providers: Mapping[str, Provider] | None = None,
     public_url: str = "",
     ca_cert: Path | None = None,
     rate_limit: int = RATE_LIMIT_CAPACITY,
@@ -61,7 +58,6 @@ def create_api(
     api.state.deployer = deployer
     api.state.runtime = runtime
     api.state.router_token = router_token
-    api.state.addons = dict(addon_providers or {})
     api.state.stopping = threading.Event()
     api.state.public_url = public_url.rstrip("/")
     api.state.ca_cert = ca_cert

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
-from slipway.addons.provider import Plan, Service
-from slipway.platform import addons, dynos, views
+from slipway.platform import dynos, views
+from slipway.platform.addons import catalogue_id
 from slipway.platform.formation_rules import display_size, parse_size
 
 Json = dict[str, Any]
@@ -226,14 +225,9 @@ def domain(d: views.Domain) -> Json:
     }
 
 
-def _uuid_for(kind: str, name: str) -> str:
-    """Services and plans have no rows; their ids are stable hashes of their names."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"slipway:{kind}:{name}"))
-
-
-def addon_service(service: Service) -> Json:
+def addon_service(service: views.AddonService) -> Json:
     return {
-        "id": _uuid_for("service", service.name),
+        "id": service.id,
         "name": service.name,
         "human_name": service.human_name,
         "cli_plugin_name": None,
@@ -245,16 +239,16 @@ def addon_service(service: Service) -> Json:
     }
 
 
-def plan(service: Service, p: Plan) -> Json:
+def plan(p: views.AddonPlan) -> Json:
     return {
-        "id": _uuid_for("plan", p.name),
+        "id": p.id,
         "name": p.name,
         "human_name": p.human_name,
         "description": p.description,
         "default": p.default,
         "price": {"cents": p.price_cents, "unit": "month", "contract": False, "metered": False},
         "state": "public",
-        "addon_service": {"id": _uuid_for("service", service.name), "name": service.name},
+        "addon_service": {"id": p.service.id, "name": p.service.name},
         "compliance": [],
         "installable_inside_private_network": False,
         "installable_outside_private_network": True,
@@ -263,13 +257,13 @@ def plan(service: Service, p: Plan) -> Json:
     }
 
 
-def addon(a: addons.Addon) -> Json:
+def addon(a: views.Addon) -> Json:
     return {
         "id": a.id,
         "name": a.name,
-        "addon_service": {"id": _uuid_for("service", a.service), "name": a.service},
+        "addon_service": {"id": catalogue_id("service", a.service), "name": a.service},
         "plan": {
-            "id": _uuid_for("plan", a.plan),
+            "id": catalogue_id("plan", a.plan),
             "name": a.plan,
             "price": {"cents": 0, "unit": "month", "contract": False, "metered": False},
         },
@@ -287,7 +281,7 @@ def addon(a: addons.Addon) -> Json:
     }
 
 
-def attachment(a: addons.Attachment) -> Json:
+def attachment(a: views.Attachment) -> Json:
     return {
         "id": a.id,
         "name": a.name,
@@ -303,3 +297,17 @@ def attachment(a: addons.Attachment) -> Json:
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),
     }
+
+
+def backup(b: views.AddonBackup) -> Json:
+    """Slipway's own shape (pg:backups): Heroku's backups live in another API."""
+    return {
+        "name": b.name,
+        "created_at": ts(b.created_at),
+        "size": b.size,
+        "status": b.status,
+    }
+
+
+def info_row(label: str, value: str) -> Json:
+    return {"label": label, "value": value}

@@ -13,9 +13,12 @@ testable with small fakes and the parts behind it can change freely.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from slipway.addons.provider import Provider
 
 
 @dataclass
@@ -26,6 +29,10 @@ class Ports:
     drain_probe: DrainProbe | None = None
     # Log sessions and the log stream (`slipway.logs.service.LogService` over Logplex).
     logs: LogPort | None = None
+    # The add-on providers by service name (`slipway.addons.Provider`, wired from
+    # `start_addons`). Empty is a platform with no add-on services: its catalogue is
+    # empty, and a use case that needs a service's provider says it is not available.
+    addons: Mapping[str, Provider] = field(default_factory=dict)
 
 
 class DrainProbe(Protocol):

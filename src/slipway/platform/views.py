@@ -149,3 +149,62 @@ class Domain:
     cname: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Addon:
+    id: str
+    name: str
+    service: str
+    plan: str
+    state: str
+    app_id: str
+    app_name: str
+    config_vars: tuple[str, ...]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    provision_message: str = ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: str
+    name: str
+    app_id: str
+    app_name: str
+    addon_id: str
+    addon_name: str
+    addon_app_id: str
+    addon_app_name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AddonService:
+    """A service of the add-on catalogue; `id` is stable (services have no rows)."""
+
+    id: str
+    name: str  # "heroku-postgresql"
+    human_name: str
+
+
+@dataclass(frozen=True)
+class AddonPlan:
+    """A plan of a catalogue service; `id` is stable, like the service's."""
+
+    id: str
+    name: str  # "heroku-postgresql:essential-0"
+    human_name: str
+    description: str
+    default: bool
+    price_cents: int
+    service: AddonService
+
+
+@dataclass(frozen=True)
+class AddonBackup:
+    name: str  # "b001"
+    created_at: dt.datetime
+    size: int  # bytes
+    status: str  # "Completed"

@@ -66,6 +66,7 @@ def serve(config: ServerConfig) -> None:
     platform.ports.logs = LogService(logplex, SessionSigner(secret))
     runtime = start_runtime(config, platform, data_dir, tls, logplex)
     providers = start_addons(config, data_dir)
+    platform.ports.addons = providers
     deployer.runtime = runtime
     token = router_token(data_dir)
     api = create_api(
@@ -73,7 +74,6 @@ def serve(config: ServerConfig) -> None:
         deployer=deployer,
         runtime=runtime,
         router_token=token,
-        addon_providers=providers,
         public_url=config.api_url,
         ca_cert=tls.ca_cert,
         rate_limit=config.rate_limit,

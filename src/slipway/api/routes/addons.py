@@ -2,60 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from slipway.addons.errors import AddonError
-from slipway.addons.provider import Provider
 from slipway.api import serialize
 from slipway.api.bodies import AddonCreate, AddonDelete, AddonResolve, AttachmentCreate
 from slipway.api.deps import current_account, get_platform
 from slipway.platform import addons, views
-from slipway.platform.errors import InvalidParams, NotFound, Unavailable
 
 router = APIRouter()
 Actor = Annotated[views.Account, Depends(current_account)]
 
 
-def _providers(request: Request) -> Mapping[str, Provider]:
-    providers: Mapping[str, Provider] | None = request.app.state.addons
-    return providers or {}
-
-
-def _service(request: Request, ident: str) -> Provider:
-    for provider in _providers(request).values():
-        service = provider.service
-        if ident in (service.name, serialize.addon_service(service)["id"], *service.aliases):
-            return provider
-    raise NotFound(f"Couldn't find that add-on service ({ident}).", resource="addon_service")
-
-
 @router.get("/addon-services")
 def list_services(request: Request, actor: Actor) -> list[dict[str, Any]]:
-    return [serialize.addon_service(p.service) for p in _providers(request).values()]
+    return [serialize.addon_service(s) for s in addons.list_services(get_platform(request))]
 
 
 @router.get("/addon-services/{ident}")
 def get_service(ident: str, request: Request, actor: Actor) -> dict[str, Any]:
-    return serialize.addon_service(_service(request, ident).service)
+    return serialize.addon_service(addons.get_service(get_platform(request), ident))
 
 
 @router.get("/addon-services/{ident}/plans")
 def list_plans(ident: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
-    service = _service(request, ident).service
-    return [serialize.plan(service, p) for p in service.plans]
+    return [serialize.plan(p) for p in addons.list_plans(get_platform(request), ident)]
 
 
 @router.get("/addon-services/{ident}/plans/{plan}")
 def get_plan(ident: str, plan: str, request: Request, actor: Actor) -> dict[str, Any]:
-    service = _service(request, ident).service
-    for p in service.plans:
-        if plan in (p.name, p.short_name, serialize.plan(service, p)["id"]):
-            return serialize.plan(service, p)
-    raise NotFound(f"Couldn't find that plan ({plan}).", resource="plan")
+    return serialize.plan(addons.get_plan(get_platform(request), ident, plan))
 
 
 @router.get("/addons")
@@ -87,7 +65,6 @@ def create(app: str, body: AddonCreate, request: Request, actor: Actor) -> dict[
     plan = body.plan if isinstance(body.plan, str) else body.plan.name
     created = addons.create_addon(
         get_platform(request),
-        _providers(request),
         actor,
         app,
         plan=plan,
@@ -104,12 +81,7 @@ def destroy(
 ) -> dict[str, Any]:
     """The official CLI sends `{"force": false}` as the DELETE's body."""
     gone = addons.destroy_addon(
-        get_platform(request),
-        _providers(request),
-        actor,
-        app,
-        ident,
-        force=bool(body and body.force),
+        get_platform(request), actor, app, ident, force=bool(body and body.force)
     )
     return serialize.addon(gone)
 
@@ -134,9 +106,7 @@ def list_app_attachments(app: str, request: Request, actor: Actor) -> list[dict[
 
 @router.post("/addon-attachments", status_code=201)
 def attach(body: AttachmentCreate, request: Request, actor: Actor) -> dict[str, Any]:
-    created = addons.attach(
-        get_platform(request), _providers(request), actor, body.addon, body.app, body.name
-    )
+    created = addons.attach(get_platform(request), actor, body.addon, body.app, body.name)
     return serialize.attachment(created)
 
 
@@ -149,75 +119,44 @@ def detach(ident: str, request: Request, actor: Actor) -> dict[str, Any]:
 # -- Slipway's own: what pg:* and redis:* need --------------------------------------------
 
 
-def _resource(request: Request, actor: views.Account, ident: str) -> tuple[Provider, str]:
-    app = request.query_params.get("app")
-    with get_platform(request).tx() as tx:
-        service, resource_id = addons.resource_of(tx, actor, ident, app)
-    provider = _providers(request).get(service)
-    if provider is None:
-        raise Unavailable(f"The {service} provider is not available on this server.")
-    return provider, resource_id
-
-
-def _call(fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except AddonError as exc:
-        raise addons.platform_error(exc) from exc
-
-
-def _postgres(provider: Provider) -> Any:
-    if not hasattr(provider, "capture_backup"):
-        raise InvalidParams(f"{provider.service.name} add-ons have no backups; only Postgres does.")
-    return provider
+def _app(request: Request) -> str | None:
+    """The app the CLI names with `?app=`, so an attachment name (DATABASE) resolves in it."""
+    return request.query_params.get("app")
 
 
 @router.get("/addons/{ident}/info")
 def info(ident: str, request: Request, actor: Actor) -> list[dict[str, str]]:
-    provider, resource_id = _resource(request, actor, ident)
-    return [{"label": k, "value": v} for k, v in _call(provider.info, resource_id)]
+    rows = addons.addon_info(get_platform(request), actor, ident, _app(request))
+    return [serialize.info_row(label, value) for label, value in rows]
 
 
 @router.post("/addons/{ident}/actions/rotate-credentials")
 def rotate(ident: str, request: Request, actor: Actor) -> dict[str, Any]:
-    rotated = addons.rotate_credentials(
-        get_platform(request), _providers(request), actor, ident, request.query_params.get("app")
-    )
+    rotated = addons.rotate_credentials(get_platform(request), actor, ident, _app(request))
     return serialize.addon(rotated)
-
-
-def _backup(b: Any) -> dict[str, Any]:
-    return {
-        "name": b.name,
-        "created_at": serialize.ts(b.created_at),
-        "size": b.size,
-        "status": b.status,
-    }
 
 
 @router.get("/addons/{ident}/backups")
 def backups(ident: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
-    provider, resource_id = _resource(request, actor, ident)
-    return [_backup(b) for b in _call(_postgres(provider).list_backups, resource_id)]
+    listed = addons.list_backups(get_platform(request), actor, ident, _app(request))
+    return [serialize.backup(b) for b in listed]
 
 
 @router.post("/addons/{ident}/backups", status_code=201)
 def capture(ident: str, request: Request, actor: Actor) -> dict[str, Any]:
-    provider, resource_id = _resource(request, actor, ident)
-    return _backup(_call(_postgres(provider).capture_backup, resource_id))
+    captured = addons.capture_backup(get_platform(request), actor, ident, _app(request))
+    return serialize.backup(captured)
 
 
 @router.post("/addons/{ident}/backups/{name}/actions/restore")
 def restore(ident: str, name: str, request: Request, actor: Actor) -> dict[str, str]:
-    provider, resource_id = _resource(request, actor, ident)
-    _call(_postgres(provider).restore_backup, resource_id, name)
+    addons.restore_backup(get_platform(request), actor, ident, _app(request), name)
     return {"restored": name}
 
 
 @router.get("/addons/{ident}/backups/{name}/download")
 def download(ident: str, name: str, request: Request, actor: Actor) -> FileResponse:
-    provider, resource_id = _resource(request, actor, ident)
-    path = _call(_postgres(provider).backup_path, resource_id, name)
+    path = addons.backup_path(get_platform(request), actor, ident, _app(request), name)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{name}.dump")
 
 

@@ -77,14 +77,8 @@ def update_app(app: str, body: AppUpdate, request: Request, actor: Actor) -> dic
 @router.delete("/apps/{app}")
 def delete_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
     platform = get_platform(request)
-    with platform.tx() as tx:
-        app_id = apps.find_app_row(tx, actor, app).id
-        owned = [a.id for a in addons.list_addons(tx, actor, app) if a.app_id == app_id]
     # Heroku destroys an app's add-ons with it (and detaches them from other apps).
-    for addon_id in owned:
-        addons.destroy_addon(
-            platform, request.app.state.addons or {}, actor, app, addon_id, force=True
-        )
+    addons.destroy_app_addons(platform, actor, app)
     with platform.tx() as tx:
         # Build ids are read before the rows go, so their logs can be removed too.
         build_ids = builds.build_ids_of(tx, apps.find_app_row(tx, actor, app).id)

@@ -1,0 +1,150 @@
+"""Where each heroku-postgresql add-on lives: its state file, and the server holding its database.
+
+    resources/<resource_id>.json      role, password, database, host, port, plan, server
+
+`server` is "embedded" (the cluster under `<data_dir>/addons/postgres/cluster`)
+or "external" (the server of `postgres_admin_url`). The database name is the
+add-on's resource id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from slipway.addons._files import private_dir, read_json, write_json
+from slipway.addons._names import check_resource_id
+from slipway.addons.errors import ProviderUnavailable, ResourceNotFound
+from slipway.addons.postgres.connect import AdminServer
+from slipway.addons.postgres.embedded import EmbeddedCluster
+from slipway.addons.postgres.service import SERVICE_NAME
+from slipway.addons.provider import AddonSettings
+
+_NO_ADMIN_URL_HINT = "start it or pass --postgres-admin-url"
+
+
+def now() -> datetime:
+    """A timestamp for state files: UTC, whole seconds."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class Resources:
+    """The add-ons' state files under `resources/`, and the servers their databases are on."""
+
+    def __init__(self, root: Path, settings: AddonSettings, cluster: EmbeddedCluster) -> None:
+        self.root = root
+        self.dir = root / "resources"
+        self.settings = settings
+        self.cluster = cluster
+
+    # -- state files
+
+    def state_path(self, resource_id: str) -> Path:
+        check_resource_id(resource_id, SERVICE_NAME)
+        return self.dir / f"{resource_id}.json"
+
+    def load(self, resource_id: str) -> dict[str, Any]:
+        path = self.state_path(resource_id)
+        if not path.exists():
+            raise ResourceNotFound(
+                f"There is no {SERVICE_NAME} database {resource_id} on this Slipway; "
+                "check the add-on name."
+            )
+        return read_json(path)
+
+    def save(self, state: dict[str, Any]) -> None:
+        private_dir(self.root.parent)
+        private_dir(self.root)
+        private_dir(self.dir)
+        write_json(self.state_path(state["resource_id"]), state)
+
+    def provisioned_ids(self) -> list[str]:
+        if not self.dir.exists():
+            return []
+        return sorted(
+            p.stem for p in self.dir.glob("*.json") if read_json(p).get("status") == "provisioned"
+        )
+
+    # -- servers
+
+    def external(self) -> AdminServer:
+        url = self.settings.postgres_admin_url
+        assert url
+        try:
+            params = {k: str(v) for k, v in conninfo_to_dict(url).items() if v is not None}
+        except psycopg.ProgrammingError:
+            raise ProviderUnavailable(
+                "The PostgreSQL admin URL is not a valid libpq URL; pass --postgres-admin-url "
+                "as postgresql://USER:PASSWORD@HOST:PORT/postgres."
+            ) from None
+        host = params.get("host") or params.get("hostaddr") or "localhost"
+        port = params.get("port") or "5432"
+        address = f"{host}:{port}"
+        return AdminServer(
+            label=f"the PostgreSQL server at {address}",
+            address=address,
+            params=params,
+            unreachable_hint=_NO_ADMIN_URL_HINT,
+            credentials_hint="check the user and password in --postgres-admin-url",
+        )
+
+    def server_for_new(self) -> tuple[AdminServer, str, int, str]:
+        """The server a new add-on goes on: (server, host for URLs, port, kind)."""
+        if self.settings.postgres_admin_url:
+            server = self.external()
+            host = server.params.get("host") or ""
+            if not host or host.startswith("/") or "," in host:
+                host = "127.0.0.1"
+            port = int((server.params.get("port") or "5432").split(",")[0])
+            return server, self.settings.postgres_host or host, port, "external"
+        self.cluster.ensure_running()
+        server = self.cluster.server()
+        return server, self.settings.postgres_host or "127.0.0.1", self.cluster.port(), "embedded"
+
+    def server_for(self, state: Mapping[str, Any]) -> AdminServer:
+        if state["server"] == "embedded":
+            self.cluster.ensure_running()
+            return self.cluster.server()
+        if not self.settings.postgres_admin_url:
+            raise ProviderUnavailable(
+                f"The database {state['database']} lives on the PostgreSQL server at "
+                f"{state['host']}:{state['port']}, but no admin URL is configured; "
+                "pass --postgres-admin-url."
+            )
+        return self.external()
+
+    # -- how clients reach a database
+
+    @staticmethod
+    def url(state: Mapping[str, Any]) -> str:
+        return (
+            f"postgres://{state['role']}:{state['password']}@"
+            f"{_url_host(state['host'])}:{state['port']}/{state['database']}"
+        )
+
+    @staticmethod
+    def client_env(state: Mapping[str, Any], app: str) -> dict[str, str]:
+        """libpq's environment for psql, pg_dump and pg_restore (the password stays off argv)."""
+        return {
+            "PGPASSWORD": state["password"],
+            "PGCONNECT_TIMEOUT": "10",
+            "PGAPPNAME": app,
+        }
+
+    @staticmethod
+    def client_args(state: Mapping[str, Any]) -> list[str]:
+        return [
+            f"--host={state['host']}",
+            f"--port={state['port']}",
+            f"--username={state['role']}",
+            f"--dbname={state['database']}",
+        ]

@@ -1,0 +1,62 @@
+"""Add-ons: provision a service through its provider, attach it to apps as config vars.
+
+The providers are the platform's `addons` port (`ports.Ports.addons`, wired by
+the server from the `slipway.addons` entry points); everything the API does
+with add-ons is one of the use cases below, and a provider's AddonError is
+translated into the platform's errors in one place (`providers.platform_error`).
+
+- `catalogue.py`: the services and plans the providers offer; SERVICE[:PLAN].
+- `provisioning.py`: create and destroy add-ons (between two transactions).
+- `attachments.py`: attach and detach, each a release with the config vars.
+- `records.py`: finding, listing and resolving the add-ons an actor can see.
+- `resources.py`: pg:info/redis:info, credential rotation, Postgres backups.
+- `providers.py`: the port's lookup and the error translation.
+"""
+
+from slipway.platform.addons.attachments import attach, detach, list_attachments
+from slipway.platform.addons.catalogue import (
+    catalogue_id,
+    get_plan,
+    get_service,
+    list_plans,
+    list_services,
+    resolve_plan,
+)
+from slipway.platform.addons.providers import platform_error
+from slipway.platform.addons.provisioning import create_addon, destroy_addon, destroy_app_addons
+from slipway.platform.addons.records import get_addon, list_addons, resolve
+from slipway.platform.addons.resources import (
+    addon_info,
+    backup_path,
+    capture_backup,
+    list_backups,
+    resource_of,
+    restore_backup,
+    rotate_credentials,
+)
+
+__all__ = [
+    "addon_info",
+    "attach",
+    "backup_path",
+    "capture_backup",
+    "catalogue_id",
+    "create_addon",
+    "destroy_addon",
+    "destroy_app_addons",
+    "detach",
+    "get_addon",
+    "get_plan",
+    "get_service",
+    "list_addons",
+    "list_attachments",
+    "list_backups",
+    "list_plans",
+    "list_services",
+    "platform_error",
+    "resolve",
+    "resolve_plan",
+    "resource_of",
+    "restore_backup",
+    "rotate_credentials",
+]

@@ -1,0 +1,136 @@
+"""Add-on records: finding one the actor may see, listing them, and their views.
+
+An add-on is visible to whoever can access the app that owns it or any app it
+is attached to.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from slipway.platform import views
+from slipway.platform.apps import can_access, find_app_row
+from slipway.platform.errors import InvalidParams, NotFound
+from slipway.platform.tx import Tx
+from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
+
+
+def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
+    app = tx.session.get(AppRow, row.app_id)
+    assert app is not None
+    attachments = tx.session.scalars(
+        select(AddonAttachmentRow.name).where(
+            AddonAttachmentRow.addon_id == row.id, AddonAttachmentRow.app_id == row.app_id
+        )
+    ).all()
+    config_vars = tuple(f"{a}_{k}" for a in sorted(attachments) for k in row.config_keys)
+    return views.Addon(
+        id=row.id,
+        name=row.name,
+        service=row.service,
+        plan=row.plan,
+        state=row.state,
+        app_id=app.id,
+        app_name=app.name,
+        config_vars=config_vars,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def attachment_view(tx: Tx, row: AddonAttachmentRow) -> views.Attachment:
+    addon = tx.session.get(AddonRow, row.addon_id)
+    app = tx.session.get(AppRow, row.app_id)
+    assert addon is not None
+    assert app is not None
+    owner = tx.session.get(AppRow, addon.app_id)
+    assert owner is not None
+    return views.Attachment(
+        id=row.id,
+        name=row.name,
+        app_id=app.id,
+        app_name=app.name,
+        addon_id=addon.id,
+        addon_name=addon.name,
+        addon_app_id=owner.id,
+        addon_app_name=owner.name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def find_addon(tx: Tx, actor: views.Account, ident: str, app: AppRow | None = None) -> AddonRow:
+    """By id, name, or (within an app) attachment name."""
+    row = tx.session.scalar(
+        select(AddonRow).where((AddonRow.id == ident) | (AddonRow.name == ident))
+    )
+    if row is None and app is not None:
+        attachment = tx.session.scalar(
+            select(AddonAttachmentRow).where(
+                AddonAttachmentRow.app_id == app.id, AddonAttachmentRow.name == ident.upper()
+            )
+        )
+        if attachment is not None:
+            row = tx.session.get(AddonRow, attachment.addon_id)
+    if row is None or not _visible(tx, actor, row):
+        raise NotFound(f"Couldn't find that add-on ({ident}).", resource="addon")
+    return row
+
+
+def _visible(tx: Tx, actor: views.Account, row: AddonRow) -> bool:
+    owner = tx.session.get(AppRow, row.app_id)
+    if owner is not None and can_access(actor, owner):
+        return True
+    apps = tx.session.scalars(
+        select(AppRow)
+        .join(AddonAttachmentRow, AddonAttachmentRow.app_id == AppRow.id)
+        .where(AddonAttachmentRow.addon_id == row.id)
+    )
+    return any(can_access(actor, a) for a in apps)
+
+
+def provisioned(
+    tx: Tx, actor: views.Account, addon_ident: str, app_ident: str | None
+) -> tuple[AddonRow, str]:
+    """A provisioned add-on the actor can see, and its resource id."""
+    app = find_app_row(tx, actor, app_ident) if app_ident else None
+    row = find_addon(tx, actor, addon_ident, app)
+    if row.resource_id is None or row.state != "provisioned":
+        raise InvalidParams(f"{row.name} is {row.state}; wait until it is provisioned.")
+    return row, row.resource_id
+
+
+def list_addons(tx: Tx, actor: views.Account, app_ident: str | None) -> list[views.Addon]:
+    if app_ident is None:
+        rows = tx.session.scalars(select(AddonRow).order_by(AddonRow.created_at)).all()
+        return [addon_view(tx, r) for r in rows if _visible(tx, actor, r)]
+    app = find_app_row(tx, actor, app_ident)
+    ids = set(
+        tx.session.scalars(
+            select(AddonAttachmentRow.addon_id).where(AddonAttachmentRow.app_id == app.id)
+        )
+    )
+    rows = tx.session.scalars(
+        select(AddonRow)
+        .where((AddonRow.app_id == app.id) | AddonRow.id.in_(ids))
+        .order_by(AddonRow.created_at)
+    ).all()
+    return [addon_view(tx, r) for r in rows]
+
+
+def get_addon(
+    tx: Tx, actor: views.Account, ident: str, app_ident: str | None = None
+) -> views.Addon:
+    app = find_app_row(tx, actor, app_ident) if app_ident else None
+    return addon_view(tx, find_addon(tx, actor, ident, app))
+
+
+def resolve(tx: Tx, actor: views.Account, addon: str, app_ident: str | None) -> list[views.Addon]:
+    """`POST /actions/addons/resolve`: `DATABASE`, `postgresql-x-1`, or `app::DATABASE`."""
+    if "::" in addon:
+        app_ident, addon = addon.split("::", 1)
+    app = find_app_row(tx, actor, app_ident) if app_ident else None
+    try:
+        return [addon_view(tx, find_addon(tx, actor, addon, app))]
+    except NotFound:
+        return []
