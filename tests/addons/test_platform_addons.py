@@ -194,7 +194,11 @@ def test_a_provider_without_the_capability_has_no_backups(
     queue = addons.create_addon(platform, actor, "acme-app", plan="acme-queue")
     with pytest.raises(InvalidParams) as refused:
         addons.capture_backup(platform, actor, queue.name, None)
-    assert refused.value.message == "acme-queue add-ons have no backups; only Postgres does."
+    assert (
+        refused.value.message
+        == "acme-queue add-ons have no backups; back up a service that offers them, "
+        "such as heroku-postgresql."
+    )
 
 
 def test_an_unwired_provider_is_unavailable(platform: Platform, actor: views.Account) -> None:

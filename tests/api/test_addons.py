@@ -169,7 +169,8 @@ def test_redis_info_and_no_backups(client: httpx.Client) -> None:
     assert rows["Add-on"] == addon["name"]
     no_backups = {
         "id": "invalid_params",
-        "message": "heroku-redis add-ons have no backups; only Postgres does.",
+        "message": "heroku-redis add-ons have no backups; back up a service that offers "
+        "them, such as heroku-postgresql.",
     }
     base = f"/addons/{addon['name']}/backups"
     for response in (

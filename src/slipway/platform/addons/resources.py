@@ -85,7 +85,10 @@ def _backups_of(
 ) -> tuple[Backups, str]:
     provider, resource_id = _provider_of(platform, actor, addon_ident, app_ident)
     if not isinstance(provider, SupportsBackups):
-        raise InvalidParams(f"{provider.service.name} add-ons have no backups; only Postgres does.")
+        raise InvalidParams(
+            f"{provider.service.name} add-ons have no backups; back up a service that offers "
+            "them, such as heroku-postgresql."
+        )
     return provider.backups, resource_id
 
 
