@@ -184,12 +184,19 @@ class _Context:
     def stage(
         self, bp: ResolvedBuildpack, index: int, root: Path
     ) -> tuple[ResolvedBuildpack, Path]:
-        """A writable copy per build, so a buildpack can write its `export` file."""
+        """A writable copy per build, so a buildpack can write its `export` file.
+
+        What the buildpack needs beside it (the built-ins' `common/`) is copied next to it
+        once, as it sits in the source tree.
+        """
         dest = root / f"{index:02d}"
-        shutil.copytree(
-            bp.path, dest, symlinks=True, ignore=shutil.ignore_patterns(".git", "export")
-        )
+        ignore = shutil.ignore_patterns(".git", "export", "__pycache__")
+        shutil.copytree(bp.path, dest, symlinks=True, ignore=ignore)
         self.own(dest)
+        for extra in bp.beside:
+            if not (root / extra.name).exists():
+                shutil.copytree(extra, root / extra.name, symlinks=True, ignore=ignore)
+                self.own(root / extra.name)
         return bp, dest
 
     def _env(self) -> dict[str, str]:
