@@ -14,8 +14,30 @@ testable with small fakes and the parts behind it can change freely.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class SourceFetcher(Protocol):
+    """Downloads a build's source archive (`source_blob.url`): `slipway.builder.fetch`."""
+
+    def fetch(self, url: str, dest: Path, max_bytes: int) -> str:
+        """Write what url serves into dest and return its SHA-256 (hex); past max_bytes, or
+        when the download fails, raise a `slipway.builder.errors.BuildError` (one sentence)."""
+        ...
+
+
+class AppRepositories(Protocol):
+    """The apps' git repositories, laid out where git/ keeps them: `slipway.git.repos`."""
+
+    def remove(self, app_id: str) -> None:
+        """Delete the app's repository; nothing when it has none."""
+        ...
 
 
 @dataclass
 class Ports:
     """The ports of one platform; fields are added per part as its use cases need them."""
+
+    sources: SourceFetcher | None = None
+    repositories: AppRepositories | None = None

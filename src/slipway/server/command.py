@@ -30,6 +30,7 @@ from slipway.addons.provider import AddonSettings, Provider
 from slipway.addons.registry import load_providers
 from slipway.api.app import RATE_LIMIT_CAPACITY, create_api
 from slipway.builder.buildpack_resolver import BuildpackResolver
+from slipway.builder.fetch import HttpSourceFetcher
 from slipway.builder.runner import BuildRunner
 from slipway.git.http import GitAuthError, GitHttp, PushGrant
 from slipway.git.repos import RepoStore
@@ -343,6 +344,9 @@ def serve(config: ServerConfig) -> None:
     bootstrap(platform, config)
     tls = tls_files(config, data_dir)
     secret = load_secret(data_dir)
+    repos = RepoStore(data_dir / "repos")
+    platform.ports.repositories = repos
+    platform.ports.sources = HttpSourceFetcher()
     deployer = Deployer(
         platform,
         BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
@@ -379,7 +383,7 @@ def serve(config: ServerConfig) -> None:
         rate_limit=config.rate_limit,
     )
     git = GitHttp(
-        RepoStore(data_dir / "repos"),
+        repos,
         make_authoriser(platform),
         deployer.push_tokens.issue,
         deployer.push_tokens.revoke,
