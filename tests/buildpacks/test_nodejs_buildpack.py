@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from slipway.builder.buildpacks.nodejs import buildpack
+import slipway.builder.buildpacks.nodejs as nodejs_buildpack
+from slipway.builder.buildpacks.nodejs import package_json, semver
 
-BUILDPACK_SRC = Path(buildpack.__file__).parent
+BUILDPACK_SRC = Path(nodejs_buildpack.__file__).parent
 NPM_TIMEOUT = 180
 
 needs_node = pytest.mark.skipif(
@@ -79,9 +80,16 @@ def python_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def bp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A writable copy of the buildpack, as the build runner gives each build."""
-    target = tmp_path_factory.mktemp("bp") / "nodejs"
+    """A writable copy of the buildpack with the shared helpers beside it, as the build runner
+    stages a built-in."""
+    root = tmp_path_factory.mktemp("bp")
+    target = root / "nodejs"
     shutil.copytree(BUILDPACK_SRC, target, ignore=shutil.ignore_patterns("__pycache__", "export"))
+    shutil.copytree(
+        BUILDPACK_SRC.parent / "common",
+        root / "common",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     return target
 
 
@@ -264,21 +272,22 @@ def test_release_without_start_script(tmp_path: Path, bp: Path, python_dir: Path
     ],
 )
 def test_semver_ranges(range_text: str, version: str, expected: bool) -> None:
-    assert buildpack.satisfies(version, range_text) is expected
+    assert semver.satisfies(version, range_text) is expected
 
 
 @pytest.mark.parametrize("bad", ["banana", ">=", "1.2.3.4", "^", "lts/*", ">=18 <"])
 def test_semver_unparseable_range(bad: str) -> None:
     with pytest.raises(ValueError, match="not a version"):
-        buildpack.parse_range(bad)
+        semver.parse_range(bad)
 
 
 def test_heroku_postbuild_runs_instead_of_build() -> None:
     assert (
-        buildpack.build_script_name({"build": "a", "heroku-postbuild": "b"}) == "heroku-postbuild"
+        package_json.build_script_name({"build": "a", "heroku-postbuild": "b"})
+        == "heroku-postbuild"
     )
-    assert buildpack.build_script_name({"build": "a"}) == "build"
-    assert buildpack.build_script_name({"start": "a"}) is None
+    assert package_json.build_script_name({"build": "a"}) == "build"
+    assert package_json.build_script_name({"start": "a"}) is None
 
 
 # --------------------------------------------------------------------------------------------

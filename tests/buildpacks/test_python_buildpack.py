@@ -41,9 +41,15 @@ class Build:
 
 
 def copy_buildpack(dest: Path) -> Path:
-    """A writable copy of the buildpack, as the caller gives each build."""
+    """A writable copy of the buildpack with the shared helpers beside it, as the build runner
+    stages a built-in."""
     target = dest / "buildpack"
     shutil.copytree(BUILDPACK_SRC, target, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        BUILDPACK_SRC.parent / "common",
+        dest / "common",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     return target
 
 

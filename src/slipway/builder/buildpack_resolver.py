@@ -16,6 +16,8 @@ from pathlib import Path
 from slipway.builder.errors import BuildpackError
 
 BUILTIN_DIR = Path(__file__).parent / "buildpacks"
+# The helpers the built-ins share; a built-in finds them beside its own directory.
+BUILTIN_COMMON_DIR = BUILTIN_DIR / "common"
 # Built-in buildpacks, in Heroku's detection order.
 BUILTINS: dict[str, str] = {"heroku/nodejs": "nodejs", "heroku/python": "python"}
 # The URLs people copy from Heroku map to the built-ins.
@@ -36,6 +38,8 @@ class ResolvedBuildpack:
     url: str
     name: str
     path: Path
+    # Directories a build stages next to the buildpack's copy (the built-ins' shared helpers).
+    beside: tuple[Path, ...] = ()
 
 
 def canonical(url: str) -> str:
@@ -69,7 +73,9 @@ class BuildpackResolver:
     def resolve(self, url: str) -> ResolvedBuildpack:
         url = validate(url)
         if url in BUILTINS:
-            return ResolvedBuildpack(url, url, BUILTIN_DIR / BUILTINS[url])
+            return ResolvedBuildpack(
+                url, url, BUILTIN_DIR / BUILTINS[url], beside=(BUILTIN_COMMON_DIR,)
+            )
         local = url.removeprefix("file://")
         if url.startswith("/") or (url.startswith("file:///") and Path(local, "bin").is_dir()):
             # A directory on this machine, as a path or a file:// URL (the official CLI

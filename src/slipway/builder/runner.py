@@ -99,31 +99,8 @@ class BuildRunner:
         ]
         ctx = _Context(self.sandbox, req, layout, mounts, build_dir)
 
-        if req.buildpacks:
-            chosen = [self.resolver.resolve(url) for url in req.buildpacks]
-            ctx.own(bp_root)
-            staged = [ctx.stage(bp, i, bp_root) for i, bp in enumerate(chosen)]
-            names = []
-            for bp, path in staged:
-                name = ctx.detect(path)
-                if name is None:
-                    raise CompileFailed(
-                        f"App not compatible with buildpack: {bp.url}; its bin/detect found "
-                        "nothing to build."
-                    )
-                names.append((bp, path, name))
-        else:
-            emit("-----> Determining which buildpack to use for this app")
-            names = []
-            ctx.own(bp_root)
-            for i, builtin in enumerate(self.resolver.builtins()):
-                _, path = ctx.stage(builtin, i, bp_root)
-                name = ctx.detect(path)
-                if name is not None:
-                    names = [(builtin, path, name)]
-                    break
-            if not names:
-                raise NoBuildpackDetected(NO_BUILDPACK_MESSAGE)
+        ctx.own(bp_root)
+        names = self._detect(req, ctx, bp_root, emit)
 
         defaults: dict[str, str] = {}
         exports: list[str] = []
@@ -134,21 +111,57 @@ class BuildRunner:
             exports.append(f"{inside}/export")
             defaults.update(ctx.release(path, emit))
 
-        process_types = dict(defaults)
-        procfile = build_dir / "Procfile"
-        declared: dict[str, str] = {}
-        if procfile.is_file():
-            declared = parse_procfile(procfile.read_text(errors="replace"))
-            process_types.update(declared)
-        emit("-----> Discovering process types")
-        if declared:
-            emit(f"       Procfile declares types -> {', '.join(declared)}")
-        default_only = [t for t in defaults if t not in declared]
-        if default_only:
-            emit(f"       Default types for buildpack -> {', '.join(default_only)}")
-        if not process_types:
-            emit("       Procfile declares types -> (none)")
+        process_types = _discover_process_types(build_dir, defaults, emit)
         return BuildOutcome(build_dir, process_types, ", ".join(n for _, _, n in names))
+
+    def _detect(
+        self, req: BuildRequest, ctx: _Context, bp_root: Path, emit: Emit
+    ) -> list[tuple[ResolvedBuildpack, Path, str]]:
+        """The buildpacks to compile with, staged, and the names their bin/detect gave.
+
+        The app's own list must all detect; without one, the first built-in that detects wins.
+        """
+        if req.buildpacks:
+            chosen = [self.resolver.resolve(url) for url in req.buildpacks]
+            staged = [ctx.stage(bp, i, bp_root) for i, bp in enumerate(chosen)]
+            names = []
+            for bp, path in staged:
+                name = ctx.detect(path)
+                if name is None:
+                    raise CompileFailed(
+                        f"App not compatible with buildpack: {bp.url}; its bin/detect found "
+                        "nothing to build."
+                    )
+                names.append((bp, path, name))
+            return names
+        emit("-----> Determining which buildpack to use for this app")
+        for i, builtin in enumerate(self.resolver.builtins()):
+            _, path = ctx.stage(builtin, i, bp_root)
+            name = ctx.detect(path)
+            if name is not None:
+                return [(builtin, path, name)]
+        raise NoBuildpackDetected(NO_BUILDPACK_MESSAGE)
+
+
+def _discover_process_types(
+    build_dir: Path, defaults: dict[str, str], emit: Emit
+) -> dict[str, str]:
+    """The buildpacks' default process types, overridden by the Procfile's, as Heroku says."""
+    process_types = dict(defaults)
+    procfile = build_dir / "Procfile"
+    declared: dict[str, str] = {}
+    if procfile.is_file():
+        declared = parse_procfile(procfile.read_text(errors="replace"))
+        process_types.update(declared)
+    emit("-----> Discovering process types")
+    if declared:
+        emit(f"       Procfile declares types -> {', '.join(declared)}")
+    default_only = [t for t in defaults if t not in declared]
+    if default_only:
+        emit(f"       Default types for buildpack -> {', '.join(default_only)}")
+    if not process_types:
+        emit("       Procfile declares types -> (none)")
+    return process_types
 
 
 class _Context:
@@ -184,12 +197,19 @@ class _Context:
     def stage(
         self, bp: ResolvedBuildpack, index: int, root: Path
     ) -> tuple[ResolvedBuildpack, Path]:
-        """A writable copy per build, so a buildpack can write its `export` file."""
+        """A writable copy per build, so a buildpack can write its `export` file.
+
+        What the buildpack needs beside it (the built-ins' `common/`) is copied next to it
+        once, as it sits in the source tree.
+        """
         dest = root / f"{index:02d}"
-        shutil.copytree(
-            bp.path, dest, symlinks=True, ignore=shutil.ignore_patterns(".git", "export")
-        )
+        ignore = shutil.ignore_patterns(".git", "export", "__pycache__")
+        shutil.copytree(bp.path, dest, symlinks=True, ignore=ignore)
         self.own(dest)
+        for extra in bp.beside:
+            if not (root / extra.name).exists():
+                shutil.copytree(extra, root / extra.name, symlinks=True, ignore=ignore)
+                self.own(root / extra.name)
         return bp, dest
 
     def _env(self) -> dict[str, str]:

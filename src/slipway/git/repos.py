@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -22,6 +23,11 @@ class RepoStore:
 
     def path(self, app_id: str) -> Path:
         return self.root / f"{app_id}.git"
+
+    def remove(self, app_id: str) -> None:
+        """After the app is destroyed: its repository goes too."""
+        with self._lock:
+            shutil.rmtree(self.path(app_id), ignore_errors=True)
 
     def ensure(self, app_id: str) -> Path:
         """Create the repository on first use; (re)write its hook when it changed."""

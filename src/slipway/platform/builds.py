@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from slipway.builder.buildpack_resolver import validate
+from slipway.builder.buildpack_resolver import BUILTINS, validate
 from slipway.builder.errors import BuildpackError
 from slipway.platform import views
 from slipway.platform.apps import current_release_row, find_app_row
@@ -144,6 +144,15 @@ def set_buildpacks(tx: Tx, actor: views.Account, app_ident: str, urls: Sequence[
     app.buildpacks = cleaned
     app.updated_at = tx.clock.now()
     return cleaned
+
+
+def registry_buildpack(namespace: str, name: str) -> str:
+    """The built-in buildpack a registry name stands for (`heroku/python`: the official CLI
+    looks a name up before `buildpacks:set`); NotFound for any other name."""
+    ref = f"{namespace}/{name}"
+    if ref not in BUILTINS:
+        raise NotFound(f"Couldn't find that buildpack ({ref}).", resource="buildpack")
+    return ref
 
 
 def slugs_to_keep(tx: Tx, keep_last: int) -> set[str]:

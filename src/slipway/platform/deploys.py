@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from slipway.builder.errors import BuildError
 from slipway.builder.runner import BuildRequest, BuildRunner
 from slipway.options import option
 from slipway.platform import accounts, builds, releases, views
+from slipway.platform.errors import Unavailable
+from slipway.platform.ports import SourceFetcher
 from slipway.platform.tx import Platform
 from slipway.runtime.manager import DynoManager
 from slipway.slugs.store import SOFT_LIMIT, SlugError, SlugStore
@@ -185,6 +185,8 @@ class Deployer:
         source_checksum: str | None = None,
         buildpacks: list[str] | None = None,
     ) -> tuple[views.Build, views.BuildContext]:
+        if source_url is not None:
+            self._sources()  # refuse before a build record exists that could never run
         with self.platform.tx() as tx:
             build, ctx = builds.start_build(
                 tx,
@@ -329,7 +331,9 @@ class Deployer:
     def forget_app(self, app_id: str, build_ids: list[str]) -> None:
         """After an app is destroyed: its build cache, repository and build logs go too."""
         shutil.rmtree(self.data_dir / "cache" / app_id, ignore_errors=True)
-        shutil.rmtree(self.data_dir / "repos" / f"{app_id}.git", ignore_errors=True)
+        repositories = self.platform.ports.repositories
+        if repositories is not None:  # unwired only where no git server keeps repositories
+            repositories.remove(app_id)
         for build_id in build_ids:
             self.output_path(build_id).unlink(missing_ok=True)
         self.collect_slugs()
@@ -349,28 +353,21 @@ class Deployer:
 
     # -- sources -------------------------------------------------------------
 
+    def _sources(self) -> SourceFetcher:
+        sources = self.platform.ports.sources
+        if sources is None:
+            raise Unavailable(
+                "This server cannot download sources, so it cannot build from a URL; "
+                "deploy with git push instead."
+            )
+        return sources
+
     def fetch_source(self, url: str, checksum: str | None, dest: Path) -> None:
         """Download a source tarball (Heroku's source_blob.url), bounded and checksummed."""
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
-                if response.status_code != 200:
-                    raise BuildError(
-                        f"Could not download the source from {url}: HTTP {response.status_code}."
-                    )
-                with dest.open("wb") as fh:
-                    for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > MAX_SOURCE_BYTES:
-                            raise BuildError("The source archive is over 1 GB; make it smaller.")
-                        digest.update(chunk)
-                        fh.write(chunk)
-        except httpx.HTTPError as exc:
-            raise BuildError(f"Could not download the source from {url}: {exc}.") from exc
+        sha256 = self._sources().fetch(url, dest, MAX_SOURCE_BYTES)
         if checksum:
             algo, _, expected = checksum.partition(":")
-            if algo.upper() != "SHA256" or expected.lower() != digest.hexdigest():
+            if algo.upper() != "SHA256" or expected.lower() != sha256:
                 raise BuildError("The source archive does not match source_blob.checksum.")
 
     def run_from_url(

@@ -15,10 +15,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from slipway.addons.provider import Provider
+
+
+class SourceFetcher(Protocol):
+    """Downloads a build's source archive (`source_blob.url`): `slipway.builder.fetch`."""
+
+    def fetch(self, url: str, dest: Path, max_bytes: int) -> str:
+        """Write what url serves into dest and return its SHA-256 (hex); past max_bytes, or
+        when the download fails, raise a `slipway.builder.errors.BuildError` (one sentence)."""
+        ...
+
+
+class AppRepositories(Protocol):
+    """The apps' git repositories, laid out where git/ keeps them: `slipway.git.repos`."""
+
+    def remove(self, app_id: str) -> None:
+        """Delete the app's repository; nothing when it has none."""
+        ...
 
 
 @dataclass
@@ -33,6 +51,10 @@ class Ports:
     # `start_addons`). Empty is a platform with no add-on services: its catalogue is
     # empty, and a use case that needs a service's provider says it is not available.
     addons: Mapping[str, Provider] = field(default_factory=dict)
+    # Downloads a build's source archive (`slipway.builder.fetch.HttpSourceFetcher`).
+    sources: SourceFetcher | None = None
+    # The apps' git repositories (`slipway.git.repos.RepoStore`).
+    repositories: AppRepositories | None = None
 
 
 class DrainProbe(Protocol):

@@ -10,6 +10,7 @@ from starlette.routing import Mount
 
 from slipway.api.app import create_api
 from slipway.builder.buildpack_resolver import BuildpackResolver
+from slipway.builder.fetch import HttpSourceFetcher
 from slipway.builder.runner import BuildRunner
 from slipway.git.http import GitHttp
 from slipway.git.repos import RepoStore
@@ -48,6 +49,9 @@ def serve(config: ServerConfig) -> None:
     bootstrap(platform, config, data_dir)
     tls = tls_files(config, data_dir)
     secret = load_secret(data_dir)
+    repos = RepoStore(data_dir / "repos")
+    platform.ports.repositories = repos
+    platform.ports.sources = HttpSourceFetcher()
     deployer = Deployer(
         platform,
         BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
@@ -79,7 +83,7 @@ def serve(config: ServerConfig) -> None:
         rate_limit=config.rate_limit,
     )
     git = GitHttp(
-        RepoStore(data_dir / "repos"),
+        repos,
         make_authoriser(platform),
         deployer.push_tokens.issue,
         deployer.push_tokens.revoke,

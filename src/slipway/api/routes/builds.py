@@ -24,10 +24,9 @@ from slipway.api import serialize
 from slipway.api.bodies import BuildCreate, BuildpackInstallations
 from slipway.api.deps import current_account, get_platform
 from slipway.api.paging import paged_response
-from slipway.builder.buildpack_resolver import BUILTINS
 from slipway.platform import builds, views
 from slipway.platform.deploys import MAX_SOURCE_BYTES, Deployer
-from slipway.platform.errors import InvalidParams, NotFound, Unauthorized
+from slipway.platform.errors import InvalidParams, Unauthorized
 
 router = APIRouter()
 Actor = Annotated[views.Account, Depends(current_account)]
@@ -138,9 +137,7 @@ def set_buildpacks(
 @router.get("/buildpacks/{namespace}/{name}")
 def registry_lookup(namespace: str, name: str) -> dict[str, Any]:
     """The buildpack registry the official CLI asks for `buildpacks:set heroku/python`."""
-    ref = f"{namespace}/{name}"
-    if ref not in BUILTINS:
-        raise NotFound(f"Couldn't find that buildpack ({ref}).", resource="buildpack")
+    ref = builds.registry_buildpack(namespace, name)
     return {"id": ref, "name": ref, "namespace": namespace, "blob_url": ref}
 
 

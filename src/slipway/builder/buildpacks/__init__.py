@@ -1,2 +1,9 @@
-"""Built-in buildpacks. Each is a directory with bin/detect, bin/compile, bin/release and one
-stdlib-only module, so it runs inside the build sandbox with the system's python3."""
+"""Built-in buildpacks (Heroku buildpack API v2), in Heroku's detection order: nodejs, python.
+
+Each is a directory with bin/detect, bin/compile and bin/release, which run its buildpack.py
+with the machine's python3 inside the build sandbox, where slipway cannot be imported: the
+code is standard library only. A buildpack's modules (one per job) import each other and the
+helpers the built-ins share, `common/`, relatively; buildpack.py makes the directories a
+package at run time. So `common/` must sit beside the buildpack's directory: it does in the
+source tree, and the build runner stages it beside each staged built-in.
+"""

@@ -1,0 +1,87 @@
+"""What the buildpack reads from the build, and leaves for what runs after it.
+
+In: the app's config vars (ENV_DIR). For its own programs: the environment npm and the
+app's scripts run with, and `tool_output` to ask the installed tools their version. Out:
+`.profile.d/nodejs.sh` for the dynos and the `export` file for later buildpacks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..common.files import config_var_files, write_export
+from ..common.output import BuildError, detail
+from ..common.process import CannotRun, capture
+
+BUILDPACK_DIR = Path(__file__).absolute().parent
+# Config vars never copied into the environment of the build's subprocesses.
+EXCLUDED_CONFIG_VARS = frozenset(
+    {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "GIT_DIR", "CPATH", "CPPATH", "LIBRARY_PATH"}
+)
+PROFILE_SCRIPT = """\
+# Added by the heroku/nodejs buildpack; sourced at dyno start with HOME=/app.
+export PATH="$HOME/node_modules/.bin:$PATH"
+export NODE_ENV="${NODE_ENV:-production}"
+"""
+
+
+def read_env_dir(env_dir: Path | None) -> dict[str, str]:
+    """The app's config vars, one file per var (trailing newlines dropped, like `$(cat f)`)."""
+    result: dict[str, str] = {}
+    for entry in config_var_files(env_dir, EXCLUDED_CONFIG_VARS):
+        value = entry.read_bytes().decode("utf-8", "surrogateescape").rstrip("\n")
+        if "\0" not in value:
+            result[entry.name] = value
+    return result
+
+
+def build_env(build_dir: Path, cache_dir: Path, config: Mapping[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(config)
+    env["NODE_ENV"] = env.get("NODE_ENV") or "production"
+    forced = {
+        "npm_config_cache": str(cache_dir / "npm"),
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+        "npm_config_audit": "false",
+    }
+    for name in [k for k in env if k.lower() in forced]:
+        del env[name]
+    env.update(forced)
+    env["PATH"] = os.pathsep.join(
+        [str(build_dir / "node_modules" / ".bin"), os.environ.get("PATH", os.defpath)]
+    )
+    return env
+
+
+def tool_output(cmd: Sequence[str], cwd: Path, env: Mapping[str, str]) -> str:
+    """Run a short command and return its stdout; BuildError when it cannot run or fails."""
+    try:
+        result = capture(cmd, cwd=cwd, env=env, timeout=120)
+    except CannotRun as exc:
+        if isinstance(exc.reason, FileNotFoundError):
+            raise BuildError(
+                f"{cmd[0]} is not installed on this machine; install Node.js with npm and "
+                "build again."
+            ) from exc
+        raise BuildError(
+            f"Could not run `{' '.join(cmd)}`: {exc.reason}; check the installation."
+        ) from exc
+    if result.returncode != 0:
+        detail(result.stdout + result.stderr)
+        raise BuildError(
+            f"`{' '.join(cmd)}` failed; check the Node.js installation on this machine."
+        )
+    return result.stdout.strip()
+
+
+def write_runtime_files(build_dir: Path) -> None:
+    profile_d = build_dir / ".profile.d"
+    profile_d.mkdir(parents=True, exist_ok=True)
+    (profile_d / "nodejs.sh").write_text(PROFILE_SCRIPT, encoding="utf-8")
+    try:
+        write_export(BUILDPACK_DIR, build_dir / "node_modules" / ".bin")
+    except OSError as exc:
+        detail(f"Warning: could not write the buildpack export file ({exc.strerror}).")
