@@ -186,18 +186,20 @@ def settle_release(tx: Tx, app_id: str, version: int, ok: bool, reason: str) -> 
 
 
 @dataclass(frozen=True)
-class Dyno:
+class DynoView:
+    """A dyno as the API shows it: the runtime's snapshot, with its app's name and release id."""
+
     info: DynoInfo
     app_name: str
     release_id: str | None
 
 
-def _views(tx: Tx, app: AppRow, infos: list[DynoInfo]) -> list[Dyno]:
+def _views(tx: Tx, app: AppRow, infos: list[DynoInfo]) -> list[DynoView]:
     rows = tx.session.execute(
         select(ReleaseRow.version, ReleaseRow.id).where(ReleaseRow.app_id == app.id)
     ).all()
     ids = {row.version: row.id for row in rows}
-    return [Dyno(i, app.name, ids.get(i.release_version)) for i in infos]
+    return [DynoView(i, app.name, ids.get(i.release_version)) for i in infos]
 
 
 def _runtime_error(exc: DynoError) -> PlatformError:
@@ -213,14 +215,16 @@ def _type_or_name(ptype: str | None, name: str | None) -> tuple[str | None, str 
     return ptype, name
 
 
-def list_dynos(tx: Tx, actor: views.Account, app_ident: str, runtime: DynoManager) -> list[Dyno]:
+def list_dynos(
+    tx: Tx, actor: views.Account, app_ident: str, runtime: DynoManager
+) -> list[DynoView]:
     app = find_app_row(tx, actor, app_ident)
     return _views(tx, app, runtime.dynos(app.id))
 
 
 def get_dyno(
     tx: Tx, actor: views.Account, app_ident: str, ident: str, runtime: DynoManager
-) -> Dyno:
+) -> DynoView:
     app = find_app_row(tx, actor, app_ident)
     for info in runtime.dynos(app.id):
         if ident in (info.name, info.id):
@@ -284,7 +288,7 @@ def create_dyno(
     force_no_tty: bool,
     ptype: str = "run",
     time_to_live: float | None = None,
-) -> Dyno:
+) -> DynoView:
     """`heroku run`: a one-off dyno on the current release."""
     app = find_app_row(tx, actor, app_ident)
     if not command.strip():
