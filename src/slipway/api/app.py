@@ -29,7 +29,6 @@ from slipway.logs.plex import Logplex
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
-from slipway.runtime.manager import DynoManager
 
 # Heroku's bucket: 4500 requests, refilled at about 75 a minute.
 RATE_LIMIT_CAPACITY = 4500
@@ -43,7 +42,6 @@ def create_api(
     platform: Platform,
     *,
     deployer: Deployer | None = None,
-    runtime: DynoManager | None = None,
     router_token: str | None = None,
     addon_providers: Mapping[str, Provider] | None = None,
     logplex: Logplex | None = None,
@@ -63,7 +61,6 @@ def create_api(
     )
     api.state.platform = platform
     api.state.deployer = deployer
-    api.state.runtime = runtime
     api.state.router_token = router_token
     api.state.addons = dict(addon_providers or {})
     api.state.stopping = threading.Event()

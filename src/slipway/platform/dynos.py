@@ -3,7 +3,8 @@
 The runtime never reads the store. `app_spec` turns an app's newest live
 release and its formation into the `AppSpec` the dyno manager converges on;
 `settle_release` records what the manager found (promoted or failed). The
-use cases check access first, then ask the dyno manager.
+use cases check access first, then ask the dyno manager through the
+`dyno_runtime` port (`Unavailable` when the server runs none).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from sqlalchemy import select
 from slipway.platform import views
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.domains import custom_hostnames
-from slipway.platform.errors import InvalidParams, NotFound, PlatformError
+from slipway.platform.errors import InvalidParams, NotFound, PlatformError, Unavailable
 from slipway.platform.events import RuntimeChanged
 from slipway.platform.formation import parse_size
 from slipway.platform.formations import formation_rows, planned_formation, sync_formation
+from slipway.platform.ports import DynoRuntime
 from slipway.platform.tx import Tx
 from slipway.runtime.errors import DynoError, DynoNotFound
-from slipway.runtime.manager import DynoInfo, DynoManager, OneOffRequest
+from slipway.runtime.manager import DynoInfo, OneOffRequest
 from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec
 from slipway.store.models import AppRow, EcoUsageRow, ReleaseRow, SlugRow
 
@@ -202,6 +204,13 @@ def _views(tx: Tx, app: AppRow, infos: list[DynoInfo]) -> list[DynoView]:
     return [DynoView(i, app.name, ids.get(i.release_version)) for i in infos]
 
 
+def _runtime(tx: Tx) -> DynoRuntime:
+    runtime = tx.ports.dyno_runtime
+    if runtime is None:
+        raise Unavailable("This server runs no dyno manager.")
+    return runtime
+
+
 def _runtime_error(exc: DynoError) -> PlatformError:
     if isinstance(exc, DynoNotFound):
         return NotFound(exc.message, resource="dyno")
@@ -215,16 +224,14 @@ def _type_or_name(ptype: str | None, name: str | None) -> tuple[str | None, str 
     return ptype, name
 
 
-def list_dynos(
-    tx: Tx, actor: views.Account, app_ident: str, runtime: DynoManager
-) -> list[DynoView]:
+def list_dynos(tx: Tx, actor: views.Account, app_ident: str) -> list[DynoView]:
+    runtime = _runtime(tx)
     app = find_app_row(tx, actor, app_ident)
     return _views(tx, app, runtime.dynos(app.id))
 
 
-def get_dyno(
-    tx: Tx, actor: views.Account, app_ident: str, ident: str, runtime: DynoManager
-) -> DynoView:
+def get_dyno(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> DynoView:
+    runtime = _runtime(tx)
     app = find_app_row(tx, actor, app_ident)
     for info in runtime.dynos(app.id):
         if ident in (info.name, info.id):
@@ -236,12 +243,13 @@ def _control(
     tx: Tx,
     actor: views.Account,
     app_ident: str,
-    action: Callable[..., None],
     verb: str,
     ptype: str | None,
     name: str | None,
 ) -> None:
     """Restart or stop: access check, `web` vs `web.1`, the runtime, the app[api] line."""
+    runtime = _runtime(tx)
+    action = {"Restart": runtime.restart, "Stop": runtime.stop}[verb]
     app = find_app_row(tx, actor, app_ident)
     ptype, name = _type_or_name(ptype, name)
     try:
@@ -255,31 +263,28 @@ def restart(
     tx: Tx,
     actor: views.Account,
     app_ident: str,
-    runtime: DynoManager,
     *,
     ptype: str | None = None,
     name: str | None = None,
 ) -> None:
-    _control(tx, actor, app_ident, runtime.restart, "Restart", ptype, name)
+    _control(tx, actor, app_ident, "Restart", ptype, name)
 
 
 def stop(
     tx: Tx,
     actor: views.Account,
     app_ident: str,
-    runtime: DynoManager,
     *,
     ptype: str | None = None,
     name: str | None = None,
 ) -> None:
-    _control(tx, actor, app_ident, runtime.stop, "Stop", ptype, name)
+    _control(tx, actor, app_ident, "Stop", ptype, name)
 
 
 def create_dyno(
     tx: Tx,
     actor: views.Account,
     app_ident: str,
-    runtime: DynoManager,
     *,
     command: str,
     attach: bool,
@@ -290,6 +295,7 @@ def create_dyno(
     time_to_live: float | None = None,
 ) -> DynoView:
     """`heroku run`: a one-off dyno on the current release."""
+    runtime = _runtime(tx)
     app = find_app_row(tx, actor, app_ident)
     if not command.strip():
         raise InvalidParams("Give a command to run, e.g. `run bash`.")
