@@ -25,7 +25,6 @@ from slipway.api.routes import (
 )
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
-from slipway.runtime.manager import DynoManager
 
 # Heroku's bucket: 4500 requests, refilled at about 75 a minute.
 RATE_LIMIT_CAPACITY = 4500
@@ -39,7 +38,6 @@ def create_api(
     platform: Platform,
     *,
     deployer: Deployer | None = None,
-    runtime: DynoManager | None = None,
     router_token: str | None = None,
     public_url: str = "",
     ca_cert: Path | None = None,
@@ -56,7 +54,6 @@ def create_api(
     )
     api.state.platform = platform
     api.state.deployer = deployer
-    api.state.runtime = runtime
     api.state.router_token = router_token
     api.state.stopping = threading.Event()
     api.state.public_url = public_url.rstrip("/")

@@ -192,7 +192,7 @@ def log_drain(d: views.LogDrain) -> Json:
     }
 
 
-def dyno(d: dynos.Dyno) -> Json:
+def dyno(d: dynos.DynoView) -> Json:
     info = d.info
     return {
         "id": info.id,

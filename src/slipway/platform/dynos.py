@@ -3,7 +3,8 @@
 The runtime never reads the store. `app_spec` turns an app's newest live
 release and its formation into the `AppSpec` the dyno manager converges on;
 `settle_release` records what the manager found (promoted or failed). The
-use cases check access first, then ask the dyno manager.
+use cases check access first, then ask the dyno manager through the
+`dyno_runtime` port (`Unavailable` when the server runs none).
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from sqlalchemy import select
 from slipway.platform import views
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.domains import custom_hostnames
-from slipway.platform.errors import InvalidParams, NotFound, PlatformError
+from slipway.platform.errors import InvalidParams, NotFound, PlatformError, Unavailable
 from slipway.platform.events import RuntimeChanged
 from slipway.platform.formation_rules import parse_size
 from slipway.platform.formations import formation_rows, planned_formation, sync_formation
+from slipway.platform.ports import DynoRuntime
 from slipway.platform.releases import ReleaseReason
 from slipway.platform.tx import Tx
 from slipway.runtime.errors import DynoError, DynoNotFound
-from slipway.runtime.manager import DynoInfo, DynoManager, OneOffRequest
+from slipway.runtime.manager import DynoInfo, OneOffRequest
 from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec
 from slipway.store.models import AppRow, EcoUsageRow, ReleaseRow, SlugRow
 
@@ -187,18 +189,27 @@ def settle_release(tx: Tx, app_id: str, version: int, ok: bool, reason: str) -> 
 
 
 @dataclass(frozen=True)
-class Dyno:
+class DynoView:
+    """A dyno as the API shows it: the runtime's snapshot, with its app's name and release id."""
+
     info: DynoInfo
     app_name: str
     release_id: str | None
 
 
-def _views(tx: Tx, app: AppRow, infos: list[DynoInfo]) -> list[Dyno]:
+def _views(tx: Tx, app: AppRow, infos: list[DynoInfo]) -> list[DynoView]:
     rows = tx.session.execute(
         select(ReleaseRow.version, ReleaseRow.id).where(ReleaseRow.app_id == app.id)
     ).all()
     ids = {row.version: row.id for row in rows}
-    return [Dyno(i, app.name, ids.get(i.release_version)) for i in infos]
+    return [DynoView(i, app.name, ids.get(i.release_version)) for i in infos]
+
+
+def _runtime(tx: Tx) -> DynoRuntime:
+    runtime = tx.ports.dyno_runtime
+    if runtime is None:
+        raise Unavailable("This server runs no dyno manager.")
+    return runtime
 
 
 def _runtime_error(exc: DynoError) -> PlatformError:
@@ -214,14 +225,14 @@ def _type_or_name(ptype: str | None, name: str | None) -> tuple[str | None, str 
     return ptype, name
 
 
-def list_dynos(tx: Tx, actor: views.Account, app_ident: str, runtime: DynoManager) -> list[Dyno]:
+def list_dynos(tx: Tx, actor: views.Account, app_ident: str) -> list[DynoView]:
+    runtime = _runtime(tx)
     app = find_app_row(tx, actor, app_ident)
     return _views(tx, app, runtime.dynos(app.id))
 
 
-def get_dyno(
-    tx: Tx, actor: views.Account, app_ident: str, ident: str, runtime: DynoManager
-) -> Dyno:
+def get_dyno(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> DynoView:
+    runtime = _runtime(tx)
     app = find_app_row(tx, actor, app_ident)
     for info in runtime.dynos(app.id):
         if ident in (info.name, info.id):
@@ -233,12 +244,13 @@ def _control(
     tx: Tx,
     actor: views.Account,
     app_ident: str,
-    action: Callable[..., None],
     verb: str,
     ptype: str | None,
     name: str | None,
 ) -> None:
     """Restart or stop: access check, `web` vs `web.1`, the runtime, the app[api] line."""
+    runtime = _runtime(tx)
+    action = {"Restart": runtime.restart, "Stop": runtime.stop}[verb]
     app = find_app_row(tx, actor, app_ident)
     ptype, name = _type_or_name(ptype, name)
     try:
@@ -252,31 +264,28 @@ def restart(
     tx: Tx,
     actor: views.Account,
     app_ident: str,
-    runtime: DynoManager,
     *,
     ptype: str | None = None,
     name: str | None = None,
 ) -> None:
-    _control(tx, actor, app_ident, runtime.restart, "Restart", ptype, name)
+    _control(tx, actor, app_ident, "Restart", ptype, name)
 
 
 def stop(
     tx: Tx,
     actor: views.Account,
     app_ident: str,
-    runtime: DynoManager,
     *,
     ptype: str | None = None,
     name: str | None = None,
 ) -> None:
-    _control(tx, actor, app_ident, runtime.stop, "Stop", ptype, name)
+    _control(tx, actor, app_ident, "Stop", ptype, name)
 
 
 def create_dyno(
     tx: Tx,
     actor: views.Account,
     app_ident: str,
-    runtime: DynoManager,
     *,
     command: str,
     attach: bool,
@@ -285,8 +294,9 @@ def create_dyno(
     force_no_tty: bool,
     ptype: str = "run",
     time_to_live: float | None = None,
-) -> Dyno:
+) -> DynoView:
     """`heroku run`: a one-off dyno on the current release."""
+    runtime = _runtime(tx)
     app = find_app_row(tx, actor, app_ident)
     if not command.strip():
         raise InvalidParams("Give a command to run, e.g. `run bash`.")

@@ -13,13 +13,49 @@ testable with small fakes and the parts behind it can change freely.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from slipway.addons.provider import Provider
+    from slipway.runtime.manager import DynoInfo, OneOffRequest
+
+
+class DynoRuntime(Protocol):
+    """The dyno manager, as the dyno use cases (`platform/dynos.py`) see it."""
+
+    def dynos(self, app_id: str) -> list[DynoInfo]: ...
+
+    def restart(
+        self, app_id: str, *, ptype: str | None = None, name: str | None = None
+    ) -> None: ...
+
+    def stop(self, app_id: str, *, ptype: str | None = None, name: str | None = None) -> None: ...
+
+    def run(self, app_id: str, request: OneOffRequest) -> DynoInfo: ...
+
+
+class RouterFeed(Protocol):
+    """What the router's control link reads and reports (`platform/router_feed.py`)."""
+
+    def route_table(self) -> list[dict[str, Any]]: ...
+
+    def add_route_listener(self, listener: Callable[[], None]) -> None:
+        """`listener` is called, from another thread, whenever the table may have changed."""
+        ...
+
+    def remove_route_listener(self, listener: Callable[[], None]) -> None: ...
+
+    def wait_loaded(self, timeout: float) -> bool:
+        """Block until every app known at start is in the table (an empty first table
+        would make the router answer "no such app" for all of them)."""
+        ...
+
+    def activity(self, last_requests: dict[str, float]) -> None: ...
+
+    def wake(self, app_id: str) -> None: ...
 
 
 class SourceFetcher(Protocol):
@@ -55,6 +91,10 @@ class Ports:
     sources: SourceFetcher | None = None
     # The apps' git repositories (`slipway.git.repos.RepoStore`).
     repositories: AppRepositories | None = None
+    # The dyno manager, for the dyno use cases (`slipway.runtime.manager.DynoManager`).
+    dyno_runtime: DynoRuntime | None = None
+    # The route table and router reports, for /internal/router/* (the same manager).
+    router_feed: RouterFeed | None = None
 
 
 class DrainProbe(Protocol):

@@ -19,10 +19,10 @@ import subprocess
 import tarfile
 import threading
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slipway.runtime.driver import LaunchRequest
 from slipway.runtime.env import launch_argv
 from slipway.runtime.errors import DynoError, SlugUnavailable
 from slipway.runtime.sandbox import (
@@ -169,25 +169,6 @@ def free_port() -> int:
         return port
 
 
-@dataclass(frozen=True)
-class LaunchRequest:
-    dyno_id: str
-    hostname: str
-    app_id: str
-    uid: int
-    slug_archive: Path
-    slug_checksum: str
-    command: str
-    env: Mapping[str, str]
-    memory_mb: int
-    # A PTY for an attached one-off whose client has a terminal; else pipes.
-    tty: bool = False
-    # Keep stdin open for an attached client (pipes when tty is False).
-    interactive: bool = False
-    columns: int = 80
-    lines: int = 24
-
-
 @dataclass
 class LocalDriver:
     root: Path
@@ -305,24 +286,62 @@ class LocalDriver:
     # -- dynos ----------------------------------------------------------------------
 
     def launch(self, request: LaunchRequest, lower: Path) -> DynoProcess:
+        workdir = self._workdir(request)
+        app_dir, overlay = self._app_dir(request, lower, workdir)
+        spec = self._sandbox_spec(request, app_dir, overlay)
+        cgroup = self._cgroup(request, spec)
+        argv = build_argv(spec, self.caps, cgroup.procs if cgroup else None)
+        host_env = {"PATH": "/usr/bin:/bin"} if self.caps.isolated else dict(spec.env)
+        try:
+            stdio, popen = _spawn(
+                argv,
+                request,
+                env=host_env,
+                cwd=None if self.caps.isolated else spec.workdir,
+            )
+        except OSError as exc:
+            if cgroup:
+                cgroup.remove()
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise DynoError(f"cannot start the dyno: {exc}") from exc
+        os.set_blocking(stdio.output_fd, False)
+        return DynoProcess(
+            popen,
+            stdio.output_fd,
+            workdir,
+            cgroup,
+            self.caps.cgroup if cgroup else None,
+            stdio.input_fd,
+        )
+
+    def _workdir(self, request: LaunchRequest) -> Path:
         # One directory per boot: a restarted dyno must not meet the old one's layer,
         # which is still being removed.
         workdir = self.root / "dynos" / f"{request.dyno_id}-{uuid.uuid4().hex[:8]}"
         workdir.mkdir(parents=True)
         workdir.chmod(0o711)
-        overlay = None
+        return workdir
+
+    def _app_dir(
+        self, request: LaunchRequest, lower: Path, workdir: Path
+    ) -> tuple[Path, Overlay | None]:
+        """The dyno's /app: an overlay on the shared slug, or a copy where overlays fail."""
         if self.overlay_ok:
             overlay = Overlay(lower, workdir / "upper", workdir / "work", workdir / "merged")
             for path in (overlay.upper, overlay.work, overlay.merged):
                 path.mkdir()
             os.chown(overlay.upper, request.uid, request.uid)
             overlay.upper.chmod(0o755)
-            app_dir = overlay.merged
-        else:
-            app_dir = workdir / "app"
-            shutil.copytree(lower, app_dir, symlinks=True)
-            if self.caps.is_root:
-                _chown_tree(app_dir, request.uid)
+            return overlay.merged, overlay
+        app_dir = workdir / "app"
+        shutil.copytree(lower, app_dir, symlinks=True)
+        if self.caps.is_root:
+            _chown_tree(app_dir, request.uid)
+        return app_dir, None
+
+    def _sandbox_spec(
+        self, request: LaunchRequest, app_dir: Path, overlay: Overlay | None
+    ) -> SandboxSpec:
         inside = "/app" if self.caps.isolated else str(app_dir)
         mounts = [Mount(app_dir, "/app", writable=True)]
         if self.caps.isolated:
@@ -331,7 +350,7 @@ class LocalDriver:
         env = dict(request.env)
         if not self.caps.isolated:
             env["HOME"] = inside
-        spec = SandboxSpec(
+        return SandboxSpec(
             argv=launch_argv(request.command),
             env=env,
             mounts=tuple(mounts),
@@ -343,58 +362,65 @@ class LocalDriver:
             new_session=not request.tty,
             controlling_tty=request.tty,
         )
-        cgroup = None
-        if self.caps.cgroup:
-            try:
-                cgroup = CgroupLimit(
-                    self.caps.cgroup, f"dyno-{request.dyno_id}", spec.memory_mb or 512
-                )
-            except OSError as exc:
-                log.warning("cannot create a memory cgroup (%s); no memory limit", exc)
-        argv = build_argv(spec, self.caps, cgroup.procs if cgroup else None)
-        host_env = {"PATH": "/usr/bin:/bin"} if self.caps.isolated else env
-        input_fd: int | None = None
-        child_fds: list[int] = []
+
+    def _cgroup(self, request: LaunchRequest, spec: SandboxSpec) -> CgroupLimit | None:
+        if not self.caps.cgroup:
+            return None
         try:
-            if request.tty:
-                master, slave = os.openpty()
-                _set_winsize(slave, request.lines, request.columns)
-                stdin = stdout = stderr = slave
-                output_fd = input_fd = master
-                child_fds = [slave]
-            else:
-                out_r, out_w = os.pipe()
-                output_fd = out_r
-                stdout = stderr = out_w
-                child_fds = [out_w]
-                if request.interactive:
-                    in_r, in_w = os.pipe()
-                    stdin, input_fd = in_r, in_w
-                    child_fds.append(in_r)
-                else:
-                    stdin = subprocess.DEVNULL
-            popen = subprocess.Popen(
-                argv,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                env=host_env,
-                cwd=None if self.caps.isolated else inside,
-                start_new_session=True,
-                close_fds=True,
-            )
+            return CgroupLimit(self.caps.cgroup, f"dyno-{request.dyno_id}", spec.memory_mb or 512)
         except OSError as exc:
-            if cgroup:
-                cgroup.remove()
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise DynoError(f"cannot start the dyno: {exc}") from exc
-        finally:
-            for fd in child_fds:
-                os.close(fd)
-        os.set_blocking(output_fd, False)
-        return DynoProcess(
-            popen, output_fd, workdir, cgroup, self.caps.cgroup if cgroup else None, input_fd
+            log.warning("cannot create a memory cgroup (%s); no memory limit", exc)
+            return None
+
+
+@dataclass
+class _Stdio:
+    """The dyno's side of its standard streams, and the manager's side."""
+
+    stdin: int
+    stdout: int
+    stderr: int
+    output_fd: int
+    input_fd: int | None
+    # Closed in this process once the child holds them.
+    child_fds: list[int]
+
+
+def _open_stdio(request: LaunchRequest) -> _Stdio:
+    if request.tty:
+        master, slave = os.openpty()
+        _set_winsize(slave, request.lines, request.columns)
+        return _Stdio(slave, slave, slave, master, master, [slave])
+    out_r, out_w = os.pipe()
+    if not request.interactive:
+        return _Stdio(subprocess.DEVNULL, out_w, out_w, out_r, None, [out_w])
+    try:
+        in_r, in_w = os.pipe()
+    except OSError:
+        os.close(out_w)
+        raise
+    return _Stdio(in_r, out_w, out_w, out_r, in_w, [out_w, in_r])
+
+
+def _spawn(
+    argv: list[str], request: LaunchRequest, *, env: dict[str, str], cwd: str | None
+) -> tuple[_Stdio, subprocess.Popen[bytes]]:
+    stdio = _open_stdio(request)
+    try:
+        popen = subprocess.Popen(
+            argv,
+            stdin=stdio.stdin,
+            stdout=stdio.stdout,
+            stderr=stdio.stderr,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            close_fds=True,
         )
+    finally:
+        for fd in stdio.child_fds:
+            os.close(fd)
+    return stdio, popen
 
 
 def _set_winsize(fd: int, rows: int, cols: int) -> None:
@@ -412,3 +438,6 @@ def _chown_tree(root: Path, uid: int) -> None:
         for name in dirnames + filenames:
             with contextlib.suppress(FileNotFoundError):
                 os.chown(os.path.join(dirpath, name), uid, uid, follow_symlinks=False)
+
+
+__all__ = ["DynoProcess", "LaunchRequest", "LocalDriver", "free_port"]

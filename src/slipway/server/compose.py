@@ -76,7 +76,6 @@ def serve(config: ServerConfig) -> None:
     api = create_api(
         platform,
         deployer=deployer,
-        runtime=runtime,
         router_token=token,
         public_url=config.api_url,
         ca_cert=tls.ca_cert,
@@ -91,9 +90,6 @@ def serve(config: ServerConfig) -> None:
     )
     tls_app = Starlette(routes=[*git.routes(), Mount("/", app=api)])
     router = start_router(config, data_dir, tls, token)
-    # Until /internal/router/report publishes router lines as AppLog events, it still
-    # reads Logplex from here; create_api no longer takes it.
-    api.state.logplex = logplex
     servers = [listener(config, api, config.port), listener(config, tls_app, config.git_port, tls)]
     click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
     if tls.ca_cert:

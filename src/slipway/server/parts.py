@@ -99,7 +99,10 @@ def connect_logs(platform: Platform, logplex: Logplex, dispatcher: DrainDispatch
 
 
 def connect_runtime(platform: Platform, manager: DynoManager) -> None:
-    """Releases, scales and app changes make the dyno manager re-plan the app."""
+    """Releases, scales and app changes make the dyno manager re-plan the app; the dyno and
+    router-feed use cases reach it through the platform's ports."""
+    platform.ports.dyno_runtime = manager
+    platform.ports.router_feed = manager
 
     def on_event(event: Event) -> None:
         if isinstance(event, RuntimeChanged):

@@ -10,43 +10,30 @@ from slipway.api import serialize
 from slipway.api.bodies import DynoCreate
 from slipway.api.deps import current_account, get_platform
 from slipway.platform import dynos, views
-from slipway.platform.errors import Unavailable
-from slipway.runtime.manager import DynoManager
 
 router = APIRouter()
 Actor = Annotated[views.Account, Depends(current_account)]
 
 
-def _runtime(request: Request) -> DynoManager:
-    runtime: DynoManager | None = request.app.state.runtime
-    if runtime is None:
-        raise Unavailable("This server runs no dyno manager.")
-    return runtime
-
-
 @router.get("/apps/{app}/dynos")
 def list_dynos(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
-    runtime = _runtime(request)
     with get_platform(request).tx() as tx:
-        return [serialize.dyno(d) for d in dynos.list_dynos(tx, actor, app, runtime)]
+        return [serialize.dyno(d) for d in dynos.list_dynos(tx, actor, app)]
 
 
 @router.get("/apps/{app}/dynos/{dyno}")
 def get_dyno(app: str, dyno: str, request: Request, actor: Actor) -> dict[str, Any]:
-    runtime = _runtime(request)
     with get_platform(request).tx() as tx:
-        return serialize.dyno(dynos.get_dyno(tx, actor, app, dyno, runtime))
+        return serialize.dyno(dynos.get_dyno(tx, actor, app, dyno))
 
 
 @router.post("/apps/{app}/dynos", status_code=201)
 def create_dyno(app: str, body: DynoCreate, request: Request, actor: Actor) -> dict[str, Any]:
-    runtime = _runtime(request)
     with get_platform(request).tx() as tx:
         created = dynos.create_dyno(
             tx,
             actor,
             app,
-            runtime,
             command=body.command,
             attach=bool(body.attach),
             size=body.size,
@@ -64,41 +51,36 @@ def _accepted() -> Response:
 
 @router.delete("/apps/{app}/dynos")
 def restart_all(app: str, request: Request, actor: Actor) -> Response:
-    runtime = _runtime(request)
     with get_platform(request).tx() as tx:
-        dynos.restart(tx, actor, app, runtime)
+        dynos.restart(tx, actor, app)
     return _accepted()
 
 
 @router.delete("/apps/{app}/dynos/{dyno}")
 def restart_one(app: str, dyno: str, request: Request, actor: Actor) -> Response:
-    runtime = _runtime(request)
     with get_platform(request).tx() as tx:
-        dynos.restart(tx, actor, app, runtime, name=dyno)
+        dynos.restart(tx, actor, app, name=dyno)
     return _accepted()
 
 
 @router.delete("/apps/{app}/formations/{ptype}")
 def restart_type(app: str, ptype: str, request: Request, actor: Actor) -> Response:
-    runtime = _runtime(request)
     with get_platform(request).tx() as tx:
-        dynos.restart(tx, actor, app, runtime, ptype=ptype)
+        dynos.restart(tx, actor, app, ptype=ptype)
     return _accepted()
 
 
 @router.post("/apps/{app}/dynos/{dyno}/actions/stop")
 def stop_one(app: str, dyno: str, request: Request, actor: Actor) -> Response:
-    runtime = _runtime(request)
     with get_platform(request).tx() as tx:
-        dynos.stop(tx, actor, app, runtime, name=dyno)
+        dynos.stop(tx, actor, app, name=dyno)
     return _accepted()
 
 
 @router.post("/apps/{app}/formations/{ptype}/actions/stop")
 def stop_type(app: str, ptype: str, request: Request, actor: Actor) -> Response:
-    runtime = _runtime(request)
     with get_platform(request).tx() as tx:
-        dynos.stop(tx, actor, app, runtime, ptype=ptype)
+        dynos.stop(tx, actor, app, ptype=ptype)
     return _accepted()
 
 

@@ -10,39 +10,33 @@ import asyncio
 import hmac
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from slipway.platform.errors import Unauthorized, Unavailable
-from slipway.runtime.manager import DynoManager
+from slipway.api.deps import get_platform
+from slipway.platform import router_feed
+from slipway.platform.errors import Unauthorized
+from slipway.platform.tx import Platform
 
 router = APIRouter()
 KEEPALIVE = 15.0
 
 
-def _runtime(request: Request) -> DynoManager:
+def _router_only(request: Request) -> Platform:
     expected: str | None = request.app.state.router_token
     given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
         raise Unauthorized("This endpoint is for the platform's router only.")
-    runtime: DynoManager | None = request.app.state.runtime
-    if runtime is None:
-        raise Unavailable("This server runs no dyno manager.")
-    return runtime
-
-
-def _table(request: Request, runtime: DynoManager, version: int) -> dict[str, Any]:
-    settings = request.app.state.platform.settings
-    return {"version": version, "base_domain": settings.base_domain, "apps": runtime.route_table()}
+    return get_platform(request)
 
 
 @router.get("/internal/router/routes")
 async def routes(request: Request) -> StreamingResponse:
     """Newline-delimited route tables: one now, another after every change."""
-    runtime = _runtime(request)
+    platform = _router_only(request)
+    router_feed.ensure_available(platform)
     once = request.query_params.get("once") == "1"
     stopping = request.app.state.stopping
     loop = asyncio.get_running_loop()
@@ -52,16 +46,15 @@ async def routes(request: Request) -> StreamingResponse:
         loop.call_soon_threadsafe(changed.set)
 
     async def stream() -> AsyncIterator[bytes]:
-        runtime.route_listeners.append(poke)
-        # Right after a start, wait until every app is loaded: an empty first table
-        # would make the router answer "no such app" for all of them.
-        await asyncio.to_thread(runtime.loaded.wait, 15)
-        version = 0
-        try:
+        with router_feed.watching(platform, poke):
+            # Right after a start, wait until every app is loaded: an empty first table
+            # would make the router answer "no such app" for all of them.
+            await asyncio.to_thread(router_feed.wait_until_loaded, platform, 15)
+            version = 0
             while True:
                 changed.clear()
                 version += 1
-                table = await asyncio.to_thread(_table, request, runtime, version)
+                table = await asyncio.to_thread(router_feed.route_table, platform, version)
                 yield json.dumps(table, separators=(",", ":")).encode() + b"\n"
                 if once:
                     return
@@ -78,8 +71,6 @@ async def routes(request: Request) -> StreamingResponse:
                     continue
                 # Changes come in bursts (a rollover moves several dynos): coalesce.
                 await asyncio.sleep(0.01)
-        finally:
-            runtime.route_listeners.remove(poke)
 
     return StreamingResponse(stream(), media_type="application/x-ndjson")
 
@@ -101,17 +92,12 @@ class WakeRequest(BaseModel):
 @router.post("/internal/router/report")
 def report(body: RouterReport, request: Request) -> dict[str, int]:
     """The router's request lines for the apps' log streams, and when each app was last used."""
-    runtime = _runtime(request)
-    logplex = request.app.state.logplex
-    if logplex is not None:
-        for item in body.lines:
-            logplex.publish(item.app_id, "heroku", "router", item.line)
-    if body.activity:
-        runtime.activity(body.activity)
-    return {"lines": len(body.lines)}
+    platform = _router_only(request)
+    lines = [(item.app_id, item.line) for item in body.lines]
+    return {"lines": router_feed.report(platform, lines, body.activity)}
 
 
 @router.post("/internal/router/wake")
 def wake(body: WakeRequest, request: Request) -> dict[str, str]:
-    _runtime(request).wake(body.app_id)
+    router_feed.wake(_router_only(request), body.app_id)
     return {"app_id": body.app_id}

@@ -1,0 +1,73 @@
+"""What the dyno manager asks of a driver: unpack a slug, launch a dyno, watch its processes.
+
+`local.LocalDriver` is the one driver today (sandboxed process trees on this
+machine). The manager is written against these Protocols, not against it, so
+a test can hand it a driver whose processes exit, bind or use memory on cue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    dyno_id: str
+    hostname: str
+    app_id: str
+    uid: int
+    slug_archive: Path
+    slug_checksum: str
+    command: str
+    env: Mapping[str, str]
+    memory_mb: int
+    # A PTY for an attached one-off whose client has a terminal; else pipes.
+    tty: bool = False
+    # Keep stdin open for an attached client (pipes when tty is False).
+    interactive: bool = False
+    columns: int = 80
+    lines: int = 24
+
+
+class Process(Protocol):
+    """A launched dyno: descriptors the loop watches, and signals to its process tree."""
+
+    # The dyno's stdout and stderr (or its PTY), non-blocking.
+    output_fd: int
+    # Where an attached client's input goes; None once closed (or never open).
+    input_fd: int | None
+    # Readable once the main process has exited; -1 where pidfds are not supported.
+    pidfd: int
+
+    def signal_all(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def exit_status(self) -> int | None: ...
+
+    def memory_bytes(self) -> int | None: ...
+
+    def oom_kills(self) -> int: ...
+
+    def release(self) -> None:
+        """Close descriptors and free what the dyno held on the host (called off the loop)."""
+        ...
+
+
+class Driver(Protocol):
+    # R15 kills at this multiple of the memory quota.
+    hard_limit_factor: float
+
+    def prepare_slug(self, app_id: str, uid: int, archive: Path, checksum: str) -> Path:
+        """Unpack a release's slug (once) and return where it is; called off the loop."""
+        ...
+
+    def launch(self, request: LaunchRequest, lower: Path) -> Process: ...
+
+    def forget_app(self, app_id: str) -> None: ...
+
+
+__all__ = ["Driver", "LaunchRequest", "Process"]

@@ -1,0 +1,58 @@
+"""How the dyno manager is tuned (`RuntimeOptions`) and what it asks of the platform (hooks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from slipway.runtime.specs import AppSpec
+
+
+class RuntimeHooks(Protocol):
+    """What the dyno manager needs from the rest of the platform (wired in server.py)."""
+
+    def load_app(self, app_id: str) -> AppSpec | None: ...
+
+    def app_ids(self) -> list[str]: ...
+
+    def settle(self, app_id: str, version: int, ok: bool, reason: str) -> dict[int, str]:
+        """Mark a pending release succeeded or failed; returns every version it settled."""
+        ...
+
+    def publish(self, app_id: str, source: str, process: str, message: str) -> None: ...
+
+    def eco_seconds(self, app_id: str, seconds: float) -> None: ...
+
+    def app_stub(self, app_id: str) -> tuple[str, bool, tuple[str, ...]] | None:
+        """(name, maintenance, custom domains) of an app with nothing to run yet."""
+        ...
+
+
+@dataclass
+class RuntimeOptions:
+    boot_timeout: float = 60.0
+    stop_timeout: float = 30.0
+    # First crash: restart at once. Then base, 2x base, 4x base ... up to the cap.
+    backoff_base: float = 10.0
+    backoff_cap: float = 20 * 60.0
+    # A dyno that ran this long before crashing starts its back-off afresh.
+    crash_reset_after: float = 10 * 60.0
+    # Daily cycling: interval plus up to `cycle_jitter` of random delay; 0 turns it off.
+    cycle_interval: float = 24 * 3600.0
+    cycle_jitter: float = 216 * 60.0
+    release_timeout: float = 3600.0
+    attach_timeout: float = 60.0
+    one_off_ttl: float = 24 * 3600.0
+    memory_interval: float = 2.0
+    r14_interval: float = 20.0
+    # Real seconds between two rounds of checks (`DynoManager.tick` runs one at once).
+    tick: float = 0.05
+    # Output beyond this many lines per second per dyno is dropped and counted.
+    lines_per_second: int = 2000
+    line_burst: int = 10000
+    eco_report_interval: float = 60.0
+    # A web dyno leaves the route table this long before its SIGTERM, so requests the
+    # router sent it just before the table moved are not cut off.
+    drain_delay: float = 1.0
+    # Apps that sleep (eco, or their own choice) idle after this long without a request.
+    idle_after: float = 30 * 60.0
