@@ -23,12 +23,12 @@ path). Modules, each with one job:
 from slipway.router.config import RouterConfig
 from slipway.router.errors import RouterError
 from slipway.router.server import Router, run_router
-from slipway.router.table import AppRoute, AppState, Dyno, RouteTable
+from slipway.router.table import AppRoute, AppState, Backend, RouteTable
 
 __all__ = [
     "AppRoute",
     "AppState",
-    "Dyno",
+    "Backend",
     "RouteTable",
     "Router",
     "RouterConfig",
