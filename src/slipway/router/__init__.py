@@ -7,8 +7,12 @@ path). Modules, each with one job:
     table.py       the route table the control plane sends, and Host lookup
     control.py     the control plane link: tables in; router lines, activity, wake out
     server.py      the process: listeners, the timeout sweeper, graceful stop
-    proxy.py       ClientConnection: one client socket, parsing, pipelining
-    exchange.py    Exchange: one request/response from head to router line
+    client.py      ClientConnection: one client socket, parsing, limits, pipelining
+    flow.py        the client side's flow control: why reading is paused
+    exchange.py    Exchange: one request/response from head to router line, streamed
+    phases.py      the phases an exchange moves through
+    routing.py     where a request goes: app, dyno, backlog or hold, the connect
+    failures.py    how an exchange ends early: H-codes, their pages, the timers
     forwarding.py  the heads the dyno and the client see (X-Forwarded-*, Via, hop-by-hop)
     backend.py     BackendConnection: one dyno socket, response parsing
     pool.py        kept-alive dyno connections; connect with timeout, retry, quarantine

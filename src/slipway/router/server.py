@@ -21,10 +21,10 @@ from typing import Any
 
 import uvloop
 
+from slipway.router.client import ClientConnection, Listener
 from slipway.router.config import RouterConfig
 from slipway.router.control import FORMAT_SLICE, ControlLink, ReportQueue
 from slipway.router.errors import RouterError, TableError
-from slipway.router.proxy import ClientConnection, Listener
 from slipway.router.state import RouterState
 from slipway.router.table import RouteTable
 

@@ -19,8 +19,8 @@ from slipway.router.pool import ConnectionPool
 from slipway.router.table import AppState, RouteTable
 
 if TYPE_CHECKING:
+    from slipway.router.client import ClientConnection
     from slipway.router.exchange import Exchange
-    from slipway.router.proxy import ClientConnection
 
 
 class RouterState:
