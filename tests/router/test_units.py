@@ -14,7 +14,6 @@ import pytest
 
 from slipway.router.balancer import AppBalancer
 from slipway.router.config import RouterConfig, parse_address
-from slipway.router.control import ReportQueue
 from slipway.router.errors import ConfigError, TableError
 from slipway.router.forwarding import (
     FRAME_CHUNKED,
@@ -28,6 +27,7 @@ from slipway.router.forwarding import (
 )
 from slipway.router.logline import format_line
 from slipway.router.pages import Page, error_response
+from slipway.router.reports import ReportQueue
 from slipway.router.table import AppState, Backend, RouteTable
 
 

@@ -6,7 +6,9 @@ path). Modules, each with one job:
     config.py      RouterConfig: every timeout, limit and buffer size
     table.py       the route table the control plane sends, and Host lookup
     control.py     the control plane link: tables in; router lines, activity, wake out
-    server.py      the process: listeners, the timeout sweeper, graceful stop
+    reports.py     ReportQueue: router lines and activity waiting to go out, bounded
+    process.py     the process: uvloop, signals, prefork workers
+    server.py      Router: listeners, the timeout sweeper, graceful stop
     client.py      ClientConnection: one client socket, parsing, limits, pipelining
     flow.py        the client side's flow control: why reading is paused
     exchange.py    Exchange: one request/response from head to router line, streamed
@@ -26,7 +28,8 @@ path). Modules, each with one job:
 
 from slipway.router.config import RouterConfig
 from slipway.router.errors import RouterError
-from slipway.router.server import Router, run_router
+from slipway.router.process import run_router
+from slipway.router.server import Router
 from slipway.router.table import AppRoute, AppState, Backend, RouteTable
 
 __all__ = [

@@ -152,6 +152,6 @@ def router_command(
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    from slipway.router.server import run_router  # uvloop and the rest only when serving
+    from slipway.router.process import run_router  # uvloop and the rest only when serving
 
     sys.exit(run_router(config))

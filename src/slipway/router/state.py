@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from slipway.router.balancer import AppBalancer, Balancer, DynoSlot
 from slipway.router.clock import Clock
 from slipway.router.config import RouterConfig
-from slipway.router.control import ReportQueue
 from slipway.router.pool import ConnectionPool
+from slipway.router.reports import ReportQueue
 from slipway.router.table import AppState, RouteTable
 
 if TYPE_CHECKING:
