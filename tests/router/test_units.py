@@ -14,7 +14,6 @@ import pytest
 
 from slipway.router.balancer import AppBalancer
 from slipway.router.config import RouterConfig, parse_address
-from slipway.router.control import ReportQueue
 from slipway.router.errors import ConfigError, TableError
 from slipway.router.forwarding import (
     FRAME_CHUNKED,
@@ -28,7 +27,8 @@ from slipway.router.forwarding import (
 )
 from slipway.router.logline import format_line
 from slipway.router.pages import Page, error_response
-from slipway.router.table import AppState, Dyno, RouteTable
+from slipway.router.reports import ReportQueue
+from slipway.router.table import AppState, Backend, RouteTable
 
 
 def table(**overrides: Any) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def test_lookup_by_app_name_or_custom_domain(host: str | bytes) -> None:
     route = RouteTable.from_json(table()).lookup(host)
     assert route is not None
     assert route.name == "myapp"
-    assert route.dynos == (Dyno("web.1", "127.0.0.1", 41234),)
+    assert route.dynos == (Backend("web.1", "127.0.0.1", 41234),)
 
 
 @pytest.mark.parametrize("host", ["other.localhost", "example.org", "myapp.localhost.evil", ""])
@@ -254,7 +254,7 @@ def test_error_pages_carry_the_request_id() -> None:
 
 def balancer(n: int, limit: int = 2) -> AppBalancer:
     app = AppBalancer("a", limit, backlog_per_dyno=3)
-    app.sync(tuple(Dyno(f"web.{i}", "127.0.0.1", 1000 + i) for i in range(1, n + 1)))
+    app.sync(tuple(Backend(f"web.{i}", "127.0.0.1", 1000 + i) for i in range(1, n + 1)))
     return app
 
 
@@ -298,7 +298,7 @@ def test_counters_survive_a_table_that_keeps_the_dyno() -> None:
     app = balancer(2)
     slot = app.acquire(0.0)
     assert slot is not None
-    app.sync((Dyno(slot.name, slot.host, slot.port), Dyno("web.9", "127.0.0.1", 9)))
+    app.sync((Backend(slot.name, slot.host, slot.port), Backend("web.9", "127.0.0.1", 9)))
     assert slot in app.slots
     assert slot.in_flight == 1
 

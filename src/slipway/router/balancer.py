@@ -17,7 +17,7 @@ import random
 from collections import deque
 from typing import Protocol
 
-from slipway.router.table import AppRoute, Dyno
+from slipway.router.table import AppRoute, Backend
 
 
 class BacklogWaiter(Protocol):
@@ -30,7 +30,7 @@ class DynoSlot:
 
     __slots__ = ("host", "in_flight", "key", "name", "port", "quarantined_until")
 
-    def __init__(self, dyno: Dyno) -> None:
+    def __init__(self, dyno: Backend) -> None:
         self.name = dyno.name
         self.host = dyno.host
         self.port = dyno.port
@@ -51,7 +51,7 @@ class AppBalancer:
         self.slots: list[DynoSlot] = []
         self.backlog: deque[BacklogWaiter] = deque()
 
-    def sync(self, dynos: tuple[Dyno, ...]) -> None:
+    def sync(self, dynos: tuple[Backend, ...]) -> None:
         """Follow a new table, keeping the counters of dynos that are still there."""
         current = {(slot.key, slot.name): slot for slot in self.slots}
         self.slots = [current.get((d.key, d.name)) or DynoSlot(d) for d in dynos]

@@ -41,6 +41,6 @@ def router_command(log_level: str, **flags: Any) -> None:
         config = from_flags(RouterConfig, flags, token=os.environ.get(TOKEN_ENV) or None)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    from slipway.router.server import run_router  # uvloop and the rest only when serving
+    from slipway.router.process import run_router  # uvloop and the rest only when serving
 
     sys.exit(run_router(config))

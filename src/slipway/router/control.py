@@ -7,9 +7,9 @@
     POST {control_url}/internal/router/wake     {"app_id": ...}
 
 All three carry `Authorization: Bearer <token>`. None of this is on the request
-path: requests only append to the ReportQueue. While the control plane is away
-the router keeps the last table it had, reconnects with back-off, and buffers a
-bounded number of lines (dropping the oldest, and counting them).
+path: requests only append to the ReportQueue (`reports.py`). While the control
+plane is away the router keeps the last table it had, reconnects with back-off,
+and buffers a bounded number of lines (dropping the oldest, and counting them).
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 
 from slipway.router.config import RouterConfig
 from slipway.router.errors import ControlError, RouterError
-from slipway.router.logline import LineFields, line_from
+from slipway.router.reports import ReportQueue
 from slipway.router.table import RouteTable
 
 log = logging.getLogger("slipway.router")
@@ -33,70 +32,6 @@ log = logging.getLogger("slipway.router")
 ROUTES_PATH = "/internal/router/routes"
 REPORT_PATH = "/internal/router/report"
 WAKE_PATH = "/internal/router/wake"
-MAX_LINES_PER_REPORT = 5000
-# Lines are formatted this many at a time between other work on the loop, so a busy
-# second's worth of lines never stalls requests for milliseconds at once.
-FORMAT_SLICE = 256
-
-
-class ReportQueue:
-    """Router lines and per-app activity waiting to be reported; bounded.
-
-    Requests add the fields of their line; `take` formats them, a batch at a time,
-    so the request path never builds a string it does not need yet.
-    """
-
-    __slots__ = ("_lines", "_maxlen", "activity", "dropped")
-
-    def __init__(self, maxlen: int) -> None:
-        self._maxlen = maxlen
-        self._lines: deque[tuple[str, LineFields | str]] = deque()
-        # App id -> time of its last request; written directly on the request path.
-        self.activity: dict[str, float] = {}
-        self.dropped = 0  # lines lost to a full buffer since the router started
-
-    def add_line(self, app_id: str, line: LineFields | str) -> None:
-        lines = self._lines
-        if len(lines) >= self._maxlen:
-            lines.popleft()
-            self.dropped += 1
-        lines.append((app_id, line))
-
-    def __bool__(self) -> bool:
-        return bool(self._lines or self.activity)
-
-    def __len__(self) -> int:
-        return len(self._lines)
-
-    def take(self, limit: int = MAX_LINES_PER_REPORT) -> list[tuple[str, str]]:
-        """Up to `limit` of the oldest lines, formatted."""
-        lines = self._lines
-        batch = []
-        for _ in range(min(len(lines), limit)):
-            app_id, line = lines.popleft()
-            batch.append((app_id, line if isinstance(line, str) else line_from(line)))
-        return batch
-
-    async def take_batch(self) -> tuple[list[tuple[str, str]], dict[str, float]]:
-        """A report's worth of lines and the activity so far, formatted in slices."""
-        batch = self.take(FORMAT_SLICE)
-        while self._lines and len(batch) < MAX_LINES_PER_REPORT:
-            await asyncio.sleep(0)
-            batch += self.take(min(FORMAT_SLICE, MAX_LINES_PER_REPORT - len(batch)))
-        activity, self.activity = self.activity, {}
-        return batch, activity
-
-    def put_back(self, batch: list[tuple[str, str]], activity: dict[str, float]) -> None:
-        """Return an unsent batch to the front; newer lines win if there is no room."""
-        room = self._maxlen - len(self._lines)
-        kept: list[tuple[str, LineFields | str]] = list(batch)
-        if room < len(kept):
-            self.dropped += len(kept) - max(room, 0)
-            kept = kept[len(kept) - max(room, 0) :]
-        self._lines.extendleft(reversed(kept))
-        for app_id, when in activity.items():
-            if when > self.activity.get(app_id, 0.0):
-                self.activity[app_id] = when
 
 
 class ControlLink:

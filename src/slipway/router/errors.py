@@ -7,7 +7,7 @@
      └── BackendConnectError   no dyno could be connected to (carries H19 or H21)
 
 Request-level failures are not exceptions: they end as an H-code router line and an
-error page (`exchange.py`), because one bad request must never unwind the event loop.
+error page (`failures.py`), because one bad request must never unwind the event loop.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Exchange: one request and its response, from the parsed head to the router line.
 
-An exchange moves through these phases (each a module constant):
+An exchange moves through these phases (constants in `phases.py`):
 
     NEW ─┬─> HELD ───────> (table brings dynos) ─> NEW again
          ├─> QUEUED ─────> (a dyno frees up) ─┐
@@ -11,8 +11,13 @@ An exchange moves through these phases (each a module constant):
 SENT means the head is on its way to the dyno and no response byte has come back;
 STREAMING means the client has the response head; ANSWERED means the response is
 complete but the client is still sending its body (it is read and discarded, so the
-connection can be reused). Any phase can end early in `fail`, which writes the error
-page when the client has no response yet and logs the H-code line.
+connection can be reused). Any phase can end early in `failures.fail`, which writes
+the error page when the client has no response yet and logs the H-code line.
+
+The exchange holds the request's state and streams both ways: the request (head,
+then body) to the dyno, and the dyno's response to the client. Which dyno it goes
+to, and the waiting before one is free, is `routing.py`'s part; the early endings
+and the timers are `failures.py`'s.
 
 The common path (a kept-alive dyno connection is free) runs synchronously inside
 the parser callbacks: no task, no future, no timer. Only connecting, waiting in the
@@ -22,15 +27,13 @@ backlog and waiting for a booting dyno leave the callback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from time import time as _time
 from typing import TYPE_CHECKING
 
 from slipway.router import pages
 from slipway.router.backend import BackendConnection
 from slipway.router.balancer import AppBalancer, DynoSlot
-from slipway.router.errors import BackendConnectError
+from slipway.router.failures import fail
 from slipway.router.forwarding import (
     FRAME_CHUNKED,
     FRAME_NONE,
@@ -39,22 +42,22 @@ from slipway.router.forwarding import (
     request_id_for,
     to_client,
 )
-from slipway.router.logline import CODES
-from slipway.router.table import AppRoute, AppState
+from slipway.router.phases import (
+    ANSWERED,
+    DONE,
+    HELD,
+    NEW,
+    QUEUED,
+    SENT,
+    STREAMING,
+    TUNNEL,
+)
+from slipway.router.routing import dispatch, resolve, use_slot
+from slipway.router.table import AppRoute
 
 if TYPE_CHECKING:
-    from slipway.router.proxy import ClientConnection
+    from slipway.router.client import ClientConnection
 
-log = logging.getLogger("slipway.router")
-
-NEW, HELD, QUEUED, CONNECTING, SENT, STREAMING, TUNNEL, ANSWERED, DONE = range(9)
-
-_NO_DYNO_CODES = {
-    AppState.CRASHED: "H10",
-    AppState.NONE: "H14",
-    AppState.BLANK: "H81",
-    AppState.QUOTA: "H82",
-}
 # Codes where no dyno was involved: the line has empty dyno fields.
 _NO_DYNO_LINE = frozenset({"H10", "H11", "H14", "H20", "H80", "H81", "H82"})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -125,81 +128,22 @@ class Exchange:
         self.received_at = state.clock.now
         self.start_wall = _time()
 
-    # -- routing -----------------------------------------------------------------------
+    # -- routing (routing.py) ------------------------------------------------------------
 
     def start(self) -> None:
         """Called by the client connection when this exchange's turn comes."""
         if self.problem is not None:
             code, status, cause = self.problem
-            self._resolve()
-            self.fail(code, status=status, cause=cause)
+            resolve(self)
+            fail(self, code, status=status, cause=cause)
             return
-        self.dispatch()
-
-    def dispatch(self) -> None:
-        """Route the request: find the app and a dyno, and send it there if possible."""
-        state = self.state
-        head = self.head
-        host = head.host
-        hit = state.table.resolve(host) if host is not None and head.host_count == 1 else None
-        if hit is None:
-            self._respond(404, pages.Page.NO_SUCH_APP)
-            return
-        route, self.host_name = hit
-        self.route = route
-        state.reports.activity[route.id] = self.start_wall
-        if route.maintenance:
-            self.fail("H80")
-            return
-        app = self.app = state.balancer.for_app(route)
-        slot = app.acquire(state.clock.now) if app.slots else None
-        if slot is None:
-            self._wait(route, app)
-            return
-        self.dyno_name = slot.name
-        conn = state.pool.take(slot.key)
-        if conn is None:
-            self._connect_later(slot)
-            return
-        self.slot = slot
-        self._attach(conn, self.start_wall)
-
-    def _resolve(self) -> AppRoute | None:
-        head = self.head
-        host = head.host
-        if host is None or head.host_count != 1:
-            return None
-        hit = self.state.table.resolve(host)
-        if hit is None:
-            return None
-        self.route, self.host_name = hit
-        return self.route
-
-    def _wait(self, route: AppRoute, app: AppBalancer) -> None:
-        """No place on a dyno right now: queue, hold for a booting app, or fail."""
-        state = self.state
-        if app.slots:
-            if app.backlog_full:
-                self.fail("H11")
-            else:
-                self.phase = QUEUED
-                app.backlog.append(self)
-            return
-        code = _NO_DYNO_CODES.get(route.state)
-        if code is not None:
-            self.fail(code)
-        elif not state.hold(self):
-            self.fail("H11")
-        else:
-            self.phase = HELD
-            if route.state is AppState.IDLE:
-                state.wake(route.id)
+        dispatch(self)
 
     def redispatch(self) -> None:
         """The table changed while this request was held or queued: route it again."""
         if self.phase in (HELD, QUEUED):
             self.phase = NEW
-            self.dispatch()
+            dispatch(self)
 
     def on_slot(self, slot: DynoSlot) -> None:
         """A place on a dyno freed up for this queued request (balancer backlog)."""
@@ -207,55 +151,11 @@ class Exchange:
             assert self.app is not None
             self.state.release(self.app, slot)
             return
-        self._use(slot)
+        use_slot(self, slot)
 
-    def _use(self, slot: DynoSlot) -> None:
-        self.dyno_name = slot.name
-        conn = self.state.pool.take(slot.key)
-        if conn is None:
-            self._connect_later(slot)
-            return
-        self.slot = slot
-        self._attach(conn, _time())
+    # -- the request, to the dyno --------------------------------------------------------
 
-    def _connect_later(self, slot: DynoSlot) -> None:
-        # The connect task owns the place on the dyno until it hands it back.
-        self.phase = CONNECTING
-        self.task = self.state.loop.create_task(self._connect(slot))
-
-    async def _connect(self, slot: DynoSlot) -> None:
-        state = self.state
-        app = self.app
-        assert app is not None
-        started = state.loop.time()
-        try:
-            conn, slot = await state.pool.connect_any(app, slot, state.release)
-        except BackendConnectError as exc:
-            self.task = None
-            self.connect_ms = exc.connect_ms
-            self.dyno_name = exc.dyno
-            if not state.control_connected and self.route is not None and state.hold(self):
-                # The control plane (and the dynos it runs) is restarting: wait for the
-                # table it sends when it is back, within the boot-wait budget (H20).
-                self.phase = HELD
-                return
-            self.fail(exc.code)
-            return
-        except Exception as exc:
-            self.task = None
-            self.fail("H99", exc=exc)
-            return
-        self.task = None
-        if self.phase != CONNECTING:  # the client left while we connected
-            state.release(app, slot)
-            state.pool.give(conn)
-            return
-        self.dyno_name = slot.name
-        self.slot = slot
-        self.connect_ms += int((state.loop.time() - started) * 1000)
-        self._attach(conn, _time())
-
-    def _attach(self, conn: BackendConnection, now_wall: float) -> None:
+    def attach(self, conn: BackendConnection, now_wall: float) -> None:
         """Send the request (head, and the body received so far) to the dyno."""
         client = self.conn
         self.backend = conn
@@ -300,8 +200,6 @@ class Exchange:
                 conn.write(_LAST_CHUNK)
             self.sent_at = self.state.clock.now
 
-    # -- the request body, from the client parser --------------------------------------
-
     def feed_body(self, data: bytes) -> None:
         phase = self.phase
         if phase in (SENT, STREAMING):
@@ -335,7 +233,7 @@ class Exchange:
                 backend.write(_LAST_CHUNK)
             self.sent_at = self.state.clock.now
         elif phase == ANSWERED:
-            self._finish()
+            self.finish()
 
     # -- the response, from BackendConnection (backend.ResponseSink) -------------------
 
@@ -376,7 +274,7 @@ class Exchange:
             assert backend is not None
             assert client.transport is not None
             self.phase = TUNNEL
-            self._log(None)
+            self.record_line(None)
             backend.start_tunnel(client.transport)
             client.start_tunnel(backend)
 
@@ -406,9 +304,9 @@ class Exchange:
                 backend.close()
         if self.request_complete and not conn.paused:
             self.phase = ANSWERED
-            self._finish()
+            self.finish()
         else:
-            self._answered()
+            self.answered()
 
     def on_backend_lost(self) -> None:
         self.backend = None
@@ -422,20 +320,20 @@ class Exchange:
                 assert slot is not None
                 self.slot = None
                 self.phase = NEW
-                self._use(slot)
+                use_slot(self, slot)
                 return
-            self.fail("H13")
+            fail(self, "H13")
         elif phase == STREAMING:
             if self.delimited:
-                self._answered()  # the close was the end of the body
+                self.answered()  # the close was the end of the body
             else:
-                self.fail("H18", sock="backend")
+                fail(self, "H18", sock="backend")
         elif phase == TUNNEL:
             self.conn.close()
-            self._finish()
+            self.finish()
 
     def on_backend_error(self, code: str, exc: BaseException | None = None) -> None:
-        self.fail(code, exc=exc)
+        fail(self, code, exc=exc)
 
     def on_backend_paused(self) -> None:
         self.conn.pause(self.conn.BACKPRESSURE)
@@ -457,9 +355,9 @@ class Exchange:
             if self.backend is not None:
                 self.backend.close()
                 self.backend = None
-            self._finish()
+            self.finish()
             return
-        self.fail("H27", sock="client")
+        fail(self, "H27", sock="client")
 
     def client_write_paused(self) -> None:
         if self.backend is not None:
@@ -469,135 +367,23 @@ class Exchange:
         if self.backend is not None:
             self.backend.resume_reading()
 
-    def check_timeouts(self, now: float) -> None:
-        """Called by the sweeper (server.py) every tick."""
-        config = self.state.config
-        phase = self.phase
-        if phase == HELD:
-            if now - self.received_at > config.boot_timeout:
-                self.fail("H20")
-        elif phase == QUEUED:
-            if now - self.received_at > config.request_timeout:
-                self.fail("H12")
-        elif phase == SENT:
-            if self.request_complete:
-                if now - self.sent_at > config.request_timeout:
-                    self.fail("H12")
-            elif now - self._last_io() > config.idle_timeout:
-                self.fail("H28")
-        elif phase in (STREAMING, TUNNEL, ANSWERED) and now - self._last_io() > config.idle_timeout:
-            if phase == STREAMING:
-                # Silence while the client is not draining is the client's doing.
-                if self.conn.write_paused:
-                    self.fail("H28")
-                else:
-                    self.fail("H15")
-            else:
-                if self.backend is not None:
-                    self.backend.close()
-                    self.backend = None
-                self.conn.abort()
-                self._finish()
-
-    def _last_io(self) -> float:
-        backend = self.backend
-        last = self.conn.last_io
-        if backend is not None and backend.last_io > last:
-            return backend.last_io
-        return last
-
     # -- endings -----------------------------------------------------------------------
 
-    def fail(
-        self,
-        code: str,
-        *,
-        status: int | None = None,
-        cause: str | None = None,
-        sock: str | None = None,
-        exc: BaseException | None = None,
-    ) -> None:
-        """End the exchange with a router error: page (if possible), line, cleanup."""
-        phase = self.phase
-        if phase == DONE:
-            return
-        if exc is not None:
-            log.error("router error (H99) on %s", self.request_id, exc_info=exc)
-        self._detach(phase)
-        info = CODES[code]
-        status = status or info.status
-        client = self.conn
-        silent = code in ("H15", "H18", "H27", "H28") or self.response_started
-        if silent:
-            # The client has part of a response, or is gone, or idle: only closing tells.
-            self.status = status
-            self._log(code, cause=cause, sock=sock)
-            if code in ("H27", "H28"):
-                client.abort()
-            else:
-                client.close()  # flush what the client was sent, then end it
-            self._finish()
-            return
-        self.status = status
-        self._log(code, cause=cause, sock=sock)
-        self._write_page(status, pages.page_for(code))
-        self._answered()
-
-    def _respond(self, status: int, page: pages.Page) -> None:
-        """The router's own answer when there is no app to speak of (unknown host)."""
-        self.status = status
-        self.logged = True  # no app, so no log stream to put a line in
-        self._write_page(status, page)
-        self._answered()
-
-    def _write_page(self, status: int, page: pages.Page) -> None:
-        # Without the whole request read, the connection cannot carry another one: the
-        # rest of the body is discarded, then the connection closes.
-        close = (
-            self.close_after
-            or not self.keep_alive
-            or not self.request_complete
-            or self.upgrade
-            or self.conn.closing
-        )
-        self.close_after = close
-        if not self.request_complete and self.head.expect is not None and not self.continue_sent:
-            self.conn.broken = True  # the client waits for 100 and sends no body: close now
-        self.response_started = True
-        self.conn.write(
-            pages.error_response(status, page, self.request_id, close=close, head_only=self.is_head)
-        )
-
-    def _detach(self, phase: int) -> None:
-        """Let go of the dyno, the connect task, the backlog or the hold."""
-        backend = self.backend
-        if backend is not None:
-            self.backend = None
-            backend.close()
-        task = self.task
-        if task is not None:
-            self.task = None
-            task.cancel()
-        if phase == QUEUED and self.app is not None:
-            with contextlib.suppress(ValueError):
-                self.app.backlog.remove(self)
-        elif phase == HELD:
-            self.state.unhold(self)
-        self.phase = ANSWERED
-
-    def _answered(self) -> None:
+    def answered(self) -> None:
+        """The response is out: finish, or read (and drop) the rest of the body first."""
         self.phase = ANSWERED
         conn = self.conn
         if conn.paused:
             conn.resume(conn.BACKPRESSURE)
         if self.request_complete or conn.broken:
-            self._finish()
+            self.finish()
         elif self.pending is not None:
             self.pending = None
             self.pending_size = 0
             conn.resume(conn.BUFFER)
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """Give back the place on the dyno, record the line, let the next request go."""
         if self.phase == DONE:
             return
         self.phase = DONE
@@ -610,10 +396,12 @@ class Exchange:
             if app.backlog:
                 self.state.hand_over(app)
         if not self.logged:
-            self._log(None)
+            self.record_line(None)
         self.conn.exchange_done(self)
 
-    def _log(self, code: str | None, *, cause: str | None = None, sock: str | None = None) -> None:
+    def record_line(
+        self, code: str | None, *, cause: str | None = None, sock: str | None = None
+    ) -> None:
         """Record this request's router line (formatted later, in a batch)."""
         if self.logged:
             return

@@ -3,7 +3,7 @@
 The router re-frames every message (it never forwards raw framing headers), so
 hop-by-hop headers are dropped on both sides, and the request gains Heroku's
 X-Forwarded-*, X-Request-Start, X-Request-Id and Via (behavior.md §2.4). Everything
-here is pure: bytes in, bytes out, no I/O; `proxy.py` and `backend.py` call it.
+here is pure: bytes in, bytes out, no I/O; `client.py`, `exchange.py` and `backend.py` call it.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _options(value: bytes) -> set[bytes]:
 class RequestHead:
     """One request head as the parser delivers it, sorted into what the router needs.
 
-    Limits are checked by the caller (proxy.py), which knows the config. Fields a
+    Limits are checked by the caller (client.py), which knows the config. Fields a
     request usually lacks are class-level defaults, so a new head costs two stores.
     """
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 from slipway.router.balancer import AppBalancer, Balancer, DynoSlot
 from slipway.router.clock import Clock
 from slipway.router.config import RouterConfig
-from slipway.router.control import ReportQueue
 from slipway.router.pool import ConnectionPool
+from slipway.router.reports import ReportQueue
 from slipway.router.table import AppState, RouteTable
 
 if TYPE_CHECKING:
+    from slipway.router.client import ClientConnection
     from slipway.router.exchange import Exchange
-    from slipway.router.proxy import ClientConnection
 
 
 class RouterState:

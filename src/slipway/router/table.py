@@ -28,7 +28,9 @@ class AppState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Dyno:
+class Backend:
+    """One web dyno as the table names it: `web.1` and the address it listens on."""
+
     name: str
     host: str
     port: int
@@ -46,7 +48,7 @@ class AppRoute:
     domains: tuple[str, ...]
     maintenance: bool
     state: AppState
-    dynos: tuple[Dyno, ...]
+    dynos: tuple[Backend, ...]
 
 
 def normalize_host(host: bytes) -> bytes:
@@ -175,10 +177,10 @@ def _parse_app(obj: object) -> AppRoute:
     )
 
 
-def _parse_dyno(obj: object, where: str) -> Dyno:
+def _parse_dyno(obj: object, where: str) -> Backend:
     if not isinstance(obj, dict):
         raise TableError(f"{where}: each dyno is a JSON object")
     port = _field(obj, "port", int, where)
     if not 0 < port < 65536:
         raise TableError(f"{where}: dyno port out of range")
-    return Dyno(_field(obj, "name", str, where), _field(obj, "host", str, where), port)
+    return Backend(_field(obj, "name", str, where), _field(obj, "host", str, where), port)

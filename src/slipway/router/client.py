@@ -1,10 +1,10 @@
 """ClientConnection: the asyncio.Protocol for one client connection.
 
 It feeds bytes to httptools, turns each request head into an Exchange
-(`exchange.py`), and keeps responses in request order: the exchange at the head
-of the line is `active`; pipelined requests parsed behind it wait in `pipeline`
-with reading paused. It also owns the client side of flow control (why reading
-is paused, as a bitmask) and, after a 101, pipes raw bytes to the dyno.
+(`exchange.py`) and hands it to `routing.dispatch`, and keeps responses in request
+order: the exchange at the head of the line is `active`; pipelined requests parsed
+behind it wait in `pipeline` with reading paused. Why reading is paused is the
+flow control it inherits (`flow.py`); after a 101 it pipes raw bytes to the dyno.
 
 Limits are enforced here, before anything is dispatched: request line, header
 line and header count (behavior.md §2.3), and a cap on the whole head so that a
@@ -26,8 +26,11 @@ from httptools import (
     HttpRequestParser,
 )
 
+from slipway.router import failures
 from slipway.router.exchange import Exchange
+from slipway.router.flow import ClientFlow
 from slipway.router.forwarding import RequestHead, listener_headers
+from slipway.router.routing import dispatch
 
 if TYPE_CHECKING:
     from slipway.router.backend import BackendConnection
@@ -62,13 +65,7 @@ class Listener:
         self.headers = listener_headers(protocol, port)
 
 
-class ClientConnection(asyncio.Protocol):
-    # Why reading from the client is paused (several reasons can hold at once).
-    PIPELINE = 1  # requests are queued behind the active one
-    BACKPRESSURE = 2  # the dyno is not reading the body as fast as it arrives
-    BUFFER = 4  # no dyno yet, and the held part of the body is full
-    UPGRADE = 8  # waiting for the dyno's answer to an Upgrade request
-
+class ClientConnection(ClientFlow):
     __slots__ = (
         "_head_bytes",
         "_in_head",
@@ -79,7 +76,6 @@ class ClientConnection(asyncio.Protocol):
         "client_ip",
         "client_ip_str",
         "clock",
-        "closed",
         "closing",
         "corked",
         "head",
@@ -88,16 +84,14 @@ class ClientConnection(asyncio.Protocol):
         "loop",
         "parser",
         "parsing",
-        "paused",
         "pipeline",
         "protocol",
         "state",
-        "transport",
         "tunnel",
-        "write_paused",
     )
 
     def __init__(self, state: RouterState, listener: Listener) -> None:
+        super().__init__()
         config = state.config
         self.state = state
         self.loop = state.loop
@@ -112,7 +106,6 @@ class ClientConnection(asyncio.Protocol):
         self.parser = HttpRequestParser(self)
         # Chunked wins over Content-Length (behavior.md §2.3); the body is re-framed.
         self.parser.set_dangerous_leniencies(lenient_chunked_length=True)
-        self.transport: asyncio.Transport | None = None
         self.client_ip = b""
         self.client_ip_str = ""
         self.active: Exchange | None = None  # the exchange whose response is due
@@ -121,11 +114,8 @@ class ClientConnection(asyncio.Protocol):
         self.head: RequestHead | None = None
         self._in_head = False
         self._head_bytes = 0
-        self.paused = 0  # a bitmask of the reasons above
         self.corked: list[bytes] | None = None
-        self.write_paused = False
         self.closing = False  # close after the current response (shutdown)
-        self.closed = False
         self.broken = False  # the parser cannot go on: close after the queued responses
         self.tunnel: asyncio.Transport | None = None
         self._upgrade_buffer: list[bytes] | None = None
@@ -260,7 +250,7 @@ class ClientConnection(asyncio.Protocol):
         if self.active is None:
             self.active = exchange
             if exchange.problem is None:
-                exchange.dispatch()
+                dispatch(exchange)
             else:
                 exchange.start()
         else:
@@ -312,19 +302,6 @@ class ClientConnection(asyncio.Protocol):
                 else:
                     self.transport.writelines(corked)
 
-    def pause(self, reason: int) -> None:
-        if not self.paused and not self.closed:
-            assert self.transport is not None
-            self.transport.pause_reading()
-        self.paused |= reason
-
-    def resume(self, reason: int) -> None:
-        if self.paused & reason:
-            self.paused &= ~reason
-            if not self.paused and not self.closed:
-                assert self.transport is not None
-                self.transport.resume_reading()
-
     def exchange_done(self, exchange: Exchange) -> None:
         """The active exchange is over: start the next pipelined one, or close."""
         if exchange is not self.active:
@@ -371,7 +348,7 @@ class ClientConnection(asyncio.Protocol):
         """Called by the sweeper every tick."""
         active = self.active
         if active is not None:
-            active.check_timeouts(now)
+            failures.check_timeouts(active, now)
         elif now - self.last_io > self.state.config.idle_timeout:
             # An idle keep-alive connection, or a head that stopped arriving (slowloris).
             self.abort()
@@ -414,7 +391,7 @@ class ClientConnection(asyncio.Protocol):
             exchange.request_complete = True
             exchange.close_after = True
             if exchange is self.active and exchange.problem is None:
-                exchange.fail("H26", status=status, cause=cause)
+                failures.fail(exchange, "H26", status=status, cause=cause)
                 return
             exchange.problem = ("H26", status, cause)
             return
@@ -439,6 +416,6 @@ class ClientConnection(asyncio.Protocol):
         self.broken = True
         active = self.active
         if active is not None:
-            active.fail("H99")
+            failures.fail(active, "H99")
         else:
             self.abort()

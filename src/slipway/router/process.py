@@ -1,0 +1,126 @@
+"""The router process: uvloop, signals, the open-files limit, and prefork workers.
+
+`run_router(config)` runs one router (`server.Router`) until SIGTERM or SIGINT,
+then stops it gracefully and returns 0 (SIGHUP rereads a static table). With
+`workers > 1` it is a parent that forks that many routers on shared ports
+(SO_REUSEPORT) and starts again any that die.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import resource
+import signal
+from typing import Any
+
+import uvloop
+
+from slipway.router.config import RouterConfig
+from slipway.router.errors import RouterError, TableError
+from slipway.router.server import Router
+
+log = logging.getLogger("slipway.router")
+
+
+def _raise_open_files_limit() -> None:
+    # Every proxied request can hold two sockets; the default soft limit (1024) is low.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # One failing callback must never take the router down: log it and go on.
+    exc = context.get("exception")
+    log.error("router: %s", context.get("message", "unhandled error"), exc_info=exc)
+
+
+async def _serve(config: RouterConfig) -> int:
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_exception_handler)
+    router = Router(config)
+    try:
+        await router.start()
+    except (OSError, RouterError) as exc:
+        log.error("router cannot start: %s", exc)
+        return 1
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if config.static_table is not None:
+
+        def reload() -> None:
+            try:
+                router.reload_static_table()
+            except TableError as exc:
+                log.error("%s; keeping the current table", exc)
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    await stop.wait()
+    log.info("stopping: no new connections, letting in-flight requests finish")
+    await router.shutdown()
+    log.info("stopped")
+    return 0
+
+
+def run_router(config: RouterConfig) -> int:
+    """Run a router until SIGTERM/SIGINT; the process exit status is the result."""
+    _raise_open_files_limit()
+    if config.workers <= 1:
+        return uvloop.run(_serve(config))
+    return _run_workers(config)
+
+
+def _run_workers(config: RouterConfig) -> int:
+    """A parent that forks `workers` routers on shared ports, passes signals on, and
+    starts a worker again if one dies. Workers die with the parent (PDEATHSIG)."""
+    import ctypes
+    import os
+    import time
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the parent
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            os._exit(uvloop.run(_serve(config)))
+        children[pid] = slot
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    for slot in range(config.workers):
+        spawn(slot)
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        slot = children.pop(pid, -1)
+        exit_code = os.waitstatus_to_exitcode(code)
+        if stopping or slot < 0:
+            status = status or max(exit_code, 0)
+            continue
+        log.error("router worker %d exited (%d); starting it again", pid, exit_code)
+        time.sleep(0.5)
+        spawn(slot)
+    return status
