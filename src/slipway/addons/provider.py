@@ -26,6 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from slipway.options import option
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -82,7 +84,13 @@ class AddonSettings:
     # heroku-postgresql: an existing server to create databases on, as a libpq URL with
     # a superuser (or a role with CREATEROLE and CREATEDB). None: the embedded cluster
     # under <data_dir>/addons/postgres/cluster.
-    postgres_admin_url: str | None = None
+    postgres_admin_url: str | None = option(
+        None,
+        "--postgres-admin-url",
+        "A PostgreSQL server for heroku-postgresql add-ons (default: a cluster the "
+        "platform runs under its data dir).",
+        envvar="SLIPWAY_POSTGRES_ADMIN_URL",
+    )
     # The host written into DATABASE_URL; default: the admin URL's host, or 127.0.0.1.
     postgres_host: str | None = None
     # Where initdb, pg_ctl, pg_dump, pg_restore and psql live; None: the newest

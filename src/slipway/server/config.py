@@ -10,9 +10,10 @@ all of them (see `server/command.py`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from slipway.addons.provider import AddonSettings
 from slipway.api.app import RATE_LIMIT_CAPACITY
 from slipway.logs.history import DEFAULT_LIMIT
 from slipway.options import nested, option, option_factory
@@ -103,16 +104,10 @@ class ServerConfig:
     )
     log_level: str = option("info", "--log-level")
     access_log: bool = option(False, "--access-log", off="--no-access-log")
-    postgres_admin_url: str | None = option(
-        None,
-        "--postgres-admin-url",
-        "A PostgreSQL server for heroku-postgresql add-ons (default: a cluster the "
-        "platform runs under its data dir).",
-        envvar="SLIPWAY_POSTGRES_ADMIN_URL",
-    )
     deploy: DeployOptions = nested(DeployOptions)
     platform: PlatformSettings = nested(PlatformSettings)
-    runtime: RuntimeOptions = field(default_factory=RuntimeOptions)
+    runtime: RuntimeOptions = nested(RuntimeOptions)
+    addons: AddonSettings = nested(AddonSettings)
 
     @property
     def public_host(self) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from slipway.addons.errors import AddonError
-from slipway.addons.provider import AddonSettings, Provider
+from slipway.addons.provider import Provider
 from slipway.addons.registry import load_providers
 from slipway.git.http import GitAuthError, PushGrant
 from slipway.logs.drains import DrainDispatcher, DrainSpec
@@ -167,9 +167,7 @@ def start_router(
 
 def start_addons(config: ServerConfig, data_dir: Path) -> dict[str, Provider]:
     """Add-on providers (built-in and entry points), with the servers they run brought back."""
-    providers = load_providers(
-        data_dir, AddonSettings(postgres_admin_url=config.postgres_admin_url)
-    )
+    providers = load_providers(data_dir, config.addons)
     for name, provider in providers.items():
         try:
             provider.start()

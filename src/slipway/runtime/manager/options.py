@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from slipway.options import option
 from slipway.runtime.specs import AppSpec
 
 
@@ -30,17 +31,38 @@ class RuntimeHooks(Protocol):
 
 @dataclass
 class RuntimeOptions:
-    boot_timeout: float = 60.0
-    stop_timeout: float = 30.0
+    """Fields with an `option(...)` are `slipway server` flags too."""
+
+    boot_timeout: float = option(
+        60.0, "--boot-timeout", "Seconds a web dyno has to bind $PORT before R10.", min=1
+    )
+    stop_timeout: float = option(
+        30.0, "--stop-timeout", "Seconds between SIGTERM and SIGKILL (R12).", min=0
+    )
     # First crash: restart at once. Then base, 2x base, 4x base ... up to the cap.
-    backoff_base: float = 10.0
-    backoff_cap: float = 20 * 60.0
+    backoff_base: float = option(
+        10.0,
+        "--restart-backoff",
+        "Wait before the 2nd restart of a crashed dyno; doubles each crash.",
+        min=0,
+    )
+    backoff_cap: float = option(
+        20 * 60.0, "--restart-backoff-cap", "Longest wait between crash restarts.", min=0
+    )
     # A dyno that ran this long before crashing starts its back-off afresh.
     crash_reset_after: float = 10 * 60.0
     # Daily cycling: interval plus up to `cycle_jitter` of random delay; 0 turns it off.
-    cycle_interval: float = 24 * 3600.0
+    cycle_interval: float = option(
+        24 * 3600.0,
+        "--dyno-cycle-hours",
+        "Daily cycling: restart dynos after this many hours (+ up to 216 min); 0 = off.",
+        scale=3600,
+        min=0,
+    )
     cycle_jitter: float = 216 * 60.0
-    release_timeout: float = 3600.0
+    release_timeout: float = option(
+        3600.0, "--release-timeout", "Seconds the release phase may take.", min=1
+    )
     attach_timeout: float = 60.0
     one_off_ttl: float = 24 * 3600.0
     memory_interval: float = 2.0
@@ -50,9 +72,15 @@ class RuntimeOptions:
     # Output beyond this many lines per second per dyno is dropped and counted.
     lines_per_second: int = 2000
     line_burst: int = 10000
-    eco_report_interval: float = 60.0
+    eco_report_interval: float = option(60.0, "--eco-report-interval", hidden=True, min=0.1)
     # A web dyno leaves the route table this long before its SIGTERM, so requests the
     # router sent it just before the table moved are not cut off.
     drain_delay: float = 1.0
     # Apps that sleep (eco, or their own choice) idle after this long without a request.
-    idle_after: float = 30 * 60.0
+    idle_after: float = option(
+        30 * 60.0,
+        "--idle-after",
+        "Minutes without a request after which apps that sleep (eco) go idle.",
+        scale=60,
+        min=0.01,
+    )
