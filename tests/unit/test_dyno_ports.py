@@ -20,7 +20,7 @@ from slipway.platform.errors import NotFound, Unavailable
 from slipway.platform.events import AppLog, Event
 from slipway.platform.tx import Platform
 from slipway.runtime.errors import DynoNotFound
-from slipway.runtime.manager import DynoInfo, OneOffRequest
+from slipway.runtime.manager import DynoInfo, OneOffRequest, ReleaseOutcome
 from slipway.store import Store
 from slipway.store.engine import sqlite_url
 
@@ -44,6 +44,11 @@ class FakeRuntime:
         self.calls.append(("stop", app_id, ptype, name))
 
     def run(self, app_id: str, request: OneOffRequest) -> DynoInfo:
+        raise AssertionError("not used here")
+
+    def wait_release(
+        self, app_id: str, version: int, on_line: Callable[[str], None]
+    ) -> ReleaseOutcome:
         raise AssertionError("not used here")
 
 

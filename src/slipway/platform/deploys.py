@@ -27,7 +27,6 @@ from slipway.platform import accounts, builds, releases, views
 from slipway.platform.errors import Unavailable
 from slipway.platform.ports import SourceFetcher
 from slipway.platform.tx import Platform
-from slipway.runtime.manager import DynoManager
 from slipway.slugs.store import SOFT_LIMIT, SlugError, SlugStore
 
 log = logging.getLogger("slipway.deploys")
@@ -113,9 +112,6 @@ class Deployer:
         self.public_api_url = public_api_url.rstrip("/")
         self.options = options or DeployOptions()
         self.push_tokens = PushTokens()
-        # Set by server.py: pending releases are waited for, so a push that cannot
-        # boot is rejected and says why.
-        self.runtime: DynoManager | None = None
         self._app_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         (data_dir / "builds").mkdir(parents=True, exist_ok=True)
@@ -294,7 +290,9 @@ class Deployer:
                 builds.mark_build(
                     tx, ctx.build_id, "succeeded", slug_id=slug.id, release_id=release.id
                 )
-            if release.status == "pending" and self.runtime is not None:
+            # With a dyno manager, a push waits for the release's dynos, so a push that
+            # cannot boot is rejected and says why.
+            if release.status == "pending" and self.platform.ports.dyno_runtime is not None:
                 self._wait_for_release(ctx, release, outcome.process_types, out)
             out(f"       Released v{release.version}")
             out(f"       {ctx.web_url} deployed to Slipway")
@@ -311,16 +309,13 @@ class Deployer:
         out: Emit,
     ) -> None:
         """Release phase, then the new web dynos: the push ends when they are up, or fails."""
-        assert self.runtime is not None
+        runtime = self.platform.ports.dyno_runtime
+        assert runtime is not None
         if "release" in process_types:
             out("-----> Running release command...")
         out(f"-----> Starting the dynos of v{release.version}...")
-        options = self.runtime.options
-        result = self.runtime.wait_release(
-            ctx.app_id,
-            release.version,
-            lambda line: out(f"       {line}"),
-            timeout=options.release_timeout + options.boot_timeout + 120,
+        result = runtime.wait_release(
+            ctx.app_id, release.version, lambda line: out(f"       {line}")
         )
         if not result.ok:
             raise BuildError(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from slipway.addons.provider import Provider
-    from slipway.runtime.manager import DynoInfo, OneOffRequest
+    from slipway.runtime.manager import DynoInfo, OneOffRequest, ReleaseOutcome
 
 
 class DynoRuntime(Protocol):
@@ -35,6 +35,12 @@ class DynoRuntime(Protocol):
     def stop(self, app_id: str, *, ptype: str | None = None, name: str | None = None) -> None: ...
 
     def run(self, app_id: str, request: OneOffRequest) -> DynoInfo: ...
+
+    def wait_release(
+        self, app_id: str, version: int, on_line: Callable[[str], None]
+    ) -> ReleaseOutcome:
+        """Block until release `version` is promoted or failed (a push waits for this)."""
+        ...
 
 
 class RouterFeed(Protocol):

@@ -71,7 +71,6 @@ def serve(config: ServerConfig) -> None:
     runtime = start_runtime(config, platform, data_dir, tls, logplex)
     providers = start_addons(config, data_dir)
     platform.ports.addons = providers
-    deployer.runtime = runtime
     token = router_token(data_dir)
     api = create_api(
         platform,

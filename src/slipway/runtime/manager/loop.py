@@ -268,9 +268,18 @@ class DynoManager:
         return self.loaded.wait(timeout)
 
     def wait_release(
-        self, app_id: str, version: int, on_line: Callable[[str], None], timeout: float
+        self,
+        app_id: str,
+        version: int,
+        on_line: Callable[[str], None],
+        timeout: float | None = None,
     ) -> ReleaseOutcome:
-        """Block (in a worker thread) until release `version` is promoted or fails."""
+        """Block (in a worker thread) until release `version` is promoted or fails.
+
+        Without a timeout, as long as a release can take: its release phase, the boot
+        of its web dynos, and a margin for the rollover."""
+        if timeout is None:
+            timeout = self.options.release_timeout + self.options.boot_timeout + 120
         waiter = Waiter(version)
         assert self.loop is not None
         self.loop.call_soon_threadsafe(self._reconciler.add_waiter, app_id, waiter)
