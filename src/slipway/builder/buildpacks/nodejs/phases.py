@@ -1,4 +1,4 @@
-"""The heroku/nodejs buildpack's phases (Heroku buildpack API v2), as buildpack.py runs them:
+"""The heroku/nodejs buildpack's phases (Heroku buildpack API v2), as common/launch.py runs them:
 
 detect  BUILD_DIR                     -> prints "Node.js", exit 0 when package.json exists
 compile BUILD_DIR CACHE_DIR ENV_DIR   -> installs dependencies, runs the build, prunes
@@ -68,7 +68,7 @@ def release(build_dir: Path) -> str:
 
 
 USAGE = (
-    "usage: buildpack.py detect BUILD_DIR | compile BUILD_DIR CACHE_DIR [ENV_DIR]"
+    "usage: launch.py BUILDPACK_DIR detect BUILD_DIR | compile BUILD_DIR CACHE_DIR [ENV_DIR]"
     " | release BUILD_DIR"
 )
 

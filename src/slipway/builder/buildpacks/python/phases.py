@@ -1,4 +1,4 @@
-"""The heroku/python buildpack's phases (Heroku buildpack API v2), as buildpack.py runs them:
+"""The heroku/python buildpack's phases (Heroku buildpack API v2), as common/launch.py runs them:
 
     detect  BUILD_DIR
     compile BUILD_DIR CACHE_DIR ENV_DIR
@@ -120,7 +120,9 @@ def main(argv: Sequence[str]) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="backslashreplace")
     if not argv or argv[0] not in PHASES:
-        error(f"usage: buildpack.py {{{'|'.join(PHASES)}}} BUILD_DIR [CACHE_DIR ENV_DIR]")
+        error(
+            f"usage: launch.py BUILDPACK_DIR {{{'|'.join(PHASES)}}} BUILD_DIR [CACHE_DIR ENV_DIR]"
+        )
         return 2
     try:
         return PHASES[argv[0]](argv[1:])
