@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import click
 from starlette.applications import Starlette
@@ -20,6 +21,7 @@ from slipway.logs.plex import Logplex
 from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
+from slipway.platform.tx import Platform
 from slipway.runtime.sandbox import Sandbox
 from slipway.server.config import ServerConfig
 from slipway.server.data_dir import bootstrap, load_secret, router_token, tls_files
@@ -37,6 +39,35 @@ from slipway.slugs.store import SlugStore
 from slipway.store import StoreError
 
 
+def build_deployer(
+    config: ServerConfig, platform: Platform, data_dir: Path, secret: bytes, repos: RepoStore
+) -> Deployer:
+    platform.ports.repositories = repos
+    platform.ports.sources = HttpSourceFetcher()
+    return Deployer(
+        platform,
+        BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
+        SlugStore(data_dir / "slugs"),
+        data_dir,
+        secret,
+        config.api_url,
+        config.deploy,
+    )
+
+
+def start_logs(
+    config: ServerConfig, platform: Platform, data_dir: Path, secret: bytes
+) -> tuple[Logplex, DrainDispatcher]:
+    dispatcher = DrainDispatcher()
+    dispatcher.start()
+    platform.ports.drain_probe = ReachabilityProbe()
+    logplex = Logplex(LogHistory(data_dir / "logs", limit=config.log_history), dispatcher)
+    logplex.start()
+    connect_logs(platform, logplex, dispatcher)
+    platform.ports.logs = LogService(logplex, SessionSigner(secret))
+    return logplex, dispatcher
+
+
 def serve(config: ServerConfig) -> None:
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -50,24 +81,8 @@ def serve(config: ServerConfig) -> None:
     tls = tls_files(config, data_dir)
     secret = load_secret(data_dir)
     repos = RepoStore(data_dir / "repos")
-    platform.ports.repositories = repos
-    platform.ports.sources = HttpSourceFetcher()
-    deployer = Deployer(
-        platform,
-        BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
-        SlugStore(data_dir / "slugs"),
-        data_dir,
-        secret,
-        config.api_url,
-        config.deploy,
-    )
-    dispatcher = DrainDispatcher()
-    dispatcher.start()
-    platform.ports.drain_probe = ReachabilityProbe()
-    logplex = Logplex(LogHistory(data_dir / "logs", limit=config.log_history), dispatcher)
-    logplex.start()
-    connect_logs(platform, logplex, dispatcher)
-    platform.ports.logs = LogService(logplex, SessionSigner(secret))
+    deployer = build_deployer(config, platform, data_dir, secret, repos)
+    logplex, dispatcher = start_logs(config, platform, data_dir, secret)
     runtime = start_runtime(config, platform, data_dir, tls, logplex)
     providers = start_addons(config, data_dir)
     platform.ports.addons = providers
