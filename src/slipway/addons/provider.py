@@ -256,6 +256,8 @@ class Backup:
     created_at: datetime
     size: int  # bytes
     status: str  # "Completed"
+    # Made by a backup schedule (pg:backups:schedule): kept only as the plan's retention says.
+    scheduled: bool = False
 
 
 class Backups(Protocol):
@@ -266,8 +268,13 @@ class Backups(Protocol):
         """pg:backups: the resource's backups, oldest first."""
         ...
 
-    def capture_backup(self, resource_id: str) -> Backup:
-        """pg:backups:capture: a new backup, complete when this returns."""
+    def capture_backup(self, resource_id: str, scheduled: bool = False) -> Backup:
+        """pg:backups:capture: a new backup, complete when this returns (`scheduled`: made
+        by a backup schedule)."""
+        ...
+
+    def delete_backup(self, resource_id: str, backup_name: str) -> None:
+        """Remove one backup (a scheduled one past the plan's retention)."""
         ...
 
     def restore_backup(self, resource_id: str, backup_name: str) -> None:
