@@ -183,7 +183,7 @@ class AddonSettings:
     rabbitmq_os_user: str = "rabbitmq"
     # Ports the embedded rabbitmq-server may take: AMQP, its distribution port and the
     # management API are three consecutive ports from the first free one.
-    rabbitmq_ports: tuple[int, int] = (15672, 15771)
+    rabbitmq_ports: tuple[int, int] = (35672, 35771)
     # memcachier: one memcached per add-on, with SASL, on a port from this range.
     memcached_bin: str = "memcached"
     memcached_ports: tuple[int, int] = (17380, 17479)
