@@ -21,8 +21,8 @@ Protocol of its own that the platform checks with `isinstance`:
   called about once a minute for every add-on: limits that only a periodic
   check can enforce (a row or size limit: warning first, then writes revoked).
   It returns a sentence for the app's log when something changed.
-- `SupportsOpen`: `open_url(resource_id) -> str`, the page `addons:open` sends
-  the add-on's owner to (a management UI, logged in).
+- `SupportsOpen`: `open_page(resource_id) -> OpenPage`, the page `addons:open`
+  sends the add-on's owner to (a management UI) and the cookies that log them in.
 - `SupportsInbox`: an `inbox` attribute implementing `Inbox` (mail:inbox, mail:show).
 
 A new service in a package of its own is a class with a `service` attribute
@@ -313,12 +313,23 @@ class SupportsLimits(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OpenPage:
+    """Where `addons:open` sends the add-on's owner, once the platform checked who they are.
+
+    `cookies` log them in: the platform sets them for the page's host (cookies are
+    not bound to a port) on its redirect, so they never appear in a URL."""
+
+    url: str
+    cookies: Mapping[str, str] = field(default_factory=dict)
+
+
 @runtime_checkable
 class SupportsOpen(Protocol):
     """A provider with a web page for its add-ons (addons:open)."""
 
-    def open_url(self, resource_id: str) -> str:
-        """Where the add-on's owner is sent: the page, logged in as the add-on's user."""
+    def open_page(self, resource_id: str) -> OpenPage:
+        """The page, and how the add-on's owner is logged into it as the add-on's user."""
         ...
 
 

@@ -10,6 +10,7 @@ and which change live.
 
 from __future__ import annotations
 
+import base64
 import logging
 import urllib.parse
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from typing import Any
 from slipway.addons._files import private_dir, read_json, write_json
 from slipway.addons._names import check_resource_id, new_password, random_name
 from slipway.addons.errors import AddonError, InvalidOptions, ResourceNotFound
-from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
+from slipway.addons.provider import AddonSettings, OpenPage, Plan, PlanChange, Provisioned
 from slipway.addons.rabbitmq.embedded import EmbeddedRabbit
 from slipway.addons.rabbitmq.management import Broker, Management, parse_admin_url, quote
 from slipway.addons.rabbitmq.service import PLAN_LIMITS, SERVICE, SERVICE_NAME, plan_named
@@ -237,11 +238,15 @@ class RabbitProvider:
             "now; no restart was needed."
         )
 
-    def open_url(self, resource_id: str) -> str:
-        """The management UI, logged in as the add-on's own user (it sees its vhost only)."""
+    def open_page(self, resource_id: str) -> OpenPage:
+        """The management UI, logged in as the add-on's own user (it sees its vhost only).
+
+        The UI keeps its login in a cookie `auth` (base64 of USER:PASSWORD, URI-encoded),
+        which it reads at load; the platform sets it on its redirect."""
         state = self._load(resource_id)
         broker = self._broker(state)
-        return f"{broker.api}/#/login/{quote(state['user'])}/{quote(state['password'])}"
+        token = base64.b64encode(f"{state['user']}:{state['password']}".encode()).decode()
+        return OpenPage(f"{broker.api}/", {"auth": urllib.parse.quote(token, safe="")})
 
     def start(self) -> None:
         self.embedded.start()
