@@ -77,6 +77,10 @@ class Service:
     aliases: tuple[str, ...]
     plans: tuple[Plan, ...]
     config_var_suffix: str  # "DATABASE" -> DATABASE_URL
+    # The attachments a new add-on gets on its app, when not the suffix alone (and not
+    # heroku-postgresql's DATABASE + HEROKU_POSTGRESQL_<COLOR>): slipway-mail's SMTP and
+    # MAILGUN_SMTP give SMTP_URL... and MAILGUN_SMTP_SERVER... A taken name gets _2, _3.
+    attachments: tuple[str, ...] = ()
 
     @property
     def default_plan(self) -> Plan:
@@ -109,13 +113,6 @@ class PlanChange:
     restarted: bool = False
     # New credentials or URLs, when the plan change changed them (None: unchanged).
     config: dict[str, str] | None = None
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ValueError(f"{text!r} is not HOST:PORT.")
-    return host, int(port)
 
 
 @dataclass(frozen=True)
@@ -188,15 +185,15 @@ class AddonSettings:
     memcached_bin: str = "memcached"
     memcached_ports: tuple[int, int] = (17380, 17479)
     memcached_os_user: str = "memcache"
-    # slipway-mail: the submission port (STARTTLS, AUTH) apps send through.
-    smtp_listen: tuple[str, int] = option(
-        ("127.0.0.1", 2587),
-        "--smtp-listen",
-        "Where slipway-mail accepts mail from apps (STARTTLS, AUTH), as HOST:PORT.",
-        parse=_host_port,
-        metavar="HOST:PORT",
-        default_text="127.0.0.1:2587",
+    # slipway-mail: the submission port (STARTTLS, AUTH) apps send through, on 127.0.0.1;
+    # None: the first free one in `smtp_ports`, then kept.
+    smtp_port: int | None = option(
+        None,
+        "--smtp-port",
+        "The port slipway-mail accepts mail from apps on (STARTTLS, AUTH) "
+        "(default: the first free one from 2587, then kept).",
     )
+    smtp_ports: tuple[int, int] = (2587, 2686)
     smtp_relay: str | None = option(
         None,
         "--smtp-relay",
