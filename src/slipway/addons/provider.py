@@ -63,6 +63,9 @@ class Plan:
     price_cents: int = 0  # a display price per month, as Heroku shows it; nothing is billed
     description: str = ""  # the limits the plan sets, in one line ("25 MB, 20 clients")
     default: bool = False
+    # Scheduled backups kept (pg:backups:schedule): the newest `daily`, then the newest
+    # of each of the `weekly` weeks before them.
+    backup_retention: tuple[int, int] = (7, 0)
 
     @property
     def short_name(self) -> str:

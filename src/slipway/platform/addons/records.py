@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from slipway.addons.provider import SupportsOpen
 from slipway.platform import views
 from slipway.platform.apps import can_access, find_app_row
 from slipway.platform.errors import InvalidParams, NotFound
@@ -24,6 +25,13 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
         )
     ).all()
     config_vars = tuple(f"{a}_{k}" for a in sorted(attachments) for k in row.config_keys)
+    provider = tx.ports.addons.get(row.service)
+    web_url = (
+        f"{tx.settings.api_url}/addons/{row.id}/open"
+        if provider is not None and isinstance(provider, SupportsOpen)
+        else None
+    )
+    plan = provider.service.plan(row.plan) if provider is not None else None
     return views.Addon(
         id=row.id,
         name=row.name,
@@ -35,6 +43,8 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
         config_vars=config_vars,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        web_url=web_url,
+        price_cents=plan.price_cents if plan is not None else 0,
     )
 
 
