@@ -145,6 +145,14 @@ class AddonSettings:
     postgres_os_user: str = "postgres"
     # Ports the embedded cluster may take (first free one, then kept).
     postgres_ports: tuple[int, int] = (15432, 15631)
+    # How long an essential-0 database may stay over its row limit before INSERT is revoked.
+    postgres_row_limit_grace: float = option(
+        7 * 86400.0,
+        "--postgres-row-limit-grace",
+        "Days an essential-0 database may stay over 10,000 rows before INSERT is revoked.",
+        scale=86400,
+        min=0,
+    )
     # heroku-redis
     redis_server_bin: str = "redis-server"
     redis_cli_bin: str = "redis-cli"
