@@ -211,6 +211,7 @@ class AddonBackup:
     created_at: dt.datetime
     size: int  # bytes
     status: str  # "Completed"
+    scheduled: bool = False
 
 
 @dataclass(frozen=True)
