@@ -30,8 +30,18 @@ from slipway.addons.mail.service import PLAN_LIMITS
 
 log = logging.getLogger("slipway.addons.mail")
 
-# aiosmtpd 1.4 warns about its own use of a deprecated attribute at every AUTH.
+# aiosmtpd 1.4 warns about its own use of a deprecated attribute at every AUTH, and logs
+# every SMTP command at INFO: only its warnings about real trouble reach the platform's log.
 warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+
+
+class _NotDeprecation(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").setLevel(logging.WARNING)
+logging.getLogger("mail.log").addFilter(_NotDeprecation())
 
 # Local part and domain, as RFC 5321 allows them in practice (no quoted local parts).
 ADDRESS = re.compile(
