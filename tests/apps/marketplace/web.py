@@ -106,4 +106,4 @@ class Handler(BaseHTTPRequestHandler):
         print(f"{self.command} {self.path}", flush=True)
 
 
-ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()  # noqa: S104
