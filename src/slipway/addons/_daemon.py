@@ -46,7 +46,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def runs_in(pid: int, directory: Path, program: str) -> bool:
-    """Whether `pid` is `program` running in `directory` (a previous run's server)."""
+    """Whether `pid` is `program` running in `directory` or below it (a previous run's
+    server: mariadbd moves into its data directory)."""
     if not pid_alive(pid):
         return False
     try:
@@ -54,7 +55,8 @@ def runs_in(pid: int, directory: Path, program: str) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return cwd == str(directory) and program.encode() in cmdline
+    inside = cwd == str(directory) or cwd.startswith(str(directory) + "/")
+    return inside and program.encode() in cmdline
 
 
 @dataclass
@@ -209,6 +211,11 @@ class Daemon:
         if thread is not None and thread is not threading.current_thread():
             thread.join(5)
 
+    def release(self) -> None:
+        """Stop watching the server and leave it running, as a crash of the platform does
+        (the next start adopts it)."""
+        self._stopping.set()
+
     def restart(self) -> None:
         self.stop()
         self.start()
@@ -247,6 +254,8 @@ class Daemon:
             with self._lock:
                 if self._stopping.is_set():
                     return
+                if self._pid is not None and self._pid != pid and self._alive(self._pid):
+                    continue  # started again meanwhile (start() after a stop)
                 try:
                     self._launch()
                     log.info("restarted %s", self.spec.name)

@@ -83,7 +83,7 @@ class MailProvider:
         private_dir(self._path(state["resource_id"]).parent)
         write_json(self._path(state["resource_id"]), dict(state))
         self.accounts.by_login[state["login"]] = Account(
-            state["resource_id"], state["password"], state["plan"]
+            state["resource_id"], state["password"], state["plan"], state["login"]
         )
 
     def _states(self) -> list[dict[str, Any]]:

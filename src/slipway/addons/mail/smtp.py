@@ -56,6 +56,7 @@ class Account:
     resource_id: str
     password: str
     plan: str
+    login: str = ""
 
 
 class Accounts:
@@ -107,8 +108,12 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        account = session.auth_data
-        if not isinstance(account, Account):
+        logged_in = session.auth_data
+        # The add-on as it is now: its plan may have changed since this session logged in.
+        account = (
+            self.accounts.by_login.get(logged_in.login) if isinstance(logged_in, Account) else None
+        )
+        if account is None or account.resource_id != logged_in.resource_id:
             return "530 5.7.0 Authentication required; log in with the add-on's SMTP login."
         limits = PLAN_LIMITS[account.plan]
         content = envelope.original_content or b""

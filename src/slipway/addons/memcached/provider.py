@@ -199,7 +199,10 @@ class MemcachedProvider:
                 try:
                     # Adopts the memcached a crash of the platform left running (its cache
                     # intact), else starts it from its saved cache.
-                    self.servers.daemon(state).start()
+                    daemon = self.servers.daemon(state)
+                    if not daemon.running():
+                        self.servers.wait_restartable(rid)
+                    daemon.start()
                 except AddonError as exc:
                     failures.append(exc)
         if len(failures) == 1:

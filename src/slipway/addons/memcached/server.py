@@ -16,8 +16,10 @@ classes few enough for a 25 MB cache to be restartable.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -205,6 +207,22 @@ class MemcachedServers:
             "-e",
             str(memory),
         ]
+
+    def wait_restartable(self, resource_id: str) -> None:
+        """memcached refuses a saved cache whose stop time is not yet in the past (it counts
+        whole seconds): a restart within the second of a stop waits that second out."""
+        meta = self.directory(resource_id) / "srv" / "memory.meta"
+        try:
+            lines = meta.read_text().splitlines()
+        except OSError:
+            return
+        for line in lines:
+            if line.startswith("Kstop_time "):
+                with contextlib.suppress(ValueError):
+                    wait = int(line.split()[1]) + 1 - time.time()
+                    if 0 < wait < 5:
+                        time.sleep(wait)
+                return
 
     def drop_cache(self, resource_id: str) -> None:
         """Forget the saved cache (a new memory size cannot reuse it)."""

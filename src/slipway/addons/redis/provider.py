@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -226,6 +227,15 @@ class RedisProvider:
                         client.call("CONFIG", "SET", "maxmemory", f"{limits.maxmemory_mb}mb")
                         client.call("CONFIG", "SET", "maxclients", str(limits.maxclients))
                         client.call("CONFIG", "SET", "appendonly", "yes" if limits.aof else "no")
+                        # Turning AOF on rewrites the file in the background; a SHUTDOWN
+                        # during that rewrite is refused, so let it finish first.
+                        for _ in range(100):
+                            persistence = parse_info(client.call("INFO", "persistence"))
+                            if persistence.get("aof_rewrite_in_progress", "0") == "0" and (
+                                persistence.get("aof_rewrite_scheduled", "0") == "0"
+                            ):
+                                break
+                            time.sleep(0.05)
                 except (OSError, RespError) as exc:
                     raise ProviderUnavailable(
                         f"Could not apply the new limits to the redis-server of "
