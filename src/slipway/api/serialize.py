@@ -292,7 +292,7 @@ def attachment(a: views.Attachment) -> Json:
             "app": {"id": a.addon_app_id, "name": a.addon_app_name},
         },
         "app": {"id": a.app_id, "name": a.app_name},
-        "web_url": None,
+        "web_url": a.web_url,
         "log_input_url": None,
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),

@@ -181,6 +181,7 @@ class Attachment:
     addon_app_name: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    web_url: str | None = None  # the add-on's page (addons:open reads it here first)
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,6 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
     ).all()
     config_vars = tuple(f"{a}_{k}" for a in sorted(attachments) for k in row.config_keys)
     provider = tx.ports.addons.get(row.service)
-    web_url = (
-        f"{tx.settings.api_url}/addons/{row.id}/open"
-        if provider is not None and isinstance(provider, SupportsOpen)
-        else None
-    )
     plan = provider.service.plan(row.plan) if provider is not None else None
     return views.Addon(
         id=row.id,
@@ -43,9 +38,17 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
         config_vars=config_vars,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        web_url=web_url,
+        web_url=_web_url(tx, row),
         price_cents=plan.price_cents if plan is not None else 0,
     )
+
+
+def _web_url(tx: Tx, row: AddonRow) -> str | None:
+    """The platform's page for the add-on (addons:open), for services that have one."""
+    provider = tx.ports.addons.get(row.service)
+    if provider is None or not isinstance(provider, SupportsOpen):
+        return None
+    return f"{tx.settings.api_url}/addons/{row.id}/open"
 
 
 def attachment_view(tx: Tx, row: AddonAttachmentRow) -> views.Attachment:
@@ -66,6 +69,7 @@ def attachment_view(tx: Tx, row: AddonAttachmentRow) -> views.Attachment:
         addon_app_name=owner.name,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        web_url=_web_url(tx, addon),
     )
 
 
