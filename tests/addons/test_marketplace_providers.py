@@ -331,6 +331,7 @@ def test_rabbitmq_embedded_keeps_messages_across_restarts(home: tuple[Path, Any]
         again.stop()
     finally:
         provider.stop()
+        RabbitProvider(home[0], settings).embedded.stop()
 
 
 # -- memcachier --------------------------------------------------------------------------
@@ -388,6 +389,10 @@ def test_memcached_sasl_per_add_on_survives_restarts(home: tuple[Path, Any]) -> 
         restarted.stop()
     finally:
         provider.stop()
+        # Whatever a failure above left running: a fresh provider adopts it and removes it.
+        cleaner = MemcachedProvider(home[0], settings)
+        for resource_id in cleaner.resource_ids():
+            cleaner.deprovision(resource_id)
 
 
 # -- slipway-mail ------------------------------------------------------------------------

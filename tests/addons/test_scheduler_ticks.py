@@ -1,5 +1,5 @@
 """Heroku Scheduler's timing with a scripted clock: due jobs start, a running one is not
-started twice, missed runs are not replayed.
+started twice, missed runs are not replayed; daily scheduled backups and their retention.
 
 The platform and its store are real; the dyno runtime is a stand-in recording what it
 is asked to run (tests/dynos/test_marketplace_e2e.py runs real scheduler dynos).
@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from slipway.addons import AddonSettings, PostgresProvider
 from slipway.addons.scheduler import SchedulerProvider
 from slipway.platform import accounts, addons, apps, views
+from slipway.platform.addons import backup_schedules
 from slipway.platform.errors import InvalidParams
 from slipway.platform.scheduler import jobs
 from slipway.platform.ticker import Ticker
@@ -171,3 +173,42 @@ def test_destroying_the_add_on_removes_its_jobs(
     addons.destroy_addon(platform, actor, "sched-app", addon.id, force=False)
     with platform.tx() as tx:
         assert jobs.list_jobs(tx, actor, "sched-app") == []
+
+
+@pytest.mark.postgres
+def test_scheduled_backups_run_daily_and_keep_what_the_plan_says(
+    setup: tuple[Platform, Clock, Runtime, views.Account], tmp_path: Path, pg_admin_url: str
+) -> None:
+    """pg:backups:schedule with real pg_dump captures on the machine's PostgreSQL."""
+    platform, clock, _, actor = setup
+    provider = PostgresProvider(tmp_path, AddonSettings(postgres_admin_url=pg_admin_url))
+    platform.ports.addons = {**platform.ports.addons, "heroku-postgresql": provider}
+    addon = addons.create_addon(platform, actor, "sched-app", plan="heroku-postgresql")
+    try:
+        manual = addons.capture_backup(platform, actor, addon.id, "sched-app")
+        with platform.tx() as tx:
+            made = backup_schedules.schedule(
+                tx, actor, "DATABASE", "sched-app", hour="02", timezone="UTC", name="DATABASE_URL"
+            )
+        assert made.next_run_at == dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC)
+        assert made.retention == "7 daily backups"
+        ticker = Ticker(platform)
+        for day in range(2, 11):  # nine days of 02:00
+            clock.at = dt.datetime(2026, 12, day, 2, 0, 5, tzinfo=dt.UTC)
+            ticker.tick_once(clock.now())
+            ticker.tick_once(clock.now() + dt.timedelta(minutes=2))  # no second one that day
+        listed = addons.list_backups(platform, actor, addon.id, "sched-app")
+        scheduled = [b for b in listed if b.scheduled]
+        assert len(scheduled) == 7
+        assert [b.name for b in listed if not b.scheduled] == [manual.name]
+        with platform.tx() as tx:
+            with pytest.raises(InvalidParams, match="The time zone 'Mars/Olympus' is not known"):
+                backup_schedules.schedule(
+                    tx, actor, "DATABASE", "sched-app", hour="2", timezone="Mars/Olympus", name=""
+                )
+            with pytest.raises(InvalidParams, match="The hour '25' is not valid"):
+                backup_schedules.schedule(
+                    tx, actor, "DATABASE", "sched-app", hour="25", timezone="UTC", name=""
+                )
+    finally:
+        addons.destroy_addon(platform, actor, "sched-app", addon.id, force=True)

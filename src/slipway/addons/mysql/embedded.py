@@ -155,9 +155,12 @@ class EmbeddedMariadb:
                 self._daemon_for(self._user()).start()
 
     def stop(self) -> None:
+        """Stop the server, also one a previous run left (found by its pidfile)."""
         with self._lock:
             if self._daemon is not None:
                 self._daemon.stop()
+            elif self.initialized() and (self.home / "daemon.pid").exists():
+                self._daemon_for(self._user()).stop()
 
     def _daemon_for(self, user: OsUser | None) -> Daemon:
         if self._daemon is None:

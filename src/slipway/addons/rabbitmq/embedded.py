@@ -192,9 +192,12 @@ class EmbeddedRabbit:
                 self._daemon_for().start()
 
     def stop(self) -> None:
+        """Stop the server, also one a previous run left (found by its pidfile)."""
         with self._lock:
             if self._daemon is not None:
                 self._daemon.stop()
+            elif self.exists() and (self.home / "daemon.pid").exists():
+                self._daemon_for().stop()
 
     def _daemon_for(self) -> Daemon:
         if self._daemon is None:
