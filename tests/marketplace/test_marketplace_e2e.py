@@ -243,6 +243,8 @@ def _heroku(market: Market, heroku: Path, *args: str) -> subprocess.CompletedPro
         "HEROKU_DISABLE_AUTOUPDATE": "true",
         "NO_COLOR": "1",
         "COLUMNS": "200",
+        # pg:* goes to the data API: the same server (a host name only; docs §0.1).
+        "HEROKU_DATA_HOST": "127.0.0.1",
     }
     return subprocess.run(
         [str(heroku), *args], env=env, capture_output=True, text=True, timeout=120, check=False
@@ -326,6 +328,32 @@ def test_the_smallest_postgres_plan_warns_then_revokes_writes(market: Market) ->
     assert psql("INSERT INTO t VALUES (0)").returncode == 0
     assert "7 daily backups and 4 weekly" in market.slipway("pg:backups:schedules").stdout
     gone = market.slipway("pg:backups:unschedule")
+    assert gone.returncode == 0, gone.stderr
+
+
+@pytest.mark.heroku_cli
+def test_pg_backups_schedule_through_the_official_cli(
+    market: Market,
+    heroku_bin: Path,  # noqa: F811
+) -> None:
+    with market.api() as api:
+        resolve = api.post(
+            "/actions/addon-attachments/resolve",
+            json={"addon_attachment": "DATABASE_URL", "app": market.app},
+        )
+    if resolve.status_code in (404, 405) and resolve.json().get("resource") != "addon":
+        pytest.skip(
+            "the official pg:backups:schedule first resolves the attachment and reads "
+            "GET /client/v11/databases/{id}, issue 12's data API, not on this branch"
+        )
+    made = _heroku(
+        market, heroku_bin, "pg:backups:schedule", "DATABASE_URL", "--at", "03:00 UTC",
+        "-a", market.app,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    listed = _heroku(market, heroku_bin, "pg:backups:schedules", "-a", market.app)
+    assert "DATABASE_URL: daily at 3:00 UTC" in listed.stdout
+    gone = _heroku(market, heroku_bin, "pg:backups:unschedule", "DATABASE_URL", "-a", market.app)
     assert gone.returncode == 0, gone.stderr
 
 
