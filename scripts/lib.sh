@@ -50,9 +50,14 @@ ensure_venv() {
 # What the platform needs on the host: git (repositories and `git http-backend`),
 # bubblewrap (the build and dyno sandbox), venv for the Python buildpack, Node.js
 # and npm for the Node.js buildpack, PostgreSQL (initdb/pg_ctl for the embedded
-# cluster, psql, pg_dump/pg_restore) and redis-server/redis-cli for add-ons.
+# cluster, psql, pg_dump/pg_restore) and redis-server/redis-cli for add-ons, and the
+# marketplace's servers: MariaDB (mariadb-install-db, mariadbd, mariadb-dump), RabbitMQ,
+# memcached with SASL (saslpasswd2 from sasl2-bin, the PLAIN mechanism from
+# libsasl2-modules). Installing mariadb-server or rabbitmq-server starts the machine's
+# own service on Debian; Slipway's embedded ones run on ports and node names of their own.
 ensure_platform_packages() {
-    local pkgs=(git bubblewrap python3-venv postgresql postgresql-client redis-server redis-tools)
+    local pkgs=(git bubblewrap python3-venv postgresql postgresql-client redis-server redis-tools
+        mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin libsasl2-modules)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     apt_install "${pkgs[@]}"

@@ -188,3 +188,46 @@ class HostCertificates:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(cert_file), str(key_file))
         return context
+
+
+def issue_certificate(ca_cert: Path, ca_key: Path, hosts: list[str]) -> tuple[bytes, bytes]:
+    """A server certificate for `hosts` from the CA: (chain PEM, key PEM), for the servers
+    the add-on providers run (MariaDB, slipway-mail), so clients that trust ca.crt verify
+    them like the platform's own listeners."""
+    authority = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    authority_key = _load_key(ca_key)
+    now = dt.datetime.now(dt.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0][:64])]))
+        .issuer_name(authority.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
+        .add_extension(x509.SubjectAlternativeName(_names(hosts)), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(authority_key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    chain = cert.public_bytes(serialization.Encoding.PEM) + authority.public_bytes(
+        serialization.Encoding.PEM
+    )
+    return chain, key_pem
+
+
+def addon_certificate(data_dir: Path, own_dir: Path, hosts: list[str]) -> tuple[bytes, bytes]:
+    """A certificate for an add-on server: from the platform's CA (`<data dir>/tls`), or,
+    when the operator brought their own certificate and there is no CA, from a CA of the
+    add-on's own under `own_dir`."""
+    ca_cert, ca_key = data_dir / "tls" / "ca.crt", data_dir / "tls" / "ca.key"
+    if not (ca_cert.exists() and ca_key.exists()):
+        ensure_certificates(own_dir, "localhost", [])
+        ca_cert, ca_key = own_dir / "ca.crt", own_dir / "ca.key"
+    return issue_certificate(ca_cert, ca_key, hosts)

@@ -84,14 +84,18 @@ class AcmeBackups:
         self._check(resource_id)
         return list(self.taken.get(resource_id, []))
 
-    def capture_backup(self, resource_id: str) -> Backup:
+    def capture_backup(self, resource_id: str, scheduled: bool = False) -> Backup:
         self._check(resource_id)
         name = f"a{len(self.taken.get(resource_id, [])) + 1:03d}"
         path = self.provider.dumps / f"{resource_id}-{name}"
         path.write_text(self.provider.resources[resource_id])
-        backup = Backup(name, CREATED, path.stat().st_size, "Completed")
+        backup = Backup(name, CREATED, path.stat().st_size, "Completed", scheduled)
         self.taken.setdefault(resource_id, []).append(backup)
         return backup
+
+    def delete_backup(self, resource_id: str, backup_name: str) -> None:
+        self._check(resource_id, backup_name)
+        self.taken[resource_id] = [b for b in self.taken[resource_id] if b.name != backup_name]
 
     def restore_backup(self, resource_id: str, backup_name: str) -> None:
         dump = self.backup_path(resource_id, backup_name)

@@ -21,6 +21,7 @@ from slipway.addons import (
     parse_plan_spec,
     resolve_service,
 )
+from slipway.addons.registry import BUILTIN_PROVIDERS
 from tests.addons.helpers import assert_one_sentence
 
 
@@ -188,7 +189,7 @@ def test_a_provider_registered_through_an_entry_point_is_found(
     )
     monkeypatch.syspath_prepend(str(site))
     providers = load_providers(tmp_path / "data", AddonSettings(extra={"acme.token": "t0k"}))
-    assert sorted(providers) == ["acme-cache", "heroku-postgresql", "heroku-redis"]
+    assert sorted(providers) == sorted(["acme-cache", *BUILTIN_PROVIDERS])
     acme = providers["acme-cache"]
     assert isinstance(acme, Provider)
     assert getattr(acme, "token", None) == "t0k"
@@ -221,7 +222,7 @@ def test_broken_or_clashing_entry_points_are_skipped_with_a_warning(
     monkeypatch.syspath_prepend(str(site))
     with caplog.at_level(logging.WARNING, logger="slipway.addons"):
         providers = load_providers(tmp_path / "data", AddonSettings())
-    assert sorted(providers) == ["heroku-postgresql", "heroku-redis"]
+    assert sorted(providers) == sorted(BUILTIN_PROVIDERS)
     assert isinstance(providers["heroku-redis"], RedisProvider)
     warnings = "\n".join(r.getMessage() for r in caplog.records)
     assert "missing-module" in warnings

@@ -62,7 +62,15 @@ def _addon(client: httpx.Client, app: str, plan: str) -> dict[str, Any]:
 def test_the_catalogue_lists_services_and_plans(client: httpx.Client) -> None:
     services = client.get("/addon-services")
     assert services.status_code == 200
-    assert [s["name"] for s in services.json()] == ["heroku-postgresql", "heroku-redis"]
+    assert [s["name"] for s in services.json()] == [
+        "heroku-postgresql",
+        "heroku-redis",
+        "jawsdb-maria",
+        "cloudamqp",
+        "memcachier",
+        "slipway-mail",
+        "scheduler",
+    ]
     postgres = {
         "id": _catalogue_id("service", "heroku-postgresql"),
         "name": "heroku-postgresql",
@@ -127,7 +135,8 @@ def test_unknown_services_and_plans_are_refused_at_create(client: httpx.Client) 
     assert service.json() == {
         "id": "invalid_params",
         "message": "Couldn't find either the add-on service or plan 'heroku-mongodb'; "
-        "available services: heroku-postgresql, heroku-redis.",
+        "available services: cloudamqp, heroku-postgresql, heroku-redis, jawsdb-maria, "
+        "memcachier, scheduler, slipway-mail.",
     }
     plan = client.post(f"/apps/{app}/addons", json={"plan": "redis:gigantic"})
     assert plan.status_code == 422
@@ -206,7 +215,7 @@ def test_postgres_backups_capture_list_download_and_restore(client: httpx.Client
     captured = client.post(base, params={"app": app})
     assert captured.status_code == 201, captured.text
     backup = captured.json()
-    assert set(backup) == {"name", "created_at", "size", "status"}
+    assert set(backup) == {"name", "created_at", "size", "status", "scheduled"}
     assert backup["name"] == "b001"
     assert backup["status"] == "Completed"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", backup["created_at"])

@@ -21,9 +21,14 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from slipway.addons.errors import AddonError, UnknownPlan, UnknownService
+from slipway.addons.mail import MailProvider
+from slipway.addons.memcached import MemcachedProvider
+from slipway.addons.mysql import MysqlProvider
 from slipway.addons.postgres import PostgresProvider
 from slipway.addons.provider import AddonSettings, Plan, Provider, ProviderFactory, Service
+from slipway.addons.rabbitmq import RabbitProvider
 from slipway.addons.redis import RedisProvider
+from slipway.addons.scheduler import SchedulerProvider
 
 log = logging.getLogger("slipway.addons")
 
@@ -32,6 +37,11 @@ ENTRY_POINT_GROUP = "slipway.addons"
 BUILTIN_PROVIDERS: dict[str, ProviderFactory] = {
     PostgresProvider.service.name: PostgresProvider,
     RedisProvider.service.name: RedisProvider,
+    MysqlProvider.service.name: MysqlProvider,
+    RabbitProvider.service.name: RabbitProvider,
+    MemcachedProvider.service.name: MemcachedProvider,
+    MailProvider.service.name: MailProvider,
+    SchedulerProvider.service.name: SchedulerProvider,
 }
 
 

@@ -22,6 +22,8 @@ from slipway.api.routes import (
     internal,
     logs,
     releases,
+    scheduler,
+    transfer_schedules,
 )
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
@@ -72,6 +74,8 @@ def create_api(
         dynos,
         domains,
         addons,
+        scheduler,
+        transfer_schedules,
         internal,
     ):
         api.include_router(module.router)

@@ -148,3 +148,23 @@ class AttachmentCreate(_Body):
     app: StrictStr
     name: StrictStr | None = None
     confirm: StrictStr | None = None
+
+
+class AddonUpdate(_Body):
+    """addons:upgrade / addons:downgrade: `{"plan": {"name": "SERVICE:PLAN"}}`."""
+
+    plan: PlanRef | StrictStr
+
+
+class SchedulerJobCreate(_Body):
+    frequency: StrictStr
+    command: StrictStr
+    size: StrictStr | None = None
+
+
+class TransferScheduleCreate(_Body):
+    """What `pg:backups:schedule DATABASE_URL --at '02:00 UTC'` sends: the hour is a string."""
+
+    hour: StrictStr | int
+    timezone: StrictStr = "UTC"
+    schedule_name: StrictStr | None = None

@@ -265,16 +265,16 @@ def addon(a: views.Addon) -> Json:
         "plan": {
             "id": catalogue_id("plan", a.plan),
             "name": a.plan,
-            "price": {"cents": 0, "unit": "month", "contract": False, "metered": False},
+            "price": {"cents": a.price_cents, "unit": "month", "contract": False, "metered": False},
         },
         "app": {"id": a.app_id, "name": a.app_name},
         "billing_entity": {"id": a.app_id, "name": a.app_name, "type": "app"},
-        "billed_price": {"cents": 0, "contract": False, "unit": "month"},
+        "billed_price": {"cents": a.price_cents, "contract": False, "unit": "month"},
         "config_vars": list(a.config_vars),
         "state": a.state,
         "provision_message": a.provision_message or None,
         "provider_id": a.id,
-        "web_url": None,
+        "web_url": a.web_url,
         "actions": [],
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),
@@ -292,7 +292,7 @@ def attachment(a: views.Attachment) -> Json:
             "app": {"id": a.addon_app_id, "name": a.addon_app_name},
         },
         "app": {"id": a.app_id, "name": a.app_name},
-        "web_url": None,
+        "web_url": a.web_url,
         "log_input_url": None,
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),
@@ -306,8 +306,58 @@ def backup(b: views.AddonBackup) -> Json:
         "created_at": ts(b.created_at),
         "size": b.size,
         "status": b.status,
+        "scheduled": b.scheduled,
     }
 
 
 def info_row(label: str, value: str) -> Json:
     return {"label": label, "value": value}
+
+
+def scheduler_job(j: views.SchedulerJob) -> Json:
+    return {
+        "id": j.id,
+        "app": {"id": j.app_id, "name": j.app_name},
+        "addon": {"name": j.addon_name},
+        "frequency": j.frequency,
+        "schedule": j.schedule,
+        "command": j.command,
+        "dyno_size": j.size,
+        "next_run_at": ts(j.next_run_at),
+        "last_run_at": ts(j.last_run_at) if j.last_run_at else None,
+        "last_dyno": j.last_dyno,
+        "created_at": ts(j.created_at),
+        "updated_at": ts(j.updated_at),
+    }
+
+
+def transfer_schedule(s: views.BackupSchedule) -> Json:
+    """Heroku's data API shape (`pg:backups:schedules` reads uuid, name, hour, timezone)."""
+    return {
+        "uuid": s.id,
+        "name": s.name,
+        "hour": s.hour,
+        "days": ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+        "timezone": s.timezone,
+        "retain_weeks": None,
+        "retain_months": None,
+        "retention": s.retention,
+        "next_run_at": ts(s.next_run_at),
+        "last_run_at": ts(s.last_run_at) if s.last_run_at else None,
+        "addon": {"id": s.addon_id, "name": s.addon_name},
+    }
+
+
+def mail_message(m: views.MailMessage, *, raw: bool = False) -> Json:
+    body: Json = {
+        "id": m.id,
+        "received_at": ts(m.received_at),
+        "from": m.mail_from,
+        "to": list(m.recipients),
+        "subject": m.subject,
+        "size": m.size,
+        "status": m.status,
+    }
+    if raw:
+        body["raw"] = m.raw
+    return body

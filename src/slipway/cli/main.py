@@ -15,9 +15,11 @@ from slipway.cli.commands import (
     config,
     domains,
     logs,
+    marketplace,
     ps,
     releases,
     run,
+    scheduler,
 )
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
@@ -112,6 +114,8 @@ for command in (
     domains.maintenance_on,
     domains.maintenance_off,
     *addons.COMMANDS,
+    *marketplace.COMMANDS,
+    *scheduler.COMMANDS,
     logs.logs,
     logs.drains_list,
     logs.drains_add,

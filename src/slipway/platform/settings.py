@@ -15,6 +15,8 @@ class PlatformSettings:
     router_scheme: str = "http"
     # Where `git push` goes: https://<git_host>/APP.git (the deploy issue serves it).
     git_host: str = "127.0.0.1:5443"
+    # The Platform API's own URL: add-on pages (`/addons/ID/open`) are reached there.
+    api_url: str = "http://127.0.0.1:5000"
     stack: str = "heroku-24"
     region: str = "us"
     default_dyno_size: str = "basic"

@@ -164,6 +164,9 @@ class Addon:
     created_at: dt.datetime
     updated_at: dt.datetime
     provision_message: str = ""
+    # Where addons:open goes (the platform's /addons/ID/open), for services with a page.
+    web_url: str | None = None
+    price_cents: int = 0  # the plan's display price per month
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ class Attachment:
     addon_app_name: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    web_url: str | None = None  # the add-on's page (addons:open reads it here first)
 
 
 @dataclass(frozen=True)
@@ -208,3 +212,52 @@ class AddonBackup:
     created_at: dt.datetime
     size: int  # bytes
     status: str  # "Completed"
+    scheduled: bool = False
+
+
+@dataclass(frozen=True)
+class SchedulerJob:
+    """A Heroku Scheduler job of an app."""
+
+    id: str
+    app_id: str
+    app_name: str
+    addon_name: str
+    frequency: str  # "every day at 02:00"
+    schedule: str  # its cron expression, UTC
+    command: str
+    size: str
+    next_run_at: dt.datetime
+    last_run_at: dt.datetime | None
+    last_dyno: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class BackupSchedule:
+    """pg:backups:schedule: a daily backup of one add-on."""
+
+    id: str
+    addon_id: str
+    addon_name: str
+    name: str  # "DATABASE_URL"
+    hour: int
+    timezone: str
+    retention: str  # "7 daily backups"
+    next_run_at: dt.datetime
+    last_run_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """One message of a slipway-mail add-on's inbox."""
+
+    id: str
+    received_at: dt.datetime
+    mail_from: str
+    recipients: tuple[str, ...]
+    subject: str
+    size: int
+    status: str
+    raw: str = ""  # the message, only when one is shown

@@ -21,6 +21,7 @@ from slipway.logs.plex import Logplex
 from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
+from slipway.platform.ticker import Ticker
 from slipway.platform.tx import Platform
 from slipway.runtime.sandbox import Sandbox
 from slipway.server.config import ServerConfig
@@ -86,6 +87,8 @@ def serve(config: ServerConfig) -> None:
     runtime = start_runtime(config, platform, data_dir, tls, logplex)
     providers = start_addons(config, data_dir)
     platform.ports.addons = providers
+    ticker = Ticker(platform, config.ticker)
+    ticker.start()
     token = router_token(data_dir)
     api = create_api(
         platform,
@@ -113,6 +116,7 @@ def serve(config: ServerConfig) -> None:
     finally:
         if router is not None:
             router.stop()
+        ticker.stop()
         runtime.close()
         stop_addons(providers)
         logplex.close()

@@ -19,6 +19,7 @@ from slipway.logs.history import DEFAULT_LIMIT
 from slipway.options import nested, option, option_factory
 from slipway.platform.deploys import DeployOptions
 from slipway.platform.settings import PlatformSettings
+from slipway.platform.ticker import TickerOptions
 from slipway.runtime.manager import RuntimeOptions
 
 DEFAULT_ADMIN_EMAIL = "admin@slipway.localhost"
@@ -108,6 +109,7 @@ class ServerConfig:
     platform: PlatformSettings = nested(PlatformSettings)
     runtime: RuntimeOptions = nested(RuntimeOptions)
     addons: AddonSettings = nested(AddonSettings)
+    ticker: TickerOptions = nested(TickerOptions)
 
     @property
     def public_host(self) -> str:

@@ -50,6 +50,7 @@ def build_platform(config: ServerConfig) -> Platform:
         base_domain=config.base_domain,
         router_port=config.router_port,
         git_host=config.git_host,
+        api_url=config.api_url,
         runs_dynos=True,
     )
     return Platform(store, settings)

@@ -233,3 +233,46 @@ class AddonAttachmentRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SchedulerJobRow(Base):
+    """A Heroku Scheduler job: run `command` in a one-off dyno whenever `schedule` says.
+
+    `schedule` is the cron expression the job runs on (UTC); `frequency` is what the
+    user gave ("every 10 minutes", "every day at 02:00", or the cron itself).
+    """
+
+    __tablename__ = "scheduler_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    addon_id: Mapped[str] = mapped_column(ForeignKey("addons.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    frequency: Mapped[str] = mapped_column(String(100))
+    schedule: Mapped[str] = mapped_column(String(100))
+    command: Mapped[str] = mapped_column(Text)
+    size: Mapped[str] = mapped_column(String(40))
+    # When it runs next; recomputed from `now` at every start, so runs missed while the
+    # platform was down are never replayed (Heroku's behaviour).
+    next_run_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The one-off dyno of its last run (`scheduler.4821`): still running means no second run.
+    last_dyno: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BackupScheduleRow(Base):
+    """pg:backups:schedule: a daily backup of an add-on at `hour` in `timezone`."""
+
+    __tablename__ = "backup_schedules"
+    __table_args__ = (UniqueConstraint("addon_id", name="uq_backup_schedules_addon"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    addon_id: Mapped[str] = mapped_column(ForeignKey("addons.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))  # what the user named, "DATABASE_URL"
+    hour: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    next_run_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -64,7 +64,7 @@ class PgBackups:
         )
         return proc.returncode, proc.stderr + proc.stdout
 
-    def capture_backup(self, resource_id: str) -> Backup:
+    def capture_backup(self, resource_id: str, scheduled: bool = False) -> Backup:
         """pg:backups:capture: pg_dump -Fc into backups/<resource_id>/bNNN.dump."""
         state = self.resources.load(resource_id)
         pg_dump = self.bins.find("pg_dump")
@@ -108,6 +108,7 @@ class PgBackups:
             "size": dump.stat().st_size,
             "status": "Completed",
             "database": state["database"],
+            "scheduled": scheduled,
         }
         write_json(directory / f"{name}.json", meta)
         log.info("captured backup %s of %s", name, resource_id)
@@ -120,6 +121,7 @@ class PgBackups:
             created_at=datetime.fromisoformat(str(meta["created_at"])),
             size=int(meta["size"]),
             status=str(meta["status"]),
+            scheduled=bool(meta.get("scheduled", False)),
         )
 
     def list_backups(self, resource_id: str) -> list[Backup]:

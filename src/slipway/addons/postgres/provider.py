@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,10 @@ from slipway.addons.postgres.databases import (
     terminate,
 )
 from slipway.addons.postgres.embedded import EmbeddedCluster
+from slipway.addons.postgres.limits import check_rows, set_connection_limit
 from slipway.addons.postgres.resources import Resources, now
 from slipway.addons.postgres.service import CONNECTION_LIMITS, SERVICE, SERVICE_NAME, plan_named
-from slipway.addons.provider import AddonSettings, Plan, Provisioned
+from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
 
 log = logging.getLogger("slipway.addons.postgres")
 
@@ -256,6 +257,42 @@ class PostgresProvider:
                 continue
             path.unlink(missing_ok=True)
             log.info("cleaned up interrupted provision %s", path.stem)
+
+    # -- plans and limits (SupportsPlanChange, SupportsLimits)
+
+    def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
+        """The connection limit changes live; leaving the smallest plan lifts its row limit."""
+        plan = plan_named(plan.name)
+        state = self.resources.load(resource_id)
+        server = self.resources.server_for(state)
+        set_connection_limit(server, state, plan.name)
+        state["plan"] = plan.name
+        restored = self._check_rows(state, server, datetime.now(UTC))
+        self.resources.save(state)
+        message = (
+            f"The limit of {CONNECTION_LIMITS[plan.name]} connections applies now; "
+            "no restart was needed."
+        )
+        return PlanChange(message + (f" {restored}" if restored else ""))
+
+    def enforce_limits(self, resource_id: str, now: datetime) -> str | None:
+        state = self.resources.load(resource_id)
+        server = self.resources.server_for(state)
+        said = self._check_rows(state, server, now)
+        if said:
+            self.resources.save(state)
+        return said
+
+    def _check_rows(self, state: dict[str, Any], server: AdminServer, now: datetime) -> str | None:
+        try:
+            return check_rows(
+                server, state, now, timedelta(seconds=self.settings.postgres_row_limit_grace)
+            )
+        except psycopg.Error as exc:
+            raise AddonError(
+                f"Could not check the rows of {state['database']}: "
+                f"{sql_reason(exc, server.password)}."
+            ) from None
 
     # -- beyond the protocol: pg:reset, pg:psql (pg:backups: `self.backups`)
 

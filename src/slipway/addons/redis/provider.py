@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from slipway.addons.errors import (
     ProviderUnavailable,
     UnknownPlan,
 )
-from slipway.addons.provider import AddonSettings, Plan, Provisioned
+from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
 from slipway.addons.redis.resp import RespError, parse_info
 from slipway.addons.redis.server import HOST, RedisServers, password_hash
 from slipway.addons.redis.service import (
@@ -211,6 +212,42 @@ class RedisProvider:
     def stop(self) -> None:
         with self._lock:
             self.supervisor.stop_all()
+
+    def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
+        """maxmemory, maxclients and AOF persistence change live (CONFIG SET), and the
+        config file is rewritten so a restart keeps them."""
+        if plan.name not in PLAN_LIMITS:
+            raise UnknownPlan(f"The {SERVICE_NAME} service has no plan {plan.name}.")
+        limits = PLAN_LIMITS[plan.name]
+        with self._lock:
+            state = self.servers.load(resource_id)
+            if self.supervisor.running(resource_id):
+                try:
+                    with self.servers.admin(state) as client:
+                        client.call("CONFIG", "SET", "maxmemory", f"{limits.maxmemory_mb}mb")
+                        client.call("CONFIG", "SET", "maxclients", str(limits.maxclients))
+                        client.call("CONFIG", "SET", "appendonly", "yes" if limits.aof else "no")
+                        # Turning AOF on rewrites the file in the background; a SHUTDOWN
+                        # during that rewrite is refused, so let it finish first.
+                        for _ in range(100):
+                            persistence = parse_info(client.call("INFO", "persistence"))
+                            if persistence.get("aof_rewrite_in_progress", "0") == "0" and (
+                                persistence.get("aof_rewrite_scheduled", "0") == "0"
+                            ):
+                                break
+                            time.sleep(0.05)
+                except (OSError, RespError) as exc:
+                    raise ProviderUnavailable(
+                        f"Could not apply the new limits to the redis-server of "
+                        f"{state['resource_name']} (port {state['port']}): {exc}; try again."
+                    ) from None
+            state["plan"] = plan.name
+            self.servers.save(state)
+            self.servers.write_conf(state)
+        return PlanChange(
+            f"The limits of {limits.maxmemory_mb} MB and {limits.maxclients} clients apply now "
+            f"({limits.persistence}); no restart was needed."
+        )
 
     # -- beyond the protocol
 

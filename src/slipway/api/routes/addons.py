@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from slipway.api import serialize
-from slipway.api.bodies import AddonCreate, AddonDelete, AddonResolve, AttachmentCreate
+from slipway.api.bodies import (
+    AddonCreate,
+    AddonDelete,
+    AddonResolve,
+    AddonUpdate,
+    AttachmentCreate,
+)
 from slipway.api.deps import current_account, get_platform
 from slipway.platform import addons, views
+from slipway.platform.errors import Unauthorized
 
 router = APIRouter()
 Actor = Annotated[views.Account, Depends(current_account)]
@@ -73,6 +80,16 @@ def create(app: str, body: AddonCreate, request: Request, actor: Actor) -> dict[
         options=body.config or {},
     )
     return serialize.addon(created)
+
+
+@router.patch("/apps/{app}/addons/{ident}")
+def update(
+    app: str, ident: str, body: AddonUpdate, request: Request, actor: Actor
+) -> dict[str, Any]:
+    """addons:upgrade / addons:downgrade; the answer's provision_message says what happened."""
+    plan = body.plan if isinstance(body.plan, str) else body.plan.name
+    changed = addons.change_plan(get_platform(request), actor, app, ident, plan)
+    return serialize.addon(changed)
 
 
 @router.delete("/apps/{app}/addons/{ident}")
@@ -169,3 +186,39 @@ def addon_attachments(ident: str, request: Request, actor: Actor) -> list[dict[s
             for a in addons.list_attachments(tx, actor, None)
             if a.addon_id == addon.id
         ]
+
+
+@router.get("/addons/{ident}/open", response_model=None)
+def open_page(ident: str, request: Request) -> Response:
+    """addons:open lands here (the add-on's web_url) in a browser: the browser asks for the
+    API key as a password (Basic), then goes on to the add-on's page, logged in."""
+    try:
+        actor = current_account(request)
+    except Unauthorized:
+        return Response(
+            "Log in with your e-mail and your API key as the password.\n",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Basic realm="Slipway add-ons", charset="UTF-8"'},
+        )
+    page = addons.open_page(get_platform(request), actor, ident, _app(request))
+    response = RedirectResponse(page.url, status_code=302)
+    for name, value in page.cookies.items():
+        response.set_cookie(name, value, path="/", httponly=False, samesite="lax")
+    return response
+
+
+@router.get("/addons/{ident}/messages")
+def messages(ident: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
+    """slipway mail:inbox: the newest messages first (`?limit=`, 100 by default)."""
+    try:
+        limit = max(1, min(1000, int(request.query_params.get("limit", "100"))))
+    except ValueError:
+        limit = 100
+    listed = addons.list_messages(get_platform(request), actor, ident, _app(request), limit)
+    return [serialize.mail_message(m) for m in listed]
+
+
+@router.get("/addons/{ident}/messages/{message_id}")
+def message(ident: str, message_id: str, request: Request, actor: Actor) -> dict[str, Any]:
+    shown = addons.get_message(get_platform(request), actor, ident, _app(request), message_id)
+    return serialize.mail_message(shown, raw=True)

@@ -89,7 +89,10 @@ def addons_create(
     if as_json:
         output.print_json(addon)
         return
-    output.line(f"Created {addon['name']} as {', '.join(addon['config_vars'])}")
+    if addon["config_vars"]:
+        output.line(f"Created {addon['name']} as {', '.join(addon['config_vars'])}")
+    else:
+        output.line(f"Created {addon['name']}")
     output.line(f"Use slipway addons:info {addon['name']} to view its details.")
 
 

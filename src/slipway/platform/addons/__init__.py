@@ -11,6 +11,10 @@ translated into the platform's errors in one place (`providers.platform_error`).
 - `records.py`: finding, listing and resolving the add-ons an actor can see.
 - `resources.py`: pg:info/redis:info, credential rotation, Postgres backups.
 - `providers.py`: the port's lookup and the error translation.
+- `plans.py`: addons:upgrade / addons:downgrade.
+- `mail.py`: a mail add-on's inbox; `pages.py`: addons:open.
+- `backup_schedules.py`: pg:backups:schedule and the daily captures; `limits.py`:
+  limits the ticker enforces.
 """
 
 from slipway.platform.addons.attachments import attach, detach, list_attachments
@@ -22,6 +26,9 @@ from slipway.platform.addons.catalogue import (
     list_services,
     resolve_plan,
 )
+from slipway.platform.addons.mail import get_message, list_messages
+from slipway.platform.addons.pages import open_page
+from slipway.platform.addons.plans import change_plan
 from slipway.platform.addons.providers import platform_error
 from slipway.platform.addons.provisioning import create_addon, destroy_addon, destroy_app_addons
 from slipway.platform.addons.records import get_addon, list_addons, resolve
@@ -41,18 +48,22 @@ __all__ = [
     "backup_path",
     "capture_backup",
     "catalogue_id",
+    "change_plan",
     "create_addon",
     "destroy_addon",
     "destroy_app_addons",
     "detach",
     "get_addon",
+    "get_message",
     "get_plan",
     "get_service",
     "list_addons",
     "list_attachments",
     "list_backups",
+    "list_messages",
     "list_plans",
     "list_services",
+    "open_page",
     "platform_error",
     "resolve",
     "resolve_plan",

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
+from slipway.addons.provider import Service
 from slipway.platform import views
 from slipway.platform.addons.providers import provider_errors, provider_for
 from slipway.platform.addons.records import attachment_view, find_addon
@@ -88,20 +89,23 @@ def attach_row(
     return row
 
 
-def default_names(tx: Tx, app: AppRow, service: str) -> list[str]:
-    """Heroku's: a Postgres gets HEROKU_POSTGRESQL_<COLOR>, and DATABASE if it is the first."""
+def default_names(tx: Tx, app: AppRow, service: Service) -> list[str]:
+    """Heroku's: a Postgres gets HEROKU_POSTGRESQL_<COLOR>, and DATABASE if it is the first;
+    another service its own attachment names (or its config var suffix), with _2, _3... when
+    the app already has one."""
     taken = attachment_names(tx, app.id)
-    if service == "heroku-postgresql":
+    if service.name == "heroku-postgresql":
         colors = [c for c in COLORS if f"HEROKU_POSTGRESQL_{c}" not in taken]
         names = [f"HEROKU_POSTGRESQL_{tx.rng.choice(colors)}"] if colors else []
         return (["DATABASE"] if "DATABASE" not in taken else []) + names
-    base = "REDIS" if service == "heroku-redis" else service.upper().replace("-", "_")
-    if base not in taken:
-        return [base]
-    n = 2
-    while f"{base}_{n}" in taken:
+    bases = service.attachments or (service.config_var_suffix,)
+    n = 1
+    while True:
+        suffix = "" if n == 1 else f"_{n}"
+        names = [f"{base}{suffix}" for base in bases]
+        if not any(name in taken for name in names):
+            return names
         n += 1
-    return [f"{base}_{n}"]
 
 
 def list_attachments(tx: Tx, actor: views.Account, app_ident: str | None) -> list[views.Attachment]:
@@ -136,7 +140,7 @@ def attach(
     with platform.tx() as tx:
         app = find_app_row(tx, actor, app_ident, lock=True)
         row = find_addon(tx, actor, addon_ident)
-        attachment = (name or default_names(tx, app, row.service)[0]).upper()
+        attachment = (name or default_names(tx, app, provider.service)[0]).upper()
         created = attach_row(tx, actor, app, row, attachment, config)
         release_config_change(
             tx,

@@ -11,16 +11,18 @@ from collections.abc import Iterator
 
 from slipway.addons.errors import AddonError
 from slipway.addons.provider import Provider
-from slipway.platform.errors import InvalidParams, NotFound, PlatformError, Unavailable
+from slipway.platform.errors import Conflict, InvalidParams, NotFound, PlatformError, Unavailable
 from slipway.platform.ports import Ports
 
 
 def platform_error(exc: AddonError) -> PlatformError:
-    """A provider's error as the API reports it: 404, 422 or 503 by its Heroku id."""
+    """A provider's error as the API reports it: 404, 409, 422 or 503 by its Heroku id."""
     if exc.id == "not_found":
         return NotFound(exc.message, resource="addon")
     if exc.id == "invalid_params":
         return InvalidParams(exc.message)
+    if exc.id == "conflict":
+        return Conflict(exc.message)
     return Unavailable(exc.message)
 
 

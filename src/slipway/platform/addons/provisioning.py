@@ -65,7 +65,11 @@ def create_addon(
                 )
             if tx.session.scalar(select(AddonRow).where(AddonRow.name == name)) is not None:
                 raise Conflict(f"The add-on name {name} is already taken; choose another.")
-        names = [attachment_name.upper()] if attachment_name else default_names(tx, app, service)
+        names = (
+            [attachment_name.upper()]
+            if attachment_name
+            else default_names(tx, app, provider.service)
+        )
         for wanted in names:
             if wanted in attachment_names(tx, app.id):
                 raise Conflict(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from slipway.addons.provider import SupportsOpen
 from slipway.platform import views
 from slipway.platform.apps import can_access, find_app_row
 from slipway.platform.errors import InvalidParams, NotFound
@@ -24,6 +25,8 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
         )
     ).all()
     config_vars = tuple(f"{a}_{k}" for a in sorted(attachments) for k in row.config_keys)
+    provider = tx.ports.addons.get(row.service)
+    plan = provider.service.plan(row.plan) if provider is not None else None
     return views.Addon(
         id=row.id,
         name=row.name,
@@ -35,7 +38,17 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
         config_vars=config_vars,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        web_url=_web_url(tx, row),
+        price_cents=plan.price_cents if plan is not None else 0,
     )
+
+
+def _web_url(tx: Tx, row: AddonRow) -> str | None:
+    """The platform's page for the add-on (addons:open), for services that have one."""
+    provider = tx.ports.addons.get(row.service)
+    if provider is None or not isinstance(provider, SupportsOpen):
+        return None
+    return f"{tx.settings.api_url}/addons/{row.id}/open"
 
 
 def attachment_view(tx: Tx, row: AddonAttachmentRow) -> views.Attachment:
@@ -56,6 +69,7 @@ def attachment_view(tx: Tx, row: AddonAttachmentRow) -> views.Attachment:
         addon_app_name=owner.name,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        web_url=_web_url(tx, addon),
     )
 
 

@@ -94,7 +94,11 @@ def _backups_of(
 
 def _backup_view(backup: Backup) -> views.AddonBackup:
     return views.AddonBackup(
-        name=backup.name, created_at=backup.created_at, size=backup.size, status=backup.status
+        name=backup.name,
+        created_at=backup.created_at,
+        size=backup.size,
+        status=backup.status,
+        scheduled=backup.scheduled,
     )
 
 
