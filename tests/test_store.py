@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from slipway.platform import accounts, apps
+from slipway.platform import accounts, apps, views
 from slipway.platform.tx import Platform
 from slipway.store import Store
 from slipway.store.engine import normalize_url, sqlite_url
@@ -70,7 +70,7 @@ def test_the_database_refuses_to_edit_a_release(store: Store) -> None:
     with platform.tx() as tx:
         created = accounts.bootstrap_admin(tx, "a@example.com")
         assert created is not None
-        app = apps.create_app(tx, created[0], "immutable-app")
+        app = apps.create_app(tx, views.Actor(created[0]), "immutable-app")
     for column, value in [
         ("description", "'tampered'"),
         ("version", "7"),

@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from slipway import __version__
 from slipway.api import errors
+from slipway.api.deps import authorise_request
 from slipway.api.middleware import DEFAULT_MAX_BODY, ApiMiddleware
 from slipway.api.ratelimit import RateLimiter
 from slipway.api.routes import (
+    access,
     account,
     addons,
     apps,
@@ -20,8 +22,11 @@ from slipway.api.routes import (
     dynos,
     formation,
     internal,
+    login_host,
     logs,
+    oauth,
     releases,
+    teams,
 )
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
@@ -31,7 +36,15 @@ RATE_LIMIT_CAPACITY = 4500
 RATE_LIMIT_REFILL_PER_SECOND = 75 / 60
 
 
-RAW_PREFIXES = ("/internal/", "/source-blobs/", "/build-output/", "/tls/", "/log-stream/")
+RAW_PREFIXES = (
+    "/internal/",
+    "/source-blobs/",
+    "/build-output/",
+    "/tls/",
+    "/log-stream/",
+    "/auth",
+    "/invitations/",
+)
 
 
 def create_api(
@@ -51,6 +64,9 @@ def create_api(
         docs_url=None,
         redoc_url=None,
         openapi_url="/schema",
+        # Every route, without exception, goes through the one authorisation: its rule
+        # in platform/route_rules.py (a route without a rule is refused).
+        dependencies=[Depends(authorise_request)],
     )
     api.state.platform = platform
     api.state.deployer = deployer
@@ -64,6 +80,10 @@ def create_api(
     errors.install(api)
     for module in (
         account,
+        oauth,
+        login_host,
+        access,
+        teams,
         apps,
         releases,
         formation,

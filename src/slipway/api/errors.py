@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ _STATUS = {
     perr.NotFound: 404,
     perr.Conflict: 409,
     perr.InvalidParams: 422,
+    perr.Gone: 410,
     perr.RateLimited: 429,
     perr.Unavailable: 503,
 }
@@ -59,7 +61,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(perr.PlatformError)
     async def _platform(_: Request, exc: perr.PlatformError) -> JSONResponse:
         extra = {"resource": exc.resource} if exc.resource else {}
-        return error_response(_status_for(exc), exc.id, exc.message, **extra)
+        response = error_response(_status_for(exc), exc.id, exc.message, **extra)
+        if isinstance(exc, perr.RateLimited) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return response
 
     @app.exception_handler(RangeError)
     async def _range(_: Request, exc: RangeError) -> JSONResponse:

@@ -13,7 +13,7 @@ from slipway.api.deps import current_account, get_platform
 from slipway.platform import addons, views
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 
 @router.get("/addon-services")
