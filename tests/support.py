@@ -101,6 +101,11 @@ class ServerProcess:
             # Daily cycling would only add noise to a test run.
             "--dyno-cycle-hours",
             "0",
+            # argon2 at its production cost is most of a sign-in; tests sign in often.
+            "--password-hash-time",
+            "1",
+            "--password-hash-memory",
+            "256",
         ]
         if self.store_url:
             args += ["--store", self.store_url]
