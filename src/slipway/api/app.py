@@ -46,6 +46,25 @@ RAW_PREFIXES = (
     "/invitations/",
 )
 
+# Every group of routes, in the order they are matched (teams' fixed paths before
+# /teams/{team}).
+ROUTE_MODULES = (
+    account,
+    oauth,
+    login_host,
+    access,
+    teams,
+    apps,
+    releases,
+    formation,
+    builds,
+    logs,
+    dynos,
+    domains,
+    addons,
+    internal,
+)
+
 
 def create_api(
     platform: Platform,
@@ -78,22 +97,7 @@ def create_api(
         rate_limit, RATE_LIMIT_REFILL_PER_SECOND, platform.clock.monotonic
     )
     errors.install(api)
-    for module in (
-        account,
-        oauth,
-        login_host,
-        access,
-        teams,
-        apps,
-        releases,
-        formation,
-        builds,
-        logs,
-        dynos,
-        domains,
-        addons,
-        internal,
-    ):
+    for module in ROUTE_MODULES:
         api.include_router(module.router)
     api.add_middleware(ApiMiddleware, max_body=max_body, raw_prefixes=RAW_PREFIXES)
     return api

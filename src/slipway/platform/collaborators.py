@@ -201,9 +201,9 @@ def remove_collaborator(
 ) -> views.Collaborator:
     """The owner (manage, on team apps) removes anyone; anyone may remove themselves."""
     app = find_app_row(tx, actor, app_ident, lock=True)
-    row = _collaborator_row(tx, app, email)
-    if row.account_id != actor.id:
+    if email.strip().lower() not in (actor.email, actor.id):
         access.authorise(tx, actor, app, OWNER)
+    row = _collaborator_row(tx, app, email)
     view = _view(tx, app, row)
     tx.session.delete(row)
     # Their open log tails end now, not at their next request.
