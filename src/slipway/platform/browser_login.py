@@ -16,7 +16,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from slipway.platform.errors import RateLimited
+
 LOGIN_TIMEOUT = 10 * 60.0  # the CLI gives up after ten minutes too
+# Starting a login needs no credentials, so how many may wait at once is bounded.
+MAX_PENDING = 1000
 
 
 def _digest(value: str) -> str:
@@ -69,6 +73,10 @@ class BrowserLogins:
         now = self._monotonic()
         with self._lock:
             self._sweep(now)
+            if len(self._by_browser) >= MAX_PENDING:
+                raise RateLimited(
+                    "Too many logins are waiting; try again in a few minutes.", retry_after=60
+                )
             key = _digest(start.browser_token)
             self._by_browser[key] = _Pending(description[:200], _digest(start.poll_token), now)
             self._by_cli[_digest(start.cli_token)] = key
