@@ -238,6 +238,13 @@ def test_teams_roles_and_per_app_permissions(api: httpx.Client, server: ServerPr
             m.put(f"/teams/{team}/members", json={"email": viewer, "role": "admin"}).status_code
             == 403
         )
+        # A member brings a personal app into the team and keeps every permission on it.
+        own = m.post("/apps", json={"name": f"mv-{uuid.uuid4().hex[:8]}"}).json()["name"]
+        moved = m.patch(f"/teams/apps/{own}", json={"owner": team})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["team"]["name"] == team
+        assert m.patch(f"/apps/{own}/config-vars", json={"A": "1"}).status_code == 200
+        assert m.delete(f"/apps/{own}").status_code == 200
     members = {x["email"]: x["role"] for x in api.get(f"/teams/{team}/members").json()}
     assert members[viewer] == "viewer"
     # The last admin stays.

@@ -61,7 +61,9 @@ def standing(tx: Tx, account_id: str, app: AppRow) -> Standing | None:
     permissions: set[Permission] = set(role_permissions(role)) if role else set()
     if grant is not None:
         permissions |= {Permission(p) for p in grant} | {Permission.VIEW}
-    return Standing(frozenset(permissions), owner=False) if permissions else None
+    # On a team app the owner's few things (delete, transfer, access) are manage's.
+    owned = Permission.MANAGE in permissions
+    return Standing(frozenset(permissions), owner=owned) if permissions else None
 
 
 def effective_need(need: Need) -> Need:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from slipway.platform import audit, views
 from slipway.platform.errors import Forbidden, InvalidParams, NotFound, Unauthorized
 from slipway.platform.events import AccessChanged
-from slipway.platform.permissions import Need, Scope, parse_scopes
+from slipway.platform.permissions import Scope, parse_scopes
 from slipway.platform.tx import Tx
 from slipway.store.models import AccountRow, AuthorizationRow
 
@@ -269,8 +269,3 @@ def regenerate(tx: Tx, actor: views.Actor, ident: str) -> views.Authorization:
     tx.emit(AccessChanged(actor.id))
     audit.record(tx, actor, "authorization-rotate", f"Rotated token {row.description!r}")
     return _view(tx, row, token)
-
-
-def actor_for(account: views.Account, need: Need) -> views.Actor:
-    """An actor for the platform's own work on an account's behalf (a push's build)."""
-    return views.Actor(account, need)

@@ -26,7 +26,7 @@ from slipway.platform.permissions import (
     sorted_names,
 )
 from slipway.platform.tx import Tx
-from slipway.store.models import AccountRow, AppRow, CollaboratorRow, TeamMemberRow
+from slipway.store.models import AccountRow, AppRow, CollaboratorRow
 
 
 def _permissions(names: list[str]) -> tuple[Permission, ...]:
@@ -221,14 +221,3 @@ def forget_team_grants(tx: Tx, team_id: str, account_id: str) -> None:
         .where(AppRow.team_id == team_id, CollaboratorRow.account_id == account_id)
     ):
         tx.session.delete(row)
-
-
-def is_member(tx: Tx, team_id: str, account_id: str) -> bool:
-    return (
-        tx.session.scalar(
-            select(TeamMemberRow.id).where(
-                TeamMemberRow.team_id == team_id, TeamMemberRow.account_id == account_id
-            )
-        )
-        is not None
-    )

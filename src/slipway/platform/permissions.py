@@ -99,7 +99,6 @@ VIEW = need(Permission.VIEW)
 CONFIG_READ = need(Permission.DEPLOY, Permission.OPERATE, protected=True)
 CONFIG_WRITE = need(Permission.DEPLOY, Permission.OPERATE, write=True, protected=True)
 DEPLOY = need(Permission.DEPLOY, write=True)
-CODE_READ = need(Permission.DEPLOY, protected=True)
 RUN = need(Permission.DEPLOY, Permission.OPERATE, write=True, protected=True)
 DEPLOY_OR_OPERATE = need(Permission.DEPLOY, Permission.OPERATE, write=True)
 APP_SETTINGS = need(Permission.OPERATE, Permission.MANAGE, write=True)
@@ -107,7 +106,6 @@ LEAVE = need(Permission.VIEW, write=True)
 OPERATE = need(Permission.OPERATE, write=True)
 MANAGE = need(Permission.MANAGE, write=True)
 OWNER = need(Permission.MANAGE, write=True, owner=True)
-OWNER_READ = need(Permission.MANAGE, owner=True)
 
 
 def parse_scopes(values: Iterable[str]) -> frozenset[Scope]:
@@ -154,7 +152,8 @@ class Standing:
     """What one person holds on one app."""
 
     permissions: frozenset[Permission]
-    owner: bool  # the owner of a personal app (or a team admin on a team app)
+    # The owner of a personal app; on a team app, whoever has manage (admins have it).
+    owner: bool
 
 
 def permission_refusal(standing: Standing | None, n: Need, app_name: str) -> str | None:

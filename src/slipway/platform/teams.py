@@ -20,9 +20,9 @@ from slipway.platform.collaborators import forget_team_grants
 from slipway.platform.errors import Conflict, Forbidden, InvalidParams, NotFound
 from slipway.platform.events import AccessChanged
 from slipway.platform.names import validate_app_name
-from slipway.platform.permissions import OWNER, TEAM_ROLES
+from slipway.platform.permissions import ALL_PERMISSIONS, OWNER, TEAM_ROLES, sorted_names
 from slipway.platform.tx import Tx
-from slipway.store.models import AccountRow, TeamMemberRow, TeamRow
+from slipway.store.models import AccountRow, AppRow, CollaboratorRow, TeamMemberRow, TeamRow
 
 # What `GET /teams/T/features` says: per-app permissions are on (the CLI's access:add
 # --permissions needs `org-access-controls`); members:add adds people at once.
@@ -244,6 +244,9 @@ def transfer_to_owner(tx: Tx, actor: views.Actor, app_ident: str, owner: str) ->
                 f"Couldn't find the team {owner} among yours; nothing was transferred.",
                 resource="team",
             )
+        if app.team_id is None and access.team_role(tx, app.owner_id, team.id) != "admin":
+            # The person who brings the app keeps every permission on it, as its creator would.
+            grant_all(tx, app, app.owner_id)
         app.team_id = team.id
         target = team.name
     app.updated_at = tx.clock.now()
@@ -254,6 +257,22 @@ def transfer_to_owner(tx: Tx, actor: views.Actor, app_ident: str, owner: str) ->
         tx, actor, "app-transfer", f"Transferred from {before.owner.email} to {target}", app=app
     )
     return app_view(tx, app)
+
+
+def grant_all(tx: Tx, app: AppRow, account_id: str) -> None:
+    row = tx.session.scalar(
+        select(CollaboratorRow).where(
+            CollaboratorRow.app_id == app.id, CollaboratorRow.account_id == account_id
+        )
+    )
+    now = tx.clock.now()
+    if row is None:
+        row = CollaboratorRow(
+            id=str(uuid.uuid4()), app_id=app.id, account_id=account_id, created_at=now
+        )
+        tx.session.add(row)
+    row.permissions = sorted_names(ALL_PERMISSIONS)
+    row.updated_at = now
 
 
 def set_locked(tx: Tx, actor: views.Actor, app_ident: str, locked: bool) -> views.App:
