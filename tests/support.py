@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -101,6 +101,11 @@ class ServerProcess:
             # Daily cycling would only add noise to a test run.
             "--dyno-cycle-hours",
             "0",
+            # argon2 at its production cost is most of a sign-in; tests sign in often.
+            "--password-hash-time",
+            "1",
+            "--password-hash-memory",
+            "256",
         ]
         if self.store_url:
             args += ["--store", self.store_url]
@@ -153,3 +158,57 @@ def scratch_postgres_db() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_in_pty(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    answers: list[tuple[str, str]],
+    timeout: float = 60.0,
+    on_output: tuple[str, Callable[[str], None]] | None = None,
+) -> tuple[int, str]:
+    """Run a program on a pseudo-terminal, as a person at a keyboard: each answer is typed
+    once its prompt (the needle) has appeared; `on_output` is called (once, with all the
+    output so far) when its needle appears. Returns the exit code and all output."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True
+    )
+    os.close(slave)
+    seen = b""
+    since = 0
+    pending = list(answers)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise TimeoutError(f"{argv[1:]} did not finish:\n{seen.decode(errors='replace')}")
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the program closed the terminal
+                    chunk = b""
+                if not chunk and proc.poll() is not None:
+                    break
+                seen += chunk
+            if pending and pending[0][0].encode() in seen[since:]:
+                os.write(master, pending.pop(0)[1].encode())
+                since = len(seen)
+            if on_output is not None and on_output[0].encode() in seen:
+                on_output[1](seen.decode(errors="replace"))
+                on_output = None
+            if not ready and proc.poll() is not None:
+                break
+    finally:
+        os.close(master)
+    return proc.wait(), seen.decode(errors="replace")

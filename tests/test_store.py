@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from slipway.platform import accounts, apps
+from slipway.platform import accounts, apps, views
 from slipway.platform.tx import Platform
 from slipway.store import Store
 from slipway.store.engine import normalize_url, sqlite_url
@@ -70,7 +70,7 @@ def test_the_database_refuses_to_edit_a_release(store: Store) -> None:
     with platform.tx() as tx:
         created = accounts.bootstrap_admin(tx, "a@example.com")
         assert created is not None
-        app = apps.create_app(tx, created[0], "immutable-app")
+        app = apps.create_app(tx, views.Actor(created[0]), "immutable-app")
     for column, value in [
         ("description", "'tampered'"),
         ("version", "7"),
@@ -139,3 +139,56 @@ def test_release_reasons_are_filled_in_for_releases_made_before_the_column(
         rows = session.scalars(select(ReleaseRow).order_by(ReleaseRow.version))
         assert {r.description: r.reason for r in rows} == descriptions
     s.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_api_key_made_before_people_keeps_working(backend: str, tmp_path: Path) -> None:
+    """A data directory from before authorizations: its admin key (an `api_keys` row, and
+    an email in capitals) still signs in after the upgrade, as a global, lasting token."""
+    import datetime as dt
+    import hashlib
+
+    from alembic import command
+    from alembic.config import Config
+
+    from slipway.platform import authorizations
+
+    def at(url: str) -> None:
+        s = Store(url)
+        cfg = Config()
+        cfg.set_main_option("script_location", "slipway.store:migrations")
+        with s.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0007")
+        now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        with s.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO accounts (id, email, name, is_admin, created_at, updated_at) "
+                    "VALUES ('a1', 'Admin@Example.com', '', true, :now, :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_keys (id, account_id, token_hash, description, created_at) "
+                    "VALUES ('k1', 'a1', :hash, 'created with the account', :now)"
+                ),
+                {"hash": hashlib.sha256(b"HRKU-old-key").hexdigest(), "now": now},
+            )
+        s.migrate()
+        with Platform(s).tx() as tx:
+            actor = authorizations.authenticate(tx, "HRKU-old-key")
+            assert actor.email == "admin@example.com"
+            assert actor.is_admin
+            key = authorizations.get_authorization(tx, actor, "~")
+            assert key.kind == "api-key"
+            assert key.expires_at is None
+            assert key.scope == ("global",)
+        s.dispose()
+
+    if backend == "sqlite":
+        at(sqlite_url(tmp_path / "old.db"))
+        return
+    with scratch_postgres_db() as url:
+        at(url)

@@ -156,12 +156,12 @@ def platform(store: Store, acme: AcmeStore, tmp_path: Path) -> Platform:
 
 
 @pytest.fixture
-def actor(platform: Platform) -> views.Account:
+def actor(platform: Platform) -> views.Actor:
     with platform.tx() as tx:
         created = accounts.bootstrap_admin(tx, "admin@example.com")
         assert created is not None
-        apps.create_app(tx, created[0], "acme-app")
-        return created[0]
+        apps.create_app(tx, views.Actor(created[0]), "acme-app")
+        return views.Actor(created[0])
 
 
 def test_the_provider_offers_backups_through_the_capability(acme: AcmeStore) -> None:
@@ -171,7 +171,7 @@ def test_the_provider_offers_backups_through_the_capability(acme: AcmeStore) -> 
 
 
 def test_a_third_party_provider_s_backups_go_through_the_platform(
-    platform: Platform, actor: views.Account, acme: AcmeStore
+    platform: Platform, actor: views.Actor, acme: AcmeStore
 ) -> None:
     addon = addons.create_addon(platform, actor, "acme-app", plan="acme")
     assert addon.config_vars == ("ACME_STORE_URL",)
@@ -193,7 +193,7 @@ def test_a_third_party_provider_s_backups_go_through_the_platform(
 
 
 def test_a_provider_without_the_capability_has_no_backups(
-    platform: Platform, actor: views.Account
+    platform: Platform, actor: views.Actor
 ) -> None:
     queue = addons.create_addon(platform, actor, "acme-app", plan="acme-queue")
     with pytest.raises(InvalidParams) as refused:
@@ -205,7 +205,7 @@ def test_a_provider_without_the_capability_has_no_backups(
     )
 
 
-def test_an_unwired_provider_is_unavailable(platform: Platform, actor: views.Account) -> None:
+def test_an_unwired_provider_is_unavailable(platform: Platform, actor: views.Actor) -> None:
     addon = addons.create_addon(platform, actor, "acme-app", plan="acme-store:big")
     assert addon.plan == "acme-store:big"
     platform.ports.addons = {}

@@ -68,7 +68,7 @@ class Runtime:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[Platform, Clock, Runtime, views.Account]]:
+def setup(tmp_path: Path) -> Iterator[tuple[Platform, Clock, Runtime, views.Actor]]:
     store = Store(sqlite_url(tmp_path / "platform.db"))
     store.migrate()
     clock = Clock()
@@ -79,7 +79,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Platform, Clock, Runtime, views.Acco
     with platform.tx() as tx:
         created = accounts.bootstrap_admin(tx, "admin@example.com")
         assert created is not None
-        actor = created[0]
+        actor = views.Actor(created[0])
         apps.create_app(tx, actor, "sched-app")
     addons.create_addon(platform, actor, "sched-app", plan="scheduler")
     yield platform, clock, runtime, actor
@@ -87,7 +87,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Platform, Clock, Runtime, views.Acco
 
 
 def test_jobs_run_when_due_and_never_twice_at_once(
-    setup: tuple[Platform, Clock, Runtime, views.Account],
+    setup: tuple[Platform, Clock, Runtime, views.Actor],
 ) -> None:
     platform, clock, runtime, actor = setup
     with platform.tx() as tx:
@@ -120,7 +120,7 @@ def test_jobs_run_when_due_and_never_twice_at_once(
 
 
 def test_missed_runs_are_not_replayed_after_a_restart(
-    setup: tuple[Platform, Clock, Runtime, views.Account],
+    setup: tuple[Platform, Clock, Runtime, views.Actor],
 ) -> None:
     platform, clock, runtime, actor = setup
     with platform.tx() as tx:
@@ -143,7 +143,7 @@ def test_missed_runs_are_not_replayed_after_a_restart(
 
 
 def test_bad_jobs_are_refused_with_one_sentence(
-    setup: tuple[Platform, Clock, Runtime, views.Account],
+    setup: tuple[Platform, Clock, Runtime, views.Actor],
 ) -> None:
     platform, _, _, actor = setup
     with platform.tx() as tx:
@@ -164,7 +164,7 @@ def test_bad_jobs_are_refused_with_one_sentence(
 
 
 def test_destroying_the_add_on_removes_its_jobs(
-    setup: tuple[Platform, Clock, Runtime, views.Account],
+    setup: tuple[Platform, Clock, Runtime, views.Actor],
 ) -> None:
     platform, _, _, actor = setup
     with platform.tx() as tx:
@@ -177,7 +177,7 @@ def test_destroying_the_add_on_removes_its_jobs(
 
 @pytest.mark.postgres
 def test_scheduled_backups_run_daily_and_keep_what_the_plan_says(
-    setup: tuple[Platform, Clock, Runtime, views.Account], tmp_path: Path, pg_admin_url: str
+    setup: tuple[Platform, Clock, Runtime, views.Actor], tmp_path: Path, pg_admin_url: str
 ) -> None:
     """pg:backups:schedule with real pg_dump captures on the machine's PostgreSQL."""
     platform, clock, _, actor = setup

@@ -10,6 +10,7 @@ a real server's ports) the subprocess tests in `test_slipway_cli.py` keep.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from slipway.api.app import create_api
 from slipway.cli.context import CliContext
 from slipway.main import cli  # the whole program, `server` included
 from slipway.platform import accounts
+from slipway.platform.settings import PlatformSettings
 from slipway.platform.tx import Platform
 from slipway.store import Store
 from slipway.store.engine import sqlite_url
@@ -79,7 +81,11 @@ class InProcessCli:
         data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(sqlite_url(data_dir / "slipway.db"))
         store.migrate()
-        self.platform = Platform(store)
+        # Passwords hashed cheaply: the commands are under test, not argon2's cost.
+        cheap = dataclasses.replace(
+            PlatformSettings(), password_hash_time=1, password_hash_memory=256
+        )
+        self.platform = Platform(store, cheap)
         with self.platform.tx() as tx:
             created = accounts.bootstrap_admin(tx, "admin@slipway.test")
         assert created is not None

@@ -28,20 +28,20 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 
 @pytest.fixture
-def admin(platform: Platform) -> views.Account:
+def admin(platform: Platform) -> views.Actor:
     with platform.tx() as tx:
         created = accounts.bootstrap_admin(tx, "a@example.com")
         assert created is not None
-        apps.create_app(tx, created[0], "drained")
-    return created[0]
+        apps.create_app(tx, views.Actor(created[0]), "drained")
+    return views.Actor(created[0])
 
 
-def stored(platform: Platform, actor: views.Account) -> list[str]:
+def stored(platform: Platform, actor: views.Actor) -> list[str]:
     with platform.tx() as tx:
         return [d.url for d in drains.list_drains(tx, actor, "drained")]
 
 
-def test_a_reachable_drain_is_added(platform: Platform, admin: views.Account) -> None:
+def test_a_reachable_drain_is_added(platform: Platform, admin: views.Actor) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         url = f"syslog://127.0.0.1:{listener.getsockname()[1]}"
         added = drains.add_drain(platform, admin, "drained", url)
@@ -51,7 +51,7 @@ def test_a_reachable_drain_is_added(platform: Platform, admin: views.Account) ->
 
 
 def test_a_bad_or_unreachable_url_is_refused_before_anything_is_stored(
-    platform: Platform, admin: views.Account
+    platform: Platform, admin: views.Actor
 ) -> None:
     with pytest.raises(InvalidParams, match=r"^A syslog drain needs a port, such as syslog://"):
         drains.add_drain(platform, admin, "drained", "syslog://127.0.0.1")
@@ -66,11 +66,12 @@ def test_a_bad_or_unreachable_url_is_refused_before_anything_is_stored(
 
 
 def test_access_is_checked_before_the_probe_connects(
-    platform: Platform, admin: views.Account
+    platform: Platform, admin: views.Actor
 ) -> None:
     """Nobody may make the platform connect to hosts for an app they cannot touch."""
     with platform.tx() as tx:
-        stranger, _ = accounts.create_account(tx, admin, "stranger@example.com")
+        made, _ = accounts.create_account(tx, admin, "stranger@example.com")
+        stranger = views.Actor(made)
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.settimeout(0.5)
         url = f"syslog://127.0.0.1:{listener.getsockname()[1]}"
@@ -83,7 +84,7 @@ def test_access_is_checked_before_the_probe_connects(
     assert stored(platform, admin) == []
 
 
-def test_without_a_probe_drains_cannot_be_added(platform: Platform, admin: views.Account) -> None:
+def test_without_a_probe_drains_cannot_be_added(platform: Platform, admin: views.Actor) -> None:
     platform.ports.drain_probe = None
     with pytest.raises(Unavailable, match="cannot check drain URLs"):
         drains.add_drain(platform, admin, "drained", "syslog://127.0.0.1:6514")

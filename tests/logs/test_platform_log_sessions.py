@@ -42,22 +42,22 @@ def platform(tmp_path: Path, plex: Logplex) -> Iterator[Platform]:
 
 
 @pytest.fixture
-def admin(platform: Platform) -> views.Account:
+def admin(platform: Platform) -> views.Actor:
     with platform.tx() as tx:
         created = accounts.bootstrap_admin(tx, "a@example.com")
         assert created is not None
-    return created[0]
+    return views.Actor(created[0])
 
 
 @pytest.fixture
-def app_id(platform: Platform, admin: views.Account) -> str:
+def app_id(platform: Platform, admin: views.Actor) -> str:
     with platform.tx() as tx:
         return apps.create_app(tx, admin, "logged").id
 
 
 def session(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     lines: int | None = None,
     *,
     tail: bool = False,
@@ -74,7 +74,7 @@ def messages(lines: Sequence[LogEntry]) -> list[str]:
     return [line.format().rsplit(": ", 1)[1] for line in lines]
 
 
-def test_sessions_check_lines_and_source(platform: Platform, admin: views.Account) -> None:
+def test_sessions_check_lines_and_source(platform: Platform, admin: views.Actor) -> None:
     with pytest.raises(InvalidParams, match=r"^lines must be between 0 and 1500; got 1501\.$"):
         session(platform, admin, 1501)
     with pytest.raises(InvalidParams, match=r"^source 'x' is not known; use app or heroku\.$"):
@@ -82,7 +82,7 @@ def test_sessions_check_lines_and_source(platform: Platform, admin: views.Accoun
 
 
 def test_a_session_warns_when_the_history_it_asks_for_was_dropped(
-    platform: Platform, admin: views.Account, app_id: str, plex: Logplex
+    platform: Platform, admin: views.Actor, app_id: str, plex: Logplex
 ) -> None:
     for i in range(25):
         plex.publish(app_id, "app", "web.1", f"line {i}")
@@ -93,7 +93,7 @@ def test_a_session_warns_when_the_history_it_asks_for_was_dropped(
 
 
 def test_the_stream_shows_the_session_filter_and_lines(
-    platform: Platform, admin: views.Account, app_id: str, plex: Logplex
+    platform: Platform, admin: views.Actor, app_id: str, plex: Logplex
 ) -> None:
     plex.publish(app_id, "app", "web.1", "one")
     plex.publish(app_id, "heroku", "router", "two")
@@ -114,7 +114,7 @@ def test_a_bad_token_is_not_found(platform: Platform) -> None:
 
 
 def test_a_tail_subscribes_before_history_and_shows_each_line_once(
-    platform: Platform, admin: views.Account, app_id: str, plex: Logplex
+    platform: Platform, admin: views.Actor, app_id: str, plex: Logplex
 ) -> None:
     token = session(platform, admin, tail=True).token
 
@@ -134,7 +134,7 @@ def test_a_tail_subscribes_before_history_and_shows_each_line_once(
 
 
 def test_too_many_tails_is_l20_and_closing_one_frees_it(
-    platform: Platform, admin: views.Account, app_id: str
+    platform: Platform, admin: views.Actor, app_id: str
 ) -> None:
     token = session(platform, admin, tail=True).token
 
@@ -151,7 +151,7 @@ def test_too_many_tails_is_l20_and_closing_one_frees_it(
 
 
 def test_without_a_log_port_sessions_are_unavailable(
-    platform: Platform, admin: views.Account, app_id: str
+    platform: Platform, admin: views.Actor, app_id: str
 ) -> None:
     token = session(platform, admin).token
     platform.ports.logs = None

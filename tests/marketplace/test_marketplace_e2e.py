@@ -290,7 +290,9 @@ def test_plans_through_the_official_cli(market: Market, heroku_bin: Path) -> Non
     assert opened.stdout.strip(), opened.stderr
     url = opened.stdout.strip().splitlines()[-1]
     assert url.endswith(f"/addons/{market.addons['cloudamqp']['id']}/open")
-    assert httpx.get(url).status_code == 401  # the browser asks for the API key
+    asked = httpx.get(url)  # the browser asks for the API key
+    assert asked.status_code == 401
+    assert asked.headers["WWW-Authenticate"].startswith('Basic realm="Slipway"')
     landed = httpx.get(url, auth=("", market.server.api_key), follow_redirects=False)
     assert landed.status_code == 302
     token = urllib.parse.unquote(landed.cookies["auth"])

@@ -86,12 +86,12 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 
 @pytest.fixture
-def owner(platform: Platform) -> views.Account:
+def owner(platform: Platform) -> views.Actor:
     with platform.tx() as tx:
         created = accounts.bootstrap_admin(tx, "owner@example.com")
         assert created is not None
-        apps.create_app(tx, created[0], "ported")
-        return created[0]
+        apps.create_app(tx, views.Actor(created[0]), "ported")
+        return views.Actor(created[0])
 
 
 def _events(platform: Platform) -> list[Event]:
@@ -101,7 +101,7 @@ def _events(platform: Platform) -> list[Event]:
 
 
 def test_without_a_dyno_manager_the_use_cases_say_so(
-    platform: Platform, owner: views.Account
+    platform: Platform, owner: views.Actor
 ) -> None:
     with (
         pytest.raises(Unavailable, match=r"^This server runs no dyno manager\.$"),
@@ -129,9 +129,7 @@ def test_without_a_dyno_manager_the_use_cases_say_so(
         router_feed.wake(platform, "a1")
 
 
-def test_dyno_use_cases_go_through_the_runtime_port(
-    platform: Platform, owner: views.Account
-) -> None:
+def test_dyno_use_cases_go_through_the_runtime_port(platform: Platform, owner: views.Actor) -> None:
     runtime = FakeRuntime()
     platform.ports.dyno_runtime = runtime
     with platform.tx() as tx:

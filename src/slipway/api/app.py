@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from slipway import __version__
 from slipway.api import errors
+from slipway.api.deps import authorise_request
 from slipway.api.middleware import DEFAULT_MAX_BODY, ApiMiddleware
 from slipway.api.ratelimit import RateLimiter
 from slipway.api.routes import (
+    access,
     account,
     addons,
     apps,
@@ -20,9 +22,12 @@ from slipway.api.routes import (
     dynos,
     formation,
     internal,
+    login_host,
     logs,
+    oauth,
     releases,
     scheduler,
+    teams,
     transfer_schedules,
 )
 from slipway.platform.deploys import Deployer
@@ -33,7 +38,36 @@ RATE_LIMIT_CAPACITY = 4500
 RATE_LIMIT_REFILL_PER_SECOND = 75 / 60
 
 
-RAW_PREFIXES = ("/internal/", "/source-blobs/", "/build-output/", "/tls/", "/log-stream/")
+RAW_PREFIXES = (
+    "/internal/",
+    "/source-blobs/",
+    "/build-output/",
+    "/tls/",
+    "/log-stream/",
+    "/auth",
+    "/invitations/",
+)
+
+# Every group of routes, in the order they are matched (teams' fixed paths before
+# /teams/{team}).
+ROUTE_MODULES = (
+    account,
+    oauth,
+    login_host,
+    access,
+    teams,
+    apps,
+    releases,
+    formation,
+    builds,
+    logs,
+    dynos,
+    domains,
+    addons,
+    scheduler,
+    transfer_schedules,
+    internal,
+)
 
 
 def create_api(
@@ -53,6 +87,9 @@ def create_api(
         docs_url=None,
         redoc_url=None,
         openapi_url="/schema",
+        # Every route, without exception, goes through the one authorisation: its rule
+        # in platform/route_rules.py (a route without a rule is refused).
+        dependencies=[Depends(authorise_request)],
     )
     api.state.platform = platform
     api.state.deployer = deployer
@@ -64,20 +101,7 @@ def create_api(
         rate_limit, RATE_LIMIT_REFILL_PER_SECOND, platform.clock.monotonic
     )
     errors.install(api)
-    for module in (
-        account,
-        apps,
-        releases,
-        formation,
-        builds,
-        logs,
-        dynos,
-        domains,
-        addons,
-        scheduler,
-        transfer_schedules,
-        internal,
-    ):
+    for module in ROUTE_MODULES:
         api.include_router(module.router)
     api.add_middleware(ApiMiddleware, max_body=max_body, raw_prefixes=RAW_PREFIXES)
     return api

@@ -59,6 +59,107 @@ class FormationBatch(_Body):
 
 class AccountCreate(_Body):
     email: StrictStr
+    # Slipway's own: a first password, a name, and whether the account is an admin.
+    password: StrictStr | None = None
+    name: StrictStr | None = None
+    admin: StrictBool | None = None
+
+
+class AccountUpdate(_Body):
+    name: StrictStr | None = None
+    # Changing the password takes the current one (`password`) and the new one.
+    password: StrictStr | None = None
+    new_password: StrictStr | None = None
+
+
+class AccountAdminUpdate(_Body):
+    """Slipway's own, for admins: disable or enable an account, reset its password."""
+
+    disabled: StrictBool | None = None
+    password: StrictStr | None = None
+
+
+class AuthorizationCreate(_Body):
+    description: StrictStr | None = None
+    # `authorizations:create` sends a string ("3600"), `login -i` a number.
+    expires_in: StrictInt | StrictStr | None = None
+    scope: list[StrictStr] | None = None
+
+
+class AuthorizationUpdate(_Body):
+    description: StrictStr | None = None
+
+
+class UserRef(_Body):
+    email: StrictStr | None = None
+    id: StrictStr | None = None
+
+
+class CollaboratorCreate(_Body):
+    user: StrictStr | UserRef
+    permissions: list[StrictStr] | None = None
+    silent: StrictBool | None = None
+
+    @property
+    def email(self) -> str:
+        return self.user if isinstance(self.user, str) else (self.user.email or self.user.id or "")
+
+
+class CollaboratorUpdate(_Body):
+    permissions: list[StrictStr]
+
+
+class TeamCreate(_Body):
+    name: StrictStr
+
+
+class TeamMemberBody(_Body):
+    email: StrictStr
+    role: StrictStr = "member"
+
+
+class TeamAppCreate(_Body):
+    name: StrictStr | None = None
+    team: StrictStr | None = None
+    organization: StrictStr | None = None
+    region: StrictStr | None = None
+    stack: StrictStr | None = None
+    locked: StrictBool | None = None
+
+
+class TeamAppUpdate(_Body):
+    owner: StrictStr | None = None
+    locked: StrictBool | None = None
+
+
+class AppTransferCreate(_Body):
+    app: StrictStr
+    recipient: StrictStr
+    silent: StrictBool | None = None
+
+
+class AppTransferUpdate(_Body):
+    state: StrictStr
+
+
+class InvitationCreate(_Body):
+    email: StrictStr
+    team: StrictStr | None = None
+    role: StrictStr | None = None
+
+
+class TeamInvitationCreate(_Body):
+    email: StrictStr
+    role: StrictStr | None = None
+
+
+class InvitationAccept(_Body):
+    password: StrictStr
+    name: StrictStr | None = None
+
+
+class LoginStart(_Body):
+    description: StrictStr | None = None
 
 
 class SourceBlob(_Body):

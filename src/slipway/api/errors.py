@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from slipway.api.deps import route_rule
 from slipway.api.ranges import RangeError
 from slipway.platform import errors as perr
 
@@ -21,6 +23,7 @@ _STATUS = {
     perr.NotFound: 404,
     perr.Conflict: 409,
     perr.InvalidParams: 422,
+    perr.Gone: 410,
     perr.RateLimited: 429,
     perr.Unavailable: 503,
 }
@@ -55,11 +58,22 @@ def describe_validation_error(exc: RequestValidationError) -> tuple[int, str, st
     return 422, "invalid_params", f"Invalid value for {field}: {message[:1].lower()}{message[1:]}."
 
 
+def _prompts(request: Request) -> bool:
+    """Whether the route is a page a browser opens, which asks for credentials it lacks."""
+    rule = route_rule(request)
+    return rule is not None and rule.prompt
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(perr.PlatformError)
-    async def _platform(_: Request, exc: perr.PlatformError) -> JSONResponse:
+    async def _platform(request: Request, exc: perr.PlatformError) -> JSONResponse:
         extra = {"resource": exc.resource} if exc.resource else {}
-        return error_response(_status_for(exc), exc.id, exc.message, **extra)
+        response = error_response(_status_for(exc), exc.id, exc.message, **extra)
+        if isinstance(exc, perr.RateLimited) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        if isinstance(exc, perr.Unauthorized) and _prompts(request):
+            response.headers["WWW-Authenticate"] = 'Basic realm="Slipway", charset="UTF-8"'
+        return response
 
     @app.exception_handler(RangeError)
     async def _range(_: Request, exc: RangeError) -> JSONResponse:

@@ -8,6 +8,7 @@ from typing import Any
 from slipway.platform import dynos, views
 from slipway.platform.addons import catalogue_id
 from slipway.platform.formation_rules import display_size, parse_size
+from slipway.platform.permissions import PERMISSION_DESCRIPTIONS, Permission
 
 Json = dict[str, Any]
 
@@ -31,7 +32,7 @@ def account(a: views.Account) -> Json:
         "beta": False,
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),
-        "last_login": None,
+        "last_login": ts(a.last_login_at),
         "verified": True,
         "two_factor_authentication": False,
         "default_organization": None,
@@ -58,9 +59,14 @@ def app(a: views.App) -> Json:
         "git_url": a.git_url,
         "internal_routing": False,
         "maintenance": a.maintenance,
-        "owner": {"id": a.owner.id, "email": a.owner.email},
-        "organization": None,
-        "team": None,
+        # A team app's owner is the team, as Heroku's `TEAM@herokumanager.com`.
+        "owner": (
+            {"id": a.team.id, "email": f"{a.team.name}@herokumanager.com"}
+            if a.team
+            else {"id": a.owner.id, "email": a.owner.email}
+        ),
+        "organization": {"id": a.team.id, "name": a.team.name} if a.team else None,
+        "team": {"id": a.team.id, "name": a.team.name} if a.team else None,
         "region": {"id": REGION_ID, "name": a.region},
         "released_at": ts(a.released_at),
         "repo_size": 0,
@@ -70,7 +76,7 @@ def app(a: views.App) -> Json:
         "updated_at": ts(a.updated_at),
         "web_url": a.web_url,
         "create_status": "complete",
-        "locked": False,
+        "locked": a.locked,
         "process_tier": a.process_tier,
         "sleeps": a.sleeps,
     }
@@ -127,17 +133,127 @@ def formation(f: views.Formation) -> Json:
     }
 
 
-def collaborator(a: views.App) -> Json:
+def permission(p: Permission) -> Json:
+    return {"name": p.value, "description": PERMISSION_DESCRIPTIONS[p]}
+
+
+def user_ref(a: views.Account) -> Json:
+    return {"id": a.id, "email": a.email, "federated": False}
+
+
+def collaborator(c: views.Collaborator) -> Json:
     return {
-        "id": a.owner.id,
-        "app": {"id": a.id, "name": a.name},
+        "id": c.id,
+        "app": {"id": c.app_id, "name": c.app_name},
+        "created_at": ts(c.created_at),
+        "updated_at": ts(c.updated_at),
+        "permissions": [permission(p) for p in c.permissions],
+        "role": c.role,
+        "user": user_ref(c.user),
+    }
+
+
+def authorization(a: views.Authorization) -> Json:
+    now = dt.datetime.now(dt.UTC)
+    expires_in = int((a.expires_at - now).total_seconds()) if a.expires_at else None
+    return {
+        "id": a.id,
+        "description": a.description,
+        "scope": list(a.scope),
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),
-        "permissions": [
-            {"name": p, "description": p} for p in ("deploy", "manage", "operate", "view")
-        ],
-        "role": "owner",
-        "user": {"id": a.owner.id, "email": a.owner.email, "federated": False},
+        "access_token": {"id": a.id, "token": a.token, "expires_in": expires_in},
+        "refresh_token": None,
+        "grant": None,
+        "client": None,
+        "session": None,
+        "user": {"id": a.user.id, "email": a.user.email, "full_name": a.user.name or None},
+        # Slipway's own: what `slipway authorizations` shows.
+        "kind": a.kind,
+        "expires_at": ts(a.expires_at),
+        "last_used_at": ts(a.last_used_at),
+        "last_used_from": a.last_used_from,
+    }
+
+
+def team(t: views.Team) -> Json:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "role": t.role,
+        "type": "team",
+        "default": False,
+        "membership_limit": None,
+        "provisioned_licenses": False,
+        "credit_card_collections": False,
+        "enterprise_account": None,
+        "identity_provider": None,
+        "created_at": ts(t.created_at),
+        "updated_at": ts(t.updated_at),
+    }
+
+
+def team_member(m: views.TeamMember) -> Json:
+    return {
+        "id": m.id,
+        "email": m.user.email,
+        "role": m.role,
+        "federated": False,
+        "two_factor_authentication": False,
+        "identity_provider": None,
+        "user": {"id": m.user.id, "email": m.user.email, "name": m.user.name or None},
+        "created_at": ts(m.created_at),
+        "updated_at": ts(m.updated_at),
+    }
+
+
+def invitation(i: views.Invitation, url: str | None = None) -> Json:
+    return {
+        "id": i.id,
+        "email": i.email,
+        "role": i.role,
+        "team": {"id": i.team.id, "name": i.team.name} if i.team else None,
+        "invited_by": {"email": i.invited_by},
+        "user": {"email": i.email},
+        "expires_at": ts(i.expires_at),
+        "accepted_at": ts(i.accepted_at),
+        "created_at": ts(i.created_at),
+        "updated_at": ts(i.created_at),
+        # Only when just made: the link to send, which is shown this once.
+        "invitation_url": url,
+    }
+
+
+def app_transfer(t: views.AppTransfer) -> Json:
+    return {
+        "id": t.id,
+        "app": {"id": t.app_id, "name": t.app_name},
+        "owner": user_ref(t.owner),
+        "recipient": user_ref(t.recipient),
+        "state": t.state,
+        "created_at": ts(t.created_at),
+        "updated_at": ts(t.updated_at),
+    }
+
+
+def audit_event(e: views.AuditEvent) -> Json:
+    return {
+        "id": e.id,
+        "created_at": ts(e.created_at),
+        "action": e.action,
+        "actor": {"id": e.account_id, "email": e.email},
+        "address": e.address,
+        "app": {"id": e.app_id, "name": e.app_name} if e.app_id else None,
+        "description": e.description,
+    }
+
+
+def admin_account(a: views.Account) -> Json:
+    return {
+        **account(a),
+        "admin": a.is_admin,
+        "disabled": a.disabled,
+        "has_password": a.has_password,
     }
 
 

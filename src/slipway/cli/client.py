@@ -84,6 +84,23 @@ class ApiClient:
             )
         return CliError(message, error_id=error_id)
 
+    def sign_in(self, email: str, password: str, body: dict[str, Any]) -> Any:
+        """POST /oauth/authorizations with Basic email:password, as `heroku login -i`."""
+        try:
+            response = self._http.post("/oauth/authorizations", json=body, auth=(email, password))
+        except httpx.HTTPError as exc:
+            raise Unreachable(
+                f"Cannot reach the Slipway API at {self.api_url} ({exc}); is `slipway server` "
+                "running?"
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                message = str(response.json()["message"])
+            except (ValueError, KeyError, TypeError):
+                message = f"The API answered {response.status_code} {response.reason_phrase}."
+            raise CliError(message, error_id=str(response.status_code))
+        return response.json()
+
     def get(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw).json()
 

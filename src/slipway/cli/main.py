@@ -8,9 +8,12 @@ import click
 
 from slipway import __version__
 from slipway.cli.commands import (
+    access,
+    accounts,
     addons,
     apps,
     auth,
+    authorizations,
     builds,
     config,
     domains,
@@ -20,6 +23,7 @@ from slipway.cli.commands import (
     releases,
     run,
     scheduler,
+    teams,
 )
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
@@ -45,6 +49,10 @@ ALIASES = {
     "apps:list": "apps",
     "config:list": "config",
     "releases:list": "releases",
+    "login:password": "accounts:password",
+    "sharing": "access",
+    "sharing:add": "access:add",
+    "sharing:remove": "access:remove",
 }
 
 
@@ -76,8 +84,11 @@ for command in (
     auth.logout,
     auth.whoami,
     auth.token,
-    auth.accounts_create,
     auth.heroku_env,
+    *accounts.COMMANDS,
+    *authorizations.COMMANDS,
+    *access.COMMANDS,
+    *teams.COMMANDS,
     apps.apps_list,
     apps.apps_create,
     apps.apps_info,

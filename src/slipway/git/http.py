@@ -1,9 +1,11 @@
 """git smart HTTP: authenticate, authorise the app, then hand over to `git http-backend`.
 
-Basic auth with the API key as the password (any user name), as Heroku. The
-app is checked before git sees a byte, so a push to someone else's app stores
-nothing. A receive-pack gets a short-lived push token in its environment; the
-pre-receive hook uses it to ask the platform for the build.
+Basic auth with a token as the password (any user name), as Heroku. Every
+request (the refs advertisement and the pack itself) is authorised again, so a
+revoked token stops at the next one. The app is checked before git sees a
+byte, so a push to someone else's app (or by a viewer) stores nothing. A
+receive-pack gets a short-lived push token in its environment; the pre-receive
+hook uses it to ask the platform for the build.
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ class PushGrant:
     account_id: str
     account_email: str
     app_id: str
+    # The token the person came with, so the build can check it is still good.
+    authorization_id: str | None = None
 
 
-# (api key, app name) -> grant, or GitAuthError. Runs in a worker thread.
-Authoriser = Callable[[str, str], PushGrant]
-# (account id, app id) -> push token for the hook; and its revocation when the push ends.
-TokenIssuer = Callable[[str, str], str]
+# (token, app name, push?) -> grant, or GitAuthError. Runs in a worker thread. A push
+# (receive-pack) and a fetch (upload-pack) need different permissions.
+Authoriser = Callable[[str, str, bool], PushGrant]
+# grant -> push token for the hook; and its revocation when the push ends.
+TokenIssuer = Callable[[PushGrant], str]
 TokenRevoker = Callable[[str], None]
 
 
@@ -100,7 +105,8 @@ class GitHttp:
         if key is None:
             return _unauthorised("Log in with your API key as the password.")
         try:
-            grant = await asyncio.to_thread(self.authorise, key, app_name)
+            pushing = service == "git-receive-pack" or rest == "git-receive-pack"
+            grant = await asyncio.to_thread(self.authorise, key, app_name, pushing)
         except GitAuthError as exc:
             if exc.status == 401:
                 return _unauthorised(exc.message)
@@ -128,7 +134,7 @@ class GitHttp:
             return await self._backend(request, env, None)
         lock = self._push_locks.setdefault(grant.app_id, asyncio.Lock())
         await lock.acquire()
-        token = self.issue_token(grant.account_id, grant.app_id)
+        token = self.issue_token(grant)
         env["SLIPWAY_PUSH_TOKEN"] = token
         env["SLIPWAY_DEPLOY_URL"] = self.deploy_url
         try:

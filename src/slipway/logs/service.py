@@ -43,9 +43,15 @@ class LogService:
         return self._plex.history.limit
 
     def issue_session(
-        self, app_id: str, lines: int, tail: bool, source: str | None, dyno: str | None
+        self,
+        app_id: str,
+        lines: int,
+        tail: bool,
+        source: str | None,
+        dyno: str | None,
+        grant: str | None = None,
     ) -> str:
-        return self._signer.issue(app_id, lines, tail, source, dyno)
+        return self._signer.issue(app_id, lines, tail, source, dyno, grant)
 
     def verify_session(self, token: str) -> SessionParams | None:
         return self._signer.verify(token)

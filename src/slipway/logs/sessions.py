@@ -27,6 +27,8 @@ class SessionParams:
     source: str | None
     dyno: str | None
     created: float
+    # The authorization the session was made with: the stream checks it is still good.
+    grant: str | None = None
 
 
 class SessionSigner:
@@ -38,9 +40,15 @@ class SessionSigner:
         return hmac.new(self._secret, b"log-session:" + payload, hashlib.sha256).hexdigest()[:32]
 
     def issue(
-        self, app_id: str, lines: int, tail: bool, source: str | None, dyno: str | None
+        self,
+        app_id: str,
+        lines: int,
+        tail: bool,
+        source: str | None,
+        dyno: str | None,
+        grant: str | None = None,
     ) -> str:
-        params = SessionParams(app_id, lines, tail, source, dyno, round(self._time(), 3))
+        params = SessionParams(app_id, lines, tail, source, dyno, round(self._time(), 3), grant)
         payload = base64.urlsafe_b64encode(json.dumps(asdict(params)).encode()).rstrip(b"=")
         return f"{payload.decode()}.{self._mac(payload)}"
 

@@ -6,20 +6,23 @@ import uuid
 
 from sqlalchemy import delete, func, select
 
-from slipway.platform import views
-from slipway.platform.accounts import account_view
-from slipway.platform.errors import Forbidden, InvalidParams, NotFound, PlatformError
+from slipway.platform import access, audit, views
+from slipway.platform.authorizations import account_view
+from slipway.platform.errors import InvalidParams, NotFound, PlatformError
 from slipway.platform.events import AppDestroyed, RuntimeChanged
 from slipway.platform.names import generate_app_name, validate_app_name
+from slipway.platform.permissions import MANAGE
 from slipway.platform.tx import Tx
 from slipway.store.models import (
     AccountRow,
     AppRow,
     BuildRow,
+    CollaboratorRow,
     FormationRow,
     LogDrainRow,
     ReleaseRow,
     SlugRow,
+    TeamRow,
 )
 
 _UUID_LEN = 36
@@ -35,8 +38,9 @@ def _looks_like_uuid(ident: str) -> bool:
     return True
 
 
-def find_app_row(tx: Tx, actor: views.Account, ident: str, *, lock: bool = False) -> AppRow:
-    """The app named `ident` (its name or its id) that `actor` may touch."""
+def find_app_row(tx: Tx, actor: views.Actor, ident: str, *, lock: bool = False) -> AppRow:
+    """The app named `ident` (its name or its id), once `actor` may do what its door
+    needs to it (`access.authorise`): 404 when there is no such app, else 403."""
     column = AppRow.id if _looks_like_uuid(ident) else AppRow.name
     query = select(AppRow).where(column == ident)
     if lock:
@@ -45,14 +49,8 @@ def find_app_row(tx: Tx, actor: views.Account, ident: str, *, lock: bool = False
     row = tx.session.scalar(query)
     if row is None:
         raise NotFound("Couldn't find that app.", resource="app")
-    if not can_access(actor, row):
-        raise Forbidden(f"You do not have access to the app {row.name}.")
+    access.authorise(tx, actor, row)
     return row
-
-
-def can_access(actor: views.Account, row: AppRow) -> bool:
-    # Collaborators come later; today an app is its owner's alone.
-    return row.owner_id == actor.id
 
 
 def latest_live_release_row(tx: Tx, app_id: str) -> ReleaseRow | None:
@@ -86,7 +84,10 @@ def app_view(tx: Tx, row: AppRow) -> views.App:
         for s in tx.session.scalars(select(FormationRow.size).where(FormationRow.app_id == row.id))
     }
     tier = "eco" if "eco" in sizes else "basic" if sizes <= {"basic"} and sizes else "production"
+    team = tx.session.get(TeamRow, row.team_id) if row.team_id else None
     return views.App(
+        team=views.TeamRef(team.id, team.name) if team else None,
+        locked=row.locked,
         process_tier=tier,
         sleeps=row.sleeps,
         id=row.id,
@@ -110,7 +111,10 @@ def _name_taken(tx: Tx, name: str) -> bool:
     return tx.session.scalar(select(AppRow.id).where(AppRow.name == name)) is not None
 
 
-def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
+def create_app(
+    tx: Tx, actor: views.Actor, name: str | None, *, team: TeamRow | None = None
+) -> views.App:
+    """A personal app, or (with `team`, checked by the caller) one of the team's."""
     from slipway.platform.releases import ReleaseReason, append_release
 
     if name is None:
@@ -130,6 +134,8 @@ def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
         id=str(uuid.uuid4()),
         name=name,
         owner_id=actor.id,
+        team_id=team.id if team else None,
+        locked=False,
         maintenance=False,
         stack=tx.settings.stack,
         build_stack=tx.settings.stack,
@@ -144,6 +150,19 @@ def create_app(tx: Tx, actor: views.Account, name: str | None) -> views.App:
     tx.session.add(row)
     tx.emit(RuntimeChanged(row.id))
     tx.session.flush()
+    if team is not None and access.team_role(tx, actor.id, team.id) != "admin":
+        # Whoever makes a team app gets every permission on it, as on Heroku.
+        tx.session.add(
+            CollaboratorRow(
+                id=str(uuid.uuid4()),
+                app_id=row.id,
+                account_id=actor.id,
+                permissions=["view", "deploy", "operate", "manage"],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    audit.record(tx, actor, "app-create", f"Created {name}", app=row)
     append_release(
         tx,
         row,
@@ -165,18 +184,22 @@ def _next_uid(tx: Tx) -> int:
     return FIRST_APP_UID if highest is None else highest + 1
 
 
-def list_apps(tx: Tx, actor: views.Account) -> list[views.App]:
-    rows = tx.session.scalars(select(AppRow).where(AppRow.owner_id == actor.id)).all()
-    return [app_view(tx, r) for r in rows]
+def list_apps(tx: Tx, actor: views.Actor, *, team_id: str | None = None) -> list[views.App]:
+    """The apps the actor can view (all of them, or one team's)."""
+    ids = access.visible_app_ids(tx, actor.id)
+    query = select(AppRow).where(AppRow.id.in_(ids)).order_by(AppRow.name)
+    if team_id is not None:
+        query = query.where(AppRow.team_id == team_id)
+    return [app_view(tx, r) for r in tx.session.scalars(query)]
 
 
-def get_app(tx: Tx, actor: views.Account, ident: str) -> views.App:
+def get_app(tx: Tx, actor: views.Actor, ident: str) -> views.App:
     return app_view(tx, find_app_row(tx, actor, ident))
 
 
 def update_app(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     ident: str,
     *,
     name: str | None = None,
@@ -185,10 +208,16 @@ def update_app(
     sleeps: bool | None = None,
 ) -> views.App:
     row = find_app_row(tx, actor, ident, lock=True)
+    if (name is not None and name != row.name) or (
+        build_stack is not None and build_stack != row.build_stack
+    ):
+        # Renaming and changing the stack are manage's; maintenance and sleeping, operate's.
+        access.authorise(tx, actor, row, MANAGE)
     if name is not None and name != row.name:
         validate_app_name(name)
         if _name_taken(tx, name):
             raise InvalidParams(f"Name {name} is already taken; choose another.")
+        audit.record(tx, actor, "app-rename", f"Renamed {row.name} to {name}", app=row)
         row.name = name
         # The router finds apps by name: it needs the new one.
         tx.emit(RuntimeChanged(row.id))
@@ -198,6 +227,8 @@ def update_app(
     if maintenance is not None and maintenance != row.maintenance:
         row.maintenance = maintenance
         tx.emit(RuntimeChanged(row.id))
+        state = "on" if maintenance else "off"
+        audit.record(tx, actor, "maintenance", f"Maintenance mode {state}", app=row)
     if build_stack is not None and build_stack != row.build_stack:
         if build_stack != tx.settings.stack:
             raise InvalidParams(
@@ -209,9 +240,10 @@ def update_app(
     return app_view(tx, row)
 
 
-def delete_app(tx: Tx, actor: views.Account, ident: str) -> views.App:
+def delete_app(tx: Tx, actor: views.Actor, ident: str) -> views.App:
     row = find_app_row(tx, actor, ident, lock=True)
     view = app_view(tx, row)
+    audit.record(tx, actor, "app-destroy", f"Destroyed {row.name}", app=row)
     # Children first: releases hold slugs with RESTRICT, so the order matters.
     for model in (FormationRow, BuildRow, LogDrainRow, ReleaseRow, SlugRow):
         tx.session.execute(delete(model).where(model.app_id == row.id))

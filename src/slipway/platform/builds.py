@@ -45,7 +45,7 @@ def build_view(tx: Tx, row: BuildRow, app: AppRow) -> views.Build:
 
 def start_build(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     *,
     source_url: str | None,
@@ -102,7 +102,7 @@ def mark_build(
     row.updated_at = tx.clock.now()
 
 
-def list_builds(tx: Tx, actor: views.Account, app_ident: str) -> list[views.Build]:
+def list_builds(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Build]:
     app = find_app_row(tx, actor, app_ident)
     rows = tx.session.scalars(
         select(BuildRow).where(BuildRow.app_id == app.id).order_by(BuildRow.created_at)
@@ -110,7 +110,7 @@ def list_builds(tx: Tx, actor: views.Account, app_ident: str) -> list[views.Buil
     return [build_view(tx, r, app) for r in rows]
 
 
-def get_build(tx: Tx, actor: views.Account, app_ident: str, build_id: str) -> views.Build:
+def get_build(tx: Tx, actor: views.Actor, app_ident: str, build_id: str) -> views.Build:
     app = find_app_row(tx, actor, app_ident)
     row = tx.session.get(BuildRow, build_id)
     if row is None or row.app_id != app.id:
@@ -130,11 +130,11 @@ def _validate_buildpack(url: str) -> str:
         raise InvalidParams(exc.message) from exc
 
 
-def get_buildpacks(tx: Tx, actor: views.Account, app_ident: str) -> list[str]:
+def get_buildpacks(tx: Tx, actor: views.Actor, app_ident: str) -> list[str]:
     return list(find_app_row(tx, actor, app_ident).buildpacks)
 
 
-def set_buildpacks(tx: Tx, actor: views.Account, app_ident: str, urls: Sequence[str]) -> list[str]:
+def set_buildpacks(tx: Tx, actor: views.Actor, app_ident: str, urls: Sequence[str]) -> list[str]:
     app = find_app_row(tx, actor, app_ident, lock=True)
     if len(urls) > MAX_BUILDPACKS:
         raise InvalidParams(f"An app can have at most {MAX_BUILDPACKS} buildpacks.")

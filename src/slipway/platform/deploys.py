@@ -23,9 +23,10 @@ from pathlib import Path
 from slipway.builder.errors import BuildError
 from slipway.builder.runner import BuildRequest, BuildRunner
 from slipway.options import option
-from slipway.platform import accounts, builds, releases, views
-from slipway.platform.errors import Unavailable
+from slipway.platform import access, accounts, apps, authorizations, builds, releases, views
+from slipway.platform.errors import PlatformError, Unauthorized, Unavailable
 from slipway.platform.ports import SourceFetcher
+from slipway.platform.route_rules import BUILD_OUTPUT, GIT_PUSH
 from slipway.platform.tx import Platform
 from slipway.slugs.store import SOFT_LIMIT, SlugError, SlugStore
 
@@ -64,6 +65,7 @@ class _PushGrant:
     account_id: str
     app_id: str
     expires: float
+    authorization_id: str | None = None
 
 
 @dataclass
@@ -73,12 +75,14 @@ class PushTokens:
     grants: dict[str, _PushGrant] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def issue(self, account_id: str, app_id: str) -> str:
+    def issue(self, account_id: str, app_id: str, authorization_id: str | None = None) -> str:
         token = secrets.token_urlsafe(32)
         with self.lock:
             now = time.monotonic()
             self.grants = {k: g for k, g in self.grants.items() if g.expires > now}
-            self.grants[token] = _PushGrant(account_id, app_id, now + PUSH_TOKEN_TTL)
+            self.grants[token] = _PushGrant(
+                account_id, app_id, now + PUSH_TOKEN_TTL, authorization_id
+            )
         return token
 
     def redeem(self, token: str) -> _PushGrant | None:
@@ -126,16 +130,29 @@ class Deployer:
     def output_path(self, build_id: str) -> Path:
         return self.data_dir / "builds" / f"{build_id}.log"
 
-    def output_token(self, build_id: str) -> str:
+    def output_token(self, build_id: str, grant: str | None = None) -> str:
         return hmac.new(
-            self.secret, f"build-output:{build_id}".encode(), hashlib.sha256
+            self.secret, f"build-output:{build_id}:{grant or ''}".encode(), hashlib.sha256
         ).hexdigest()
 
-    def output_url(self, build_id: str) -> str:
-        return f"{self.public_api_url}/build-output/{build_id}?token={self.output_token(build_id)}"
+    def output_url(self, build_id: str, grant: str | None = None) -> str:
+        """The build's output_stream_url. Made for someone's token (`grant`), it works
+        while that token is good; the one in the app's log (no grant) is the platform's."""
+        token = self.output_token(build_id, grant)
+        url = f"{self.public_api_url}/build-output/{build_id}?token={token}"
+        return url + (f"&grant={grant}" if grant else "")
 
-    def check_output_token(self, build_id: str, token: str) -> bool:
-        return hmac.compare_digest(self.output_token(build_id), token)
+    def check_output_token(self, build_id: str, token: str, grant: str | None = None) -> bool:
+        return hmac.compare_digest(self.output_token(build_id, grant), token)
+
+    def output_grant(self, build_id: str, grant: str | None) -> access.Grant | None:
+        """The grant the output URL was made with, checked now; None when refused."""
+        with self.platform.tx() as tx:
+            app_id = builds.build_app_id(tx, build_id)
+        if app_id is None:
+            return None
+        checked = access.Grant(self.platform, grant, app_id, BUILD_OUTPUT)
+        return checked if checked.still_valid() else None
 
     # -- uploaded sources ----------------------------------------------------------
 
@@ -173,7 +190,7 @@ class Deployer:
 
     def start(
         self,
-        actor: views.Account,
+        actor: views.Actor,
         app_ident: str,
         *,
         source_url: str | None = None,
@@ -197,7 +214,7 @@ class Deployer:
             return build, ctx
 
     def run(
-        self, actor: views.Account, ctx: views.BuildContext, source: Path, emit: Emit
+        self, actor: views.Actor, ctx: views.BuildContext, source: Path, emit: Emit
     ) -> DeployResult:
         """Run a started build to the end. Never raises for a failed build: it reports it."""
         log_path = self.output_path(ctx.build_id)
@@ -215,6 +232,11 @@ class Deployer:
             except BuildError as exc:
                 for line in exc.message.splitlines():
                     out(f" !     {line}")
+                ok, version = False, None
+            except PlatformError as exc:
+                # The release was refused (a token revoked mid-build, access removed):
+                # nothing was released, and the pusher is told why in one sentence.
+                out(f" !     {exc.message} Nothing was released.")
                 ok, version = False, None
             except Exception:
                 log.exception("build %s failed unexpectedly", ctx.build_id)
@@ -238,7 +260,7 @@ class Deployer:
                 )
 
     def _build_and_release(
-        self, actor: views.Account, ctx: views.BuildContext, source: Path, out: Emit
+        self, actor: views.Actor, ctx: views.BuildContext, source: Path, out: Emit
     ) -> int:
         out(f"-----> Building on the {ctx.stack[:1].upper()}{ctx.stack[1:]} stack")
         work = Path(
@@ -275,6 +297,11 @@ class Deployer:
                 out(" !     Warning: the slug is over 300 MB; consider a .slugignore file.")
             out("-----> Launching...")
             with self.platform.tx() as tx:
+                # The token that started the build must still be good when it releases.
+                if actor.authorization_id is not None and (
+                    authorizations.still_valid(tx, actor.authorization_id) is None
+                ):
+                    raise Unauthorized("The token that started this build was revoked.")
                 build = builds.get_build(tx, actor, ctx.app_id, ctx.build_id)
                 slug = releases.create_slug(
                     tx,
@@ -366,7 +393,7 @@ class Deployer:
                 raise BuildError("The source archive does not match source_blob.checksum.")
 
     def run_from_url(
-        self, actor: views.Account, ctx: views.BuildContext, url: str, checksum: str | None
+        self, actor: views.Actor, ctx: views.BuildContext, url: str, checksum: str | None
     ) -> None:
         """Background build started through the API: download, then the usual run."""
         with tempfile.TemporaryDirectory(dir=self.data_dir / "work") as tmp:
@@ -380,6 +407,16 @@ class Deployer:
                 return
             self.run(actor, ctx, source, lambda _line: None)
 
-    def account(self, account_id: str) -> views.Account:
+    def pusher(self, grant: _PushGrant) -> views.Actor:
+        """Who pushes, as an actor with git push's need: refused if their token was
+        revoked (or their access removed) since git let the push in."""
         with self.platform.tx() as tx:
-            return accounts.get_account(tx, account_id)
+            if grant.authorization_id is not None:
+                actor = authorizations.still_valid(tx, grant.authorization_id)
+                if actor is None:
+                    raise Unauthorized("The token this push came with is no longer valid.")
+            else:
+                actor = views.Actor(accounts.get_account(tx, grant.account_id))
+            actor = actor.needing(GIT_PUSH)
+            apps.find_app_row(tx, actor, grant.app_id)
+            return actor

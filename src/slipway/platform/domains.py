@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from slipway.platform import views
+from slipway.platform import audit, views
 from slipway.platform.apps import find_app_row
 from slipway.platform.errors import Conflict, InvalidParams, NotFound
 from slipway.platform.events import RuntimeChanged
@@ -57,7 +57,7 @@ def custom_hostnames(tx: Tx, app_id: str) -> list[str]:
     )
 
 
-def list_domains(tx: Tx, actor: views.Account, app_ident: str) -> list[views.Domain]:
+def list_domains(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Domain]:
     app = find_app_row(tx, actor, app_ident)
     rows = tx.session.scalars(
         select(DomainRow).where(DomainRow.app_id == app.id).order_by(DomainRow.hostname)
@@ -79,7 +79,7 @@ def _normalise(tx: Tx, hostname: str) -> str:
     return host
 
 
-def add_domain(tx: Tx, actor: views.Account, app_ident: str, hostname: str) -> views.Domain:
+def add_domain(tx: Tx, actor: views.Actor, app_ident: str, hostname: str) -> views.Domain:
     app = find_app_row(tx, actor, app_ident, lock=True)
     host = _normalise(tx, hostname)
     taken = tx.session.scalar(select(DomainRow).where(DomainRow.hostname == host))
@@ -96,11 +96,12 @@ def add_domain(tx: Tx, actor: views.Account, app_ident: str, hostname: str) -> v
     tx.session.add(row)
     tx.session.flush()
     tx.log(app.id, f"Add {host} domain by user {actor.email}")
+    audit.record(tx, actor, "domain-add", f"Added the domain {host}", app=app)
     tx.emit(RuntimeChanged(app.id))
     return _view(tx, app, row)
 
 
-def remove_domain(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> views.Domain:
+def remove_domain(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> views.Domain:
     app = find_app_row(tx, actor, app_ident, lock=True)
     host = ident.strip().lower().rstrip(".")
     row = tx.session.scalar(
@@ -115,5 +116,6 @@ def remove_domain(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> v
     view = _view(tx, app, row)
     tx.session.delete(row)
     tx.log(app.id, f"Remove {row.hostname} domain by user {actor.email}")
+    audit.record(tx, actor, "domain-remove", f"Removed the domain {row.hostname}", app=app)
     tx.emit(RuntimeChanged(app.id))
     return view

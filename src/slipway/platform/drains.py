@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 
 from slipway.logs.drains.urls import DrainUrlError, parse_drain_url
-from slipway.platform import views
+from slipway.platform import audit, views
 from slipway.platform.apps import find_app_row
 from slipway.platform.errors import Conflict, InvalidParams, NotFound, Unavailable
 from slipway.platform.events import DrainsChanged
@@ -37,7 +37,7 @@ def _rows(tx: Tx, app: AppRow) -> list[LogDrainRow]:
     )
 
 
-def list_drains(tx: Tx, actor: views.Account, app_ident: str) -> list[views.LogDrain]:
+def list_drains(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.LogDrain]:
     app = find_app_row(tx, actor, app_ident)
     return [drain_view(r, app) for r in _rows(tx, app)]
 
@@ -57,7 +57,7 @@ def check_drain_url(platform: Platform, url: str) -> None:
         raise InvalidParams(problem)
 
 
-def add_drain(platform: Platform, actor: views.Account, app_ident: str, url: str) -> views.LogDrain:
+def add_drain(platform: Platform, actor: views.Actor, app_ident: str, url: str) -> views.LogDrain:
     """Checked before anything is stored (and outside the transaction: the probe can take
     seconds), then recorded; the dispatcher follows the DrainsChanged event.
 
@@ -71,7 +71,7 @@ def add_drain(platform: Platform, actor: views.Account, app_ident: str, url: str
         return _record_drain(tx, actor, app_ident, url)
 
 
-def _record_drain(tx: Tx, actor: views.Account, app_ident: str, url: str) -> views.LogDrain:
+def _record_drain(tx: Tx, actor: views.Actor, app_ident: str, url: str) -> views.LogDrain:
     app = find_app_row(tx, actor, app_ident, lock=True)
     rows = _rows(tx, app)
     if any(r.url == url for r in rows):
@@ -93,6 +93,8 @@ def _record_drain(tx: Tx, actor: views.Account, app_ident: str, url: str) -> vie
     tx.session.add(row)
     tx.session.flush()
     tx.emit(DrainsChanged(app.id))
+    tx.log(app.id, f"Add drain {url} by user {actor.email}")
+    audit.record(tx, actor, "drain-add", f"Added the drain {url}", app=app)
     return drain_view(row, app)
 
 
@@ -103,17 +105,19 @@ def _find(tx: Tx, app: AppRow, ident: str) -> LogDrainRow:
     raise NotFound(f"Couldn't find that drain ({ident}) on {app.name}.", resource="log-drain")
 
 
-def get_drain(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> views.LogDrain:
+def get_drain(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> views.LogDrain:
     app = find_app_row(tx, actor, app_ident)
     return drain_view(_find(tx, app, ident), app)
 
 
-def remove_drain(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> views.LogDrain:
+def remove_drain(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> views.LogDrain:
     app = find_app_row(tx, actor, app_ident, lock=True)
     row = _find(tx, app, ident)
     view = drain_view(row, app)
     tx.session.delete(row)
     tx.emit(DrainsChanged(app.id))
+    tx.log(app.id, f"Remove drain {view.url} by user {actor.email}")
+    audit.record(tx, actor, "drain-remove", f"Removed the drain {view.url}", app=app)
     return view
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from slipway.platform import views
+from slipway.platform import access, audit, views
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.domains import custom_hostnames
 from slipway.platform.errors import InvalidParams, NotFound, PlatformError, Unavailable
@@ -24,6 +24,7 @@ from slipway.platform.formation_rules import parse_size
 from slipway.platform.formations import formation_rows, planned_formation, sync_formation
 from slipway.platform.ports import DynoRuntime
 from slipway.platform.releases import ReleaseReason
+from slipway.platform.route_rules import RUN_ATTACH
 from slipway.platform.tx import Tx
 from slipway.runtime.errors import DynoError, DynoNotFound
 from slipway.runtime.manager import DynoInfo, OneOffRequest
@@ -117,7 +118,7 @@ def record_eco_usage(tx: Tx, app_id: str, seconds: float) -> None:
             tx.emit(RuntimeChanged(owned_id))
 
 
-def eco_quota(tx: Tx, actor: views.Account, account_ident: str) -> tuple[float, float]:
+def eco_quota(tx: Tx, actor: views.Actor, account_ident: str) -> tuple[float, float]:
     """(quota seconds, used seconds) of the account's eco pool this month."""
     if account_ident not in (actor.id, actor.email, "~"):
         raise NotFound("Couldn't find that account.", resource="account")
@@ -225,13 +226,13 @@ def _type_or_name(ptype: str | None, name: str | None) -> tuple[str | None, str 
     return ptype, name
 
 
-def list_dynos(tx: Tx, actor: views.Account, app_ident: str) -> list[DynoView]:
+def list_dynos(tx: Tx, actor: views.Actor, app_ident: str) -> list[DynoView]:
     runtime = _runtime(tx)
     app = find_app_row(tx, actor, app_ident)
     return _views(tx, app, runtime.dynos(app.id))
 
 
-def get_dyno(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> DynoView:
+def get_dyno(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> DynoView:
     runtime = _runtime(tx)
     app = find_app_row(tx, actor, app_ident)
     for info in runtime.dynos(app.id):
@@ -242,7 +243,7 @@ def get_dyno(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> DynoVi
 
 def _control(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     verb: str,
     ptype: str | None,
@@ -258,11 +259,12 @@ def _control(
     except DynoError as exc:
         raise _runtime_error(exc) from exc
     tx.log(app.id, f"{verb} {name or ptype or 'all dynos'} by user {actor.email}")
+    audit.record(tx, actor, verb.lower(), f"{verb} {name or ptype or 'all dynos'}", app=app)
 
 
 def restart(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     *,
     ptype: str | None = None,
@@ -273,7 +275,7 @@ def restart(
 
 def stop(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     *,
     ptype: str | None = None,
@@ -282,9 +284,17 @@ def stop(
     _control(tx, actor, app_ident, "Stop", ptype, name)
 
 
+def _attach_check(tx: Tx, actor: views.Actor, app: AppRow) -> Callable[[], bool] | None:
+    """The rendezvous door: the token that asked for the dyno must still be good when
+    its client arrives."""
+    if tx.platform is None:
+        return None
+    return access.Grant(tx.platform, actor.authorization_id, app.id, RUN_ATTACH).still_valid
+
+
 def create_dyno(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     *,
     command: str,
@@ -319,9 +329,11 @@ def create_dyno(
                 tty=not force_no_tty,
                 type=ptype,
                 time_to_live=time_to_live,
+                still_allowed=_attach_check(tx, actor, app) if attach else None,
             ),
         )
     except DynoError as exc:
         raise _runtime_error(exc) from exc
     tx.log(app.id, f"Starting process with command `{command}` by user {actor.email}")
+    audit.record(tx, actor, "run", f"Ran `{command[:200]}`", app=app)
     return _views(tx, app, [info])[0]

@@ -37,6 +37,17 @@ class InvalidParams(PlatformError):
 class RateLimited(PlatformError):
     id = "rate_limit"
 
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        # Seconds until trying again can succeed (the Retry-After header).
+        self.retry_after = retry_after
+
+
+class Gone(PlatformError):
+    """Something that existed and can no longer be used: an expired or used invitation."""
+
+    id = "gone"
+
 
 class Unavailable(PlatformError):
     id = "unavailable"

@@ -37,7 +37,15 @@ class RuntimeChanged:
     app_id: str
 
 
-Event = AppLog | AppDestroyed | DrainsChanged | RuntimeChanged
+@dataclass(frozen=True)
+class AccessChanged:
+    """A token was revoked or rotated, an account disabled, or someone lost access to an
+    app: open log tails and output streams re-check their grant at once."""
+
+    account_id: str | None = None
+
+
+Event = AppLog | AppDestroyed | DrainsChanged | RuntimeChanged | AccessChanged
 Listener = Callable[[Event], None]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 
-from slipway.platform import views
+from slipway.platform import audit, views
 from slipway.platform.apps import find_app_row
 from slipway.platform.errors import InvalidParams, NotFound
 from slipway.platform.events import RuntimeChanged
@@ -100,12 +100,12 @@ def sync_formation(tx: Tx, app: AppRow, process_types: Mapping[str, str]) -> Non
             row.updated_at = now
 
 
-def list_formation(tx: Tx, actor: views.Account, app_ident: str) -> list[views.Formation]:
+def list_formation(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Formation]:
     app = find_app_row(tx, actor, app_ident)
     return [formation_view(r, app) for r in _rows(tx, app)]
 
 
-def get_formation(tx: Tx, actor: views.Account, app_ident: str, ptype: str) -> views.Formation:
+def get_formation(tx: Tx, actor: views.Actor, app_ident: str, ptype: str) -> views.Formation:
     app = find_app_row(tx, actor, app_ident)
     for row in _rows(tx, app):
         if row.type == ptype:
@@ -114,7 +114,7 @@ def get_formation(tx: Tx, actor: views.Account, app_ident: str, ptype: str) -> v
 
 
 def update_formation(
-    tx: Tx, actor: views.Account, app_ident: str, updates: Iterable[FormationUpdate]
+    tx: Tx, actor: views.Actor, app_ident: str, updates: Iterable[FormationUpdate]
 ) -> list[views.Formation]:
     """Apply all updates or none; returns the whole formation, as the CLI expects."""
     app = find_app_row(tx, actor, app_ident, lock=True)
@@ -137,6 +137,7 @@ def update_formation(
         scaled.append(f"{ptype}@{entry.quantity}:{display_size(entry.size)}")
     if scaled:
         tx.log(app.id, f"Scaled to {' '.join(scaled)} by user {actor.email}")
+        audit.record(tx, actor, "scale", f"Scaled to {' '.join(scaled)}", app=app)
         tx.emit(RuntimeChanged(app.id))
     tx.session.flush()
     return [formation_view(r, app) for r in rows.values()]

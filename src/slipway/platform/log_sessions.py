@@ -2,17 +2,22 @@
 
 Creating a session checks access to the app and signs what it shows (lines,
 filters, tail) into a token; the stream URL carrying that token is then the
-capability, as Heroku's logplex_url is, so opening it needs no account. A tail
-subscribes before history is read: nothing published in between is lost, and
-the sequence numbers weed out what would otherwise show twice.
+capability, as Heroku's logplex_url is, so opening it needs no account. The
+token also names the authorization the session was made with: the stream
+checks it when it opens and keeps checking while a tail is open
+(`access.Grant`), so revoking the token, disabling the account or removing the
+person from the app ends the tail at once. A tail subscribes before history is
+read: nothing published in between is lost, and the sequence numbers weed out
+what would otherwise show twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 
-from slipway.platform import apps, views
+from slipway.platform import access, apps, route_rules, views
 from slipway.platform.errors import InvalidParams, NotFound, Unavailable
 from slipway.platform.ports import LogEntry, LogPort, LogSessionParams, LogTail, Ports
 from slipway.platform.tx import Platform, Tx
@@ -30,7 +35,7 @@ def _port(ports: Ports) -> LogPort:
 
 def create_log_session(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     *,
     lines: int | None,
@@ -47,7 +52,7 @@ def create_log_session(
         raise InvalidParams(f"source {source!r} is not known; use app or heroku.")
     app = apps.get_app(tx, actor, app_ident)
     port = _port(tx.ports)
-    token = port.issue_session(app.id, lines, tail, source, dyno)
+    token = port.issue_session(app.id, lines, tail, source, dyno, actor.authorization_id)
     warning = None
     evicted = port.evicted(app.id)
     if evicted and lines > port.kept(app.id):
@@ -58,17 +63,33 @@ def create_log_session(
     return views.LogSession(str(uuid.uuid4()), token, warning, tx.clock.now())
 
 
+class AccessEnded(Exception):
+    """The session's token was revoked or expired, or its person lost access."""
+
+
+# How long a tail waits at most between two looks at its grant: a revoked token's tail
+# ends within this, not at the next line or keep-alive.
+RECHECK_SECONDS = 0.5
+
+
 class LogStream:
-    """An open log session: its backlog, then (when tailing) what follows, each line once."""
+    """An open log session: its backlog, then (when tailing) what follows, each line once,
+    for as long as the grant it was made with holds."""
 
     def __init__(
-        self, port: LogPort, session: LogSessionParams, tail: LogTail | None, after: int | None
+        self,
+        port: LogPort,
+        session: LogSessionParams,
+        tail: LogTail | None,
+        after: int | None,
+        grant: access.Grant,
     ) -> None:
         self._port = port
         self._session = session
         self._tail = tail
         self._after = after
         self._last_seq = after or 0
+        self._grant = grant
 
     @property
     def tailing(self) -> bool:
@@ -90,7 +111,19 @@ class LogStream:
         """Lines published since, less those already sent (Logplex's own notices always
         pass); [] when `timeout` passes first."""
         assert self._tail is not None, "not a tail session"
-        batch = await self._tail.next_batch(timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if not self._grant.still_valid():
+                raise AccessEnded
+            left = deadline - loop.time()
+            if left <= 0:
+                return []
+            batch = await self._tail.next_batch(min(left, RECHECK_SECONDS))
+            if batch:
+                break
+        if not self._grant.still_valid():
+            raise AccessEnded
         last_seq = self._last_seq
         fresh = [line for line in batch if line.seq > last_seq or line.process == "logplex"]
         if fresh:
@@ -112,6 +145,12 @@ def open_log_stream(platform: Platform, token: str, *, after: int | None = None)
     session = port.verify_session(token)
     if session is None:
         raise NotFound("This log session is not valid or has expired.", resource="log-session")
+    grant = access.Grant(platform, session.grant, session.app_id, route_rules.LOG_STREAM)
+    if not grant.still_valid():
+        raise NotFound(
+            "This log session's token was revoked or has expired; log in and try again.",
+            resource="log-session",
+        )
     tail = None
     if session.tail:
         tail = port.subscribe(session.app_id, session.source, session.dyno)
@@ -120,4 +159,4 @@ def open_log_stream(platform: Platform, token: str, *, after: int | None = None)
                 "Error L20 (Tail sessions forbidden): this app has too many live tails; "
                 "close one and try again."
             )
-    return LogStream(port, session, tail, after)
+    return LogStream(port, session, tail, after, grant)

@@ -143,6 +143,8 @@ class LogSessionParams(Protocol):
     def source(self) -> str | None: ...
     @property
     def dyno(self) -> str | None: ...
+    @property
+    def grant(self) -> str | None: ...
 
 
 class LogTail(Protocol):
@@ -168,9 +170,16 @@ class LogPort(Protocol):
         ...
 
     def issue_session(
-        self, app_id: str, lines: int, tail: bool, source: str | None, dyno: str | None
+        self,
+        app_id: str,
+        lines: int,
+        tail: bool,
+        source: str | None,
+        dyno: str | None,
+        grant: str | None = None,
     ) -> str:
-        """A signed token naming what the session shows; it needs no store."""
+        """A signed token naming what the session shows and the authorization it was
+        made with (`grant`, re-checked while the stream is open); it needs no store."""
         ...
 
     def verify_session(self, token: str) -> LogSessionParams | None:

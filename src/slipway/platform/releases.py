@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from sqlalchemy import func, select
 
 from slipway.builder.procfile import PROCESS_TYPE_RE
-from slipway.platform import views
+from slipway.platform import audit, views
 from slipway.platform.addon_keys import addon_config_keys
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.config_vars import apply_changes
@@ -73,7 +73,7 @@ def slug_view(row: SlugRow) -> views.Slug:
 def append_release(
     tx: Tx,
     app: AppRow,
-    actor: views.Account,
+    actor: views.Actor,
     *,
     description: str,
     reason: ReleaseReason,
@@ -111,6 +111,7 @@ def append_release(
     tx.session.add(row)
     tx.log(app.id, f"{description} by user {actor.email}")
     tx.log(app.id, f"Release v{row.version} created by user {actor.email}")
+    audit.record(tx, actor, f"release-{reason.value}", f"v{row.version}: {description}", app=app)
     if status == "succeeded":
         app.released_at = now
         app.updated_at = now
@@ -136,7 +137,7 @@ def _current_version(tx: Tx, app: AppRow) -> int | None:
     return current.version if current else None
 
 
-def list_releases(tx: Tx, actor: views.Account, app_ident: str) -> list[views.Release]:
+def list_releases(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Release]:
     app = find_app_row(tx, actor, app_ident)
     current = _current_version(tx, app)
     rows = tx.session.scalars(
@@ -160,18 +161,18 @@ def find_release_row(tx: Tx, app: AppRow, ident: str) -> ReleaseRow:
     return row
 
 
-def get_release(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> views.Release:
+def get_release(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> views.Release:
     app = find_app_row(tx, actor, app_ident)
     row = find_release_row(tx, app, ident)
     return release_view(row, app, current_version=_current_version(tx, app))
 
 
-def release_config(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> dict[str, str]:
+def release_config(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> dict[str, str]:
     app = find_app_row(tx, actor, app_ident)
     return dict(find_release_row(tx, app, ident).config)
 
 
-def rollback(tx: Tx, actor: views.Account, app_ident: str, target: str) -> views.Release:
+def rollback(tx: Tx, actor: views.Actor, app_ident: str, target: str) -> views.Release:
     """A new release with the target's slug and config vars. Add-ons are not touched."""
     app = find_app_row(tx, actor, app_ident, lock=True)
     source = find_release_row(tx, app, target)
@@ -199,12 +200,12 @@ def rollback(tx: Tx, actor: views.Account, app_ident: str, target: str) -> views
     return release_view(row, app, current_version=row.version)
 
 
-def get_config(tx: Tx, actor: views.Account, app_ident: str) -> dict[str, str]:
+def get_config(tx: Tx, actor: views.Actor, app_ident: str) -> dict[str, str]:
     return dict(find_app_row(tx, actor, app_ident).config)
 
 
 def update_config(
-    tx: Tx, actor: views.Account, app_ident: str, changes: Mapping[str, str | None]
+    tx: Tx, actor: views.Actor, app_ident: str, changes: Mapping[str, str | None]
 ) -> dict[str, str]:
     """Apply a PATCH; a real change becomes a new release carrying the current slug."""
     app = find_app_row(tx, actor, app_ident, lock=True)
@@ -225,7 +226,7 @@ def update_config(
 def release_new_config(
     tx: Tx,
     app: AppRow,
-    actor: views.Account,
+    actor: views.Actor,
     *,
     description: str,
     reason: ReleaseReason,
@@ -259,7 +260,7 @@ def validate_process_types(process_types: Mapping[str, str]) -> None:
 
 def create_slug(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     *,
     process_types: Mapping[str, str],
@@ -293,7 +294,7 @@ def create_slug(
     return slug_view(row)
 
 
-def get_slug(tx: Tx, actor: views.Account, app_ident: str, slug_id: str) -> views.Slug:
+def get_slug(tx: Tx, actor: views.Actor, app_ident: str, slug_id: str) -> views.Slug:
     app = find_app_row(tx, actor, app_ident)
     row = tx.session.get(SlugRow, slug_id)
     if row is None or row.app_id != app.id:
@@ -302,7 +303,7 @@ def get_slug(tx: Tx, actor: views.Account, app_ident: str, slug_id: str) -> view
 
 
 def release_slug(
-    tx: Tx, actor: views.Account, app_ident: str, slug_id: str, description: str | None
+    tx: Tx, actor: views.Actor, app_ident: str, slug_id: str, description: str | None
 ) -> views.Release:
     """`POST /apps/{app}/releases {"slug": ...}`: release a slug with the app's current config."""
     app = find_app_row(tx, actor, app_ident, lock=True)

@@ -29,6 +29,27 @@ class PlatformSettings:
         1000.0, "--eco-hours", "Eco dyno hours per account per month.", min=0
     )
 
+    # Sign-in. argon2id costs as argon2-cffi's defaults (RFC 9106's low-memory choice);
+    # a test server lowers them, since hashing is most of what a sign-in costs.
+    password_hash_time: int = option(
+        3, "--password-hash-time", "argon2 iterations per password hash.", min=1, hidden=True
+    )
+    password_hash_memory: int = option(
+        65536, "--password-hash-memory", "argon2 memory per hash, in KiB.", min=8, hidden=True
+    )
+    password_min_length: int = option(
+        10, "--password-min-length", "The shortest password accepted.", min=1
+    )
+    # Wrong passwords allowed per account, and per address, within the window.
+    login_failures_per_account: int = option(5, "--login-failures-per-account", min=1)
+    login_failures_per_address: int = option(20, "--login-failures-per-address", min=1)
+    login_failure_window: float = option(
+        15 * 60.0, "--login-failure-window", "Seconds wrong passwords are counted for.", min=1
+    )
+    invitation_days: float = option(
+        7.0, "--invitation-days", "Days an invitation link stays valid.", min=0.001
+    )
+
     def web_url(self, app_name: str) -> str:
         default_port = {"http": 80, "https": 443}[self.router_scheme]
         port = "" if self.router_port == default_port else f":{self.router_port}"

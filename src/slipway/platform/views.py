@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from slipway.platform.permissions import SIGNED_IN, Need, Permission, Scope
+
 
 @dataclass(frozen=True)
 class Account:
@@ -14,6 +16,60 @@ class Account:
     is_admin: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    last_login_at: dt.datetime | None = None
+    disabled: bool = False
+    has_password: bool = False
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An account acting through one token for one door: every use case is handed one.
+
+    `need` is what the door asks (the route's rule): each app a use case touches is
+    checked against it by `platform.access`, so a route cannot reach further than its
+    rule says, whichever app it finds on the way."""
+
+    account: Account
+    need: Need = SIGNED_IN
+    scopes: frozenset[Scope] = frozenset({Scope.GLOBAL})
+    authorization_id: str | None = None
+    address: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.account.id
+
+    @property
+    def email(self) -> str:
+        return self.account.email
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account.is_admin
+
+    def needing(self, need: Need) -> Actor:
+        return Actor(self.account, need, self.scopes, self.authorization_id, self.address)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    id: str
+    kind: str  # "oauth" or "api-key" (the account's default key)
+    description: str
+    scope: tuple[str, ...]
+    token: str  # the token itself right after creation or rotation, else its redacted form
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    last_used_from: str | None
+    user: Account
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -34,6 +90,8 @@ class App:
     released_at: dt.datetime | None
     process_tier: str = "production"
     sleeps: bool = False
+    team: TeamRef | None = None
+    locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,6 +293,18 @@ class SchedulerJob:
 
 
 @dataclass(frozen=True)
+class Collaborator:
+    id: str
+    app_id: str
+    app_name: str
+    user: Account
+    role: str  # owner, collaborator, admin, member, viewer
+    permissions: tuple[Permission, ...]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class BackupSchedule:
     """pg:backups:schedule: a daily backup of one add-on."""
 
@@ -261,3 +331,60 @@ class MailMessage:
     size: int
     status: str
     raw: str = ""  # the message, only when one is shown
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
+    role: str | None  # the asking account's role in it
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    id: str
+    team_id: str
+    user: Account
+    role: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: str
+    email: str
+    team: TeamRef | None
+    role: str | None
+    invited_by: str
+    expires_at: dt.datetime
+    accepted_at: dt.datetime | None
+    created_at: dt.datetime
+    token: str | None = None  # only when just made: the link's secret
+
+
+@dataclass(frozen=True)
+class AppTransfer:
+    id: str
+    app_id: str
+    app_name: str
+    owner: Account
+    recipient: Account
+    state: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: str
+    created_at: dt.datetime
+    action: str
+    account_id: str | None
+    email: str
+    address: str | None
+    app_id: str | None
+    app_name: str | None
+    description: str

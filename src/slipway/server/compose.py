@@ -101,7 +101,9 @@ def serve(config: ServerConfig) -> None:
     git = GitHttp(
         repos,
         make_authoriser(platform),
-        deployer.push_tokens.issue,
+        lambda grant: deployer.push_tokens.issue(
+            grant.account_id, grant.app_id, grant.authorization_id
+        ),
         deployer.push_tokens.revoke,
         f"{config.api_url}/internal/pushes",
     )

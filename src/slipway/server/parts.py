@@ -22,9 +22,10 @@ from slipway.addons.registry import load_providers
 from slipway.git.http import GitAuthError, PushGrant
 from slipway.logs.drains import DrainDispatcher, DrainSpec
 from slipway.logs.plex import Logplex
-from slipway.platform import accounts, apps, drains
+from slipway.platform import apps, authorizations, drains, route_rules
 from slipway.platform.errors import Forbidden, NotFound, Unauthorized
 from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, RuntimeChanged
+from slipway.platform.permissions import scope_refusal
 from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.tx import Platform
 from slipway.runtime.local import LocalDriver
@@ -56,21 +57,26 @@ def build_platform(config: ServerConfig) -> Platform:
     return Platform(store, settings)
 
 
-def make_authoriser(platform: Platform) -> Callable[[str, str], PushGrant]:
-    def authorise(key: str, app_name: str) -> PushGrant:
+def make_authoriser(platform: Platform) -> Callable[[str, str, bool], PushGrant]:
+    """git's door: the token and the person's permissions, through `platform.access`."""
+
+    def authorise(key: str, app_name: str, pushing: bool) -> PushGrant:
+        need = route_rules.GIT_PUSH if pushing else route_rules.GIT_FETCH
         try:
             with platform.tx() as tx:
-                account = accounts.authenticate(tx, key)
-                app = apps.get_app(tx, account, app_name)
+                actor = authorizations.authenticate(tx, key).needing(need)
+                refusal = scope_refusal(actor.scopes, need)
+                if refusal is not None:
+                    raise Forbidden(refusal)
+                app = apps.find_app_row(tx, actor, app_name)
+                app_id = app.id
         except Unauthorized as exc:
-            raise GitAuthError(
-                401, "Invalid credentials; use your API key as the password."
-            ) from exc
+            raise GitAuthError(401, f"{exc.message} Use a token as the password.") from exc
         except NotFound as exc:
             raise GitAuthError(404, f"Couldn't find that app ({app_name}).") from exc
         except Forbidden as exc:
             raise GitAuthError(403, exc.message) from exc
-        return PushGrant(account.id, account.email, app.id)
+        return PushGrant(actor.id, actor.email, app_id, actor.authorization_id)
 
     return authorise
 

@@ -57,19 +57,64 @@ class AccountRow(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An argon2 hash (argon2-cffi's encoded form); None: the account signs in with a key only.
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A disabled account's tokens are refused and it cannot sign in.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-class ApiKeyRow(Base):
-    __tablename__ = "api_keys"
+class AuthorizationRow(Base):
+    """An OAuth authorization (Heroku's): a token, its scope and expiry. An account's API
+    key is one too, of kind `api-key`: global and never expiring."""
+
+    __tablename__ = "authorizations"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    # Only a SHA-256 of the key is kept: a copy of the store does not hand out logins.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), default="oauth")
     description: Mapped[str] = mapped_column(String(200), default="")
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Only a SHA-256 of the token is kept: a copy of the store does not hand out logins.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first and last characters around Heroku's ten asterisks, so the CLI's
+    # logout can still find its own authorization in the list.
+    token_display: Mapped[str] = mapped_column(String(40), default="")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TeamMemberRow(Base):
+    """A person in a team with a role: admin, member or viewer (Heroku's team roles)."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "account_id", name="uq_team_members"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class AppRow(Base):
@@ -78,6 +123,13 @@ class AppRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(30), unique=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    # A team app belongs to the team: its members' roles and permissions decide access,
+    # and owner_id is only who created (or last transferred) it.
+    team_id: Mapped[str | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    # A locked team app admits no collaborator who is not a team member.
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
     maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
     stack: Mapped[str] = mapped_column(String(50))
     build_stack: Mapped[str] = mapped_column(String(50))
@@ -261,6 +313,22 @@ class SchedulerJobRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class CollaboratorRow(Base):
+    """Someone other than the owner with access to an app, and their app permissions."""
+
+    __tablename__ = "collaborators"
+    __table_args__ = (UniqueConstraint("app_id", "account_id", name="uq_collaborators"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class BackupScheduleRow(Base):
     """pg:backups:schedule: a daily backup of an add-on at `hour` in `timezone`."""
 
@@ -276,3 +344,52 @@ class BackupScheduleRow(Base):
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class InvitationRow(Base):
+    """An invitation link: to make an account, and (with team_id) to join a team."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    team_id: Mapped[str | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), nullable=True
+    )
+    role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    invited_by_id: Mapped[str] = mapped_column(String(36))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AppTransferRow(Base):
+    """A request to move a personal app to another account, which that account accepts."""
+
+    __tablename__ = "app_transfers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    recipient_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEventRow(Base):
+    """Who did what, when, from where: changes to apps and access, and sign-ins. Kept
+    after the app is gone (no foreign key), so the record outlives what it describes."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    account_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    app_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    app_name: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    description: Mapped[str] = mapped_column(Text)

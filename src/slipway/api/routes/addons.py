@@ -17,10 +17,9 @@ from slipway.api.bodies import (
 )
 from slipway.api.deps import current_account, get_platform
 from slipway.platform import addons, views
-from slipway.platform.errors import Unauthorized
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 
 @router.get("/addon-services")
@@ -191,15 +190,9 @@ def addon_attachments(ident: str, request: Request, actor: Actor) -> list[dict[s
 @router.get("/addons/{ident}/open", response_model=None)
 def open_page(ident: str, request: Request) -> Response:
     """addons:open lands here (the add-on's web_url) in a browser: the browser asks for the
-    API key as a password (Basic), then goes on to the add-on's page, logged in."""
-    try:
-        actor = current_account(request)
-    except Unauthorized:
-        return Response(
-            "Log in with your e-mail and your API key as the password.\n",
-            status_code=401,
-            headers={"WWW-Authenticate": 'Basic realm="Slipway add-ons", charset="UTF-8"'},
-        )
+    API key as a password (Basic; its rule prompts for it), then goes on to the add-on's page,
+    logged in."""
+    actor = current_account(request)
     page = addons.open_page(get_platform(request), actor, ident, _app(request))
     response = RedirectResponse(page.url, status_code=302)
     for name, value in page.cookies.items():

@@ -1,4 +1,4 @@
-"""`/apps`: create, list, info, rename, maintenance, destroy; and the owner as collaborator."""
+"""`/apps`: create, list, info, rename, maintenance, destroy."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from slipway.platform import addons, apps, builds, views
 from slipway.platform.errors import InvalidParams
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 
 def _app_key(a: views.App, field: str) -> Any:
     return {"id": a.id, "name": a.name, "updated_at": a.updated_at}[field]
 
 
-def _list(request: Request, actor: views.Account) -> JSONResponse:
+def _list(request: Request, actor: views.Actor) -> JSONResponse:
     with get_platform(request).tx() as tx:
         items = apps.list_apps(tx, actor)
     return paged_response(request, items, ("id", "name", "updated_at"), _app_key, serialize.app)
@@ -87,9 +87,3 @@ def delete_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
     if deployer is not None:
         deployer.forget_app(view.id, build_ids)
     return serialize.app(view)
-
-
-@router.get("/apps/{app}/collaborators")
-def list_collaborators(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
-    with get_platform(request).tx() as tx:
-        return [serialize.collaborator(apps.get_app(tx, actor, app))]

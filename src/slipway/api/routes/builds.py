@@ -29,7 +29,7 @@ from slipway.platform.deploys import MAX_SOURCE_BYTES, Deployer
 from slipway.platform.errors import InvalidParams, Unauthorized
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 RESULT_MARKER = "\x00slipway-result:"
 
 
@@ -38,9 +38,9 @@ def deployer(request: Request) -> Deployer:
     return d
 
 
-def _render(request: Request) -> Any:
+def _render(request: Request, actor: views.Actor) -> Any:
     d = deployer(request)
-    return lambda b: serialize.build(b, d.output_url(b.id))
+    return lambda b: serialize.build(b, d.output_url(b.id, actor.authorization_id))
 
 
 def _build_key(b: views.Build, field: str) -> Any:
@@ -51,14 +51,14 @@ def _build_key(b: views.Build, field: str) -> Any:
 def list_builds(app: str, request: Request, actor: Actor) -> JSONResponse:
     with get_platform(request).tx() as tx:
         items = builds.list_builds(tx, actor, app)
-    return paged_response(request, items, ("created_at", "id"), _build_key, _render(request))
+    return paged_response(request, items, ("created_at", "id"), _build_key, _render(request, actor))
 
 
 @router.get("/apps/{app}/builds/{build_id}")
 def get_build(app: str, build_id: str, request: Request, actor: Actor) -> dict[str, Any]:
     with get_platform(request).tx() as tx:
         build = builds.get_build(tx, actor, app, build_id)
-    result: dict[str, Any] = _render(request)(build)
+    result: dict[str, Any] = _render(request, actor)(build)
     return result
 
 
@@ -83,17 +83,23 @@ def create_build(app: str, body: BuildCreate, request: Request, actor: Actor) ->
         name=f"build-{build.id[:8]}",
         daemon=True,
     ).start()
-    result: dict[str, Any] = _render(request)(build)
+    result: dict[str, Any] = _render(request, actor)(build)
     return result
 
 
 @router.get("/build-output/{build_id}")
-async def build_output(build_id: str, token: str, request: Request) -> Response:
+async def build_output(
+    build_id: str, token: str, request: Request, grant: str | None = None
+) -> Response:
     """The build's output as plain text, followed live until the build ends (no auth: the
-    URL carries its own token, as Heroku's output_stream_url does)."""
+    URL carries its own token, as Heroku's output_stream_url does, and the grant it was
+    made for, checked while it streams)."""
     d = deployer(request)
-    if not d.check_output_token(build_id, token):
+    if not d.check_output_token(build_id, token, grant):
         return PlainTextResponse("This output URL is not valid.\n", 404)
+    allowed = await asyncio.to_thread(d.output_grant, build_id, grant)
+    if allowed is None:
+        return PlainTextResponse("This output URL's token was revoked or has expired.\n", 404)
     path = d.output_path(build_id)
     platform = get_platform(request)
 
@@ -104,6 +110,8 @@ async def build_output(build_id: str, token: str, request: Request) -> Response:
     async def stream() -> AsyncIterator[bytes]:
         offset = 0
         while True:
+            if not await asyncio.to_thread(allowed.still_valid):
+                return
             done = await asyncio.to_thread(finished)
             if path.exists():
                 with path.open("rb") as fh:
@@ -198,7 +206,7 @@ async def push_deploy(request: Request) -> Response:
             if size > MAX_SOURCE_BYTES:
                 raise InvalidParams("The pushed source is over 1 GB; make the repository smaller.")
             fh.write(chunk)
-    actor = await asyncio.to_thread(d.account, grant.account_id)
+    actor = await asyncio.to_thread(d.pusher, grant)
     build, ctx = await asyncio.to_thread(
         lambda: d.start(
             actor, grant.app_id, source_version=version, source_url=None, source_checksum=None

@@ -12,7 +12,7 @@ from slipway.api.deps import current_account, get_platform
 from slipway.platform import dynos, views
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 
 @router.get("/apps/{app}/dynos")

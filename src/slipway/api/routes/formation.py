@@ -13,7 +13,7 @@ from slipway.platform import formations, views
 from slipway.platform.formation_rules import FormationUpdate
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 
 def _update(ptype: str, change: FormationChange) -> FormationUpdate:

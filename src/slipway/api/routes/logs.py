@@ -17,9 +17,13 @@ from slipway.platform.errors import NotFound, Unavailable
 from slipway.platform.ports import LogEntry
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 KEEPALIVE_SECONDS = 10.0
+_ENDED = "This log session ended: its token was revoked or expired, or access was removed."
+# A plain message, which the CLI prints; it then reconnects and is refused.
+ENDED_SSE = f"data: {_ENDED}\n\n".encode()
+ENDED_TEXT = f"{_ENDED}\n".encode()
 
 
 @router.post("/apps/{app}/log-sessions", status_code=201)
@@ -85,7 +89,11 @@ async def log_stream(token: str, request: Request) -> Response:
             if not logs.tailing:
                 return
             while True:
-                fresh = await logs.next_batch(KEEPALIVE_SECONDS)
+                try:
+                    fresh = await logs.next_batch(KEEPALIVE_SECONDS)
+                except log_sessions.AccessEnded:
+                    yield ENDED_SSE if sse else ENDED_TEXT
+                    return
                 if fresh:
                     yield render(fresh)
                 elif sse:

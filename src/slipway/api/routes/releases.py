@@ -15,7 +15,7 @@ from slipway.platform import releases, views
 from slipway.platform.errors import InvalidParams
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 
 @router.get("/apps/{app}/config-vars")

@@ -13,7 +13,7 @@ from slipway.platform import views
 from slipway.platform.scheduler import jobs
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 
 @router.get("/apps/{app}/scheduler/jobs")

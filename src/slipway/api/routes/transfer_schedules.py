@@ -18,7 +18,7 @@ from slipway.platform import views
 from slipway.platform.addons import backup_schedules
 
 router = APIRouter()
-Actor = Annotated[views.Account, Depends(current_account)]
+Actor = Annotated[views.Actor, Depends(current_account)]
 
 
 def _app(request: Request) -> str | None:

@@ -1,8 +1,9 @@
-"""login, logout, auth:whoami, auth:token, accounts:create, heroku-env."""
+"""login, logout, auth:whoami, auth:token, heroku-env."""
 
 from __future__ import annotations
 
 import shlex
+import socket
 import sys
 
 import click
@@ -13,34 +14,95 @@ from slipway.cli.base import cli_context
 from slipway.cli.client import ApiClient
 from slipway.cli.errors import CliError, NotLoggedIn, Unreachable
 
+REDACTED = "*" * 10
+# What `heroku login -i` asks for: thirty days.
+LOGIN_SECONDS = 30 * 24 * 3600
+
+
+def matches(local: str, listed: str) -> bool:
+    """Whether a token from a list (redacted as Heroku's, `HRKU-AbCd**********wxyz`) is
+    the one we hold; the official CLI's logout compares them the same way."""
+    star = listed.find(REDACTED)
+    if star == -1:
+        return local == listed
+    prefix, suffix = listed[:star], listed[star + len(REDACTED) :]
+    return local.startswith(prefix) and (not suffix or local.endswith(suffix))
+
+
+def _read_secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True))
+    return sys.stdin.readline()
+
 
 @click.command("login")
-@click.option("--api-key", default=None, help="The API key (default: read from standard input).")
+@click.option("--api-key", default=None, help="An API key or token (default: read from stdin).")
+@click.option("--email", "-e", default=None, help="Sign in with this email and a password.")
+@click.option(
+    "--expires-in", type=int, default=None, help="Seconds the new token lasts (with --email)."
+)
 @click.option("--api-url", default=None, help="The Slipway API (default: $SLIPWAY_API_URL).")
-def login(api_key: str | None, api_url: str | None) -> None:
-    """Store an API key in ~/.netrc for this API, as `heroku login` does."""
+def login(
+    api_key: str | None, email: str | None, expires_in: int | None, api_url: str | None
+) -> None:
+    """Sign in with your email and password, or store a key, in ~/.netrc for this API.
+
+    With --email the password is asked for (or read from standard input) and a
+    new token is made, as `heroku login -i` does; otherwise the key is read."""
     ctx = cli_context()
     if api_url:
         ctx.api_url = api_url
+    client = ApiClient(ctx.api_url, None, transport=ctx.transport)
+    if email is None and api_key is None and sys.stdin.isatty():
+        email = click.prompt(
+            "Email (leave empty to paste an API key)", default="", show_default=False
+        )
+        email = email or None
+    if email is not None:
+        password = _read_secret("Password").rstrip("\n")
+        if not password:
+            raise CliError("No password given; type it, or pipe it on standard input.")
+        made = client.sign_in(
+            email,
+            password,
+            {
+                "description": f"Slipway CLI login from {socket.gethostname()}",
+                "expires_in": expires_in or LOGIN_SECONDS,
+                "scope": ["global"],
+            },
+        )
+        api_key = str(made["access_token"]["token"])
     if api_key is None:
-        if sys.stdin.isatty():
-            api_key = click.prompt("API key", hide_input=True)
-        else:
-            api_key = sys.stdin.readline()
+        api_key = _read_secret("API key")
     api_key = (api_key or "").strip()
     if not api_key:
-        raise CliError("No API key given; pass --api-key or pipe the key on standard input.")
+        raise CliError("No API key given; pass --api-key, --email, or pipe the key on stdin.")
     account = ApiClient(ctx.api_url, api_key, transport=ctx.transport).get("/account")
     path = netrc.write_entry(ctx.machine, account["email"], api_key)
-    output.line(f"Logged in as {account['email']} (key saved in {path} for {ctx.machine})")
+    output.line(f"Logged in as {account['email']} (token saved in {path} for {ctx.machine})")
 
 
 @click.command("logout")
 def logout() -> None:
-    """Forget the API key of this API."""
+    """Revoke this login's token (never the account's API key) and forget it."""
     ctx = cli_context()
+    token = netrc.read_password(ctx.machine)
+    revoked = False
+    if token:
+        client = ApiClient(ctx.api_url, token, transport=ctx.transport)
+        try:
+            for auth in client.get("/oauth/authorizations"):
+                listed = (auth.get("access_token") or {}).get("token") or ""
+                if auth.get("kind") != "api-key" and listed and matches(token, listed):
+                    client.delete(f"/oauth/authorizations/{auth['id']}")
+                    revoked = True
+        except (CliError, Unreachable):
+            pass  # an expired or revoked token, or no server: forgetting it is enough
     removed = netrc.remove_entry(ctx.machine)
-    output.line("Logged out" if removed else f"You were not logged in to {ctx.machine}")
+    if removed:
+        output.line("Logged out" + (" (the token was revoked)" if revoked else ""))
+    else:
+        output.line(f"You were not logged in to {ctx.machine}")
 
 
 @click.command("auth:whoami")
@@ -51,20 +113,11 @@ def whoami() -> None:
 
 @click.command("auth:token")
 def token() -> None:
-    """Print the API key in use (for scripts)."""
+    """Print the token in use (for scripts)."""
     key = cli_context().token()
     if not key:
         raise NotLoggedIn("You are not logged in; run `slipway login` first.")
     output.line(key)
-
-
-@click.command("accounts:create")
-@click.argument("email")
-def accounts_create(email: str) -> None:
-    """Create an account (admin only) and print its API key once."""
-    account = cli_context().client().post("/accounts", {"email": email})
-    output.line(f"Created {account['email']}. API key (shown once):")
-    output.line(account["api_key"])
 
 
 @click.command("heroku-env")

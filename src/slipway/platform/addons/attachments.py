@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from sqlalchemy import select
 
 from slipway.addons.provider import Service
-from slipway.platform import views
+from slipway.platform import access, views
 from slipway.platform.addons.providers import provider_errors, provider_for
 from slipway.platform.addons.records import attachment_view, find_addon
-from slipway.platform.apps import can_access, find_app_row
+from slipway.platform.apps import find_app_row
 from slipway.platform.errors import Conflict, InvalidParams, NotFound
+from slipway.platform.permissions import VIEW
 from slipway.platform.releases import ReleaseReason, release_new_config
 from slipway.platform.tx import Platform, Tx
 from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
@@ -43,7 +44,7 @@ def attachment_names(tx: Tx, app_id: str) -> set[str]:
 def release_config_change(
     tx: Tx,
     app: AppRow,
-    actor: views.Account,
+    actor: views.Actor,
     description: str,
     set_vars: Mapping[str, str],
     unset: tuple[str, ...] = (),
@@ -57,7 +58,7 @@ def release_config_change(
 
 def attach_row(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app: AppRow,
     addon: AddonRow,
     name: str,
@@ -108,7 +109,7 @@ def default_names(tx: Tx, app: AppRow, service: Service) -> list[str]:
         n += 1
 
 
-def list_attachments(tx: Tx, actor: views.Account, app_ident: str | None) -> list[views.Attachment]:
+def list_attachments(tx: Tx, actor: views.Actor, app_ident: str | None) -> list[views.Attachment]:
     query = select(AddonAttachmentRow).order_by(AddonAttachmentRow.created_at)
     if app_ident is not None:
         app = find_app_row(tx, actor, app_ident)
@@ -117,14 +118,14 @@ def list_attachments(tx: Tx, actor: views.Account, app_ident: str | None) -> lis
     visible = []
     for row in rows:
         owner = tx.session.get(AppRow, row.app_id)
-        if owner is not None and can_access(actor, owner):
+        if owner is not None and access.can(tx, actor, owner, VIEW):
             visible.append(attachment_view(tx, row))
     return visible
 
 
 def attach(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     addon_ident: str,
     app_ident: str,
     name: str | None,
@@ -152,7 +153,7 @@ def attach(
         return attachment_view(tx, created)
 
 
-def detach(tx: Tx, actor: views.Account, attachment_ident: str) -> views.Attachment:
+def detach(tx: Tx, actor: views.Actor, attachment_ident: str) -> views.Attachment:
     row = tx.session.get(AddonAttachmentRow, attachment_ident)
     if row is None:
         raise NotFound(
@@ -162,7 +163,7 @@ def detach(tx: Tx, actor: views.Account, attachment_ident: str) -> views.Attachm
     return detach_row(tx, actor, row.id)
 
 
-def detach_row(tx: Tx, actor: views.Account, attachment_id: str) -> views.Attachment:
+def detach_row(tx: Tx, actor: views.Actor, attachment_id: str) -> views.Attachment:
     row = tx.session.get(AddonAttachmentRow, attachment_id)
     assert row is not None
     app = tx.session.get(AppRow, row.app_id, with_for_update=True)

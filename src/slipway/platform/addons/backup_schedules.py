@@ -73,7 +73,7 @@ def _view(tx: Tx, row: BackupScheduleRow) -> views.BackupSchedule:
 
 
 def _addon_with_backups(
-    tx: Tx, actor: views.Account, addon_ident: str, app_ident: str | None
+    tx: Tx, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> AddonRow:
     row, _ = provisioned(tx, actor, addon_ident, app_ident)
     provider = provider_for(tx.ports, row.service)
@@ -87,7 +87,7 @@ def _addon_with_backups(
 
 def schedule(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     addon_ident: str,
     app_ident: str | None,
     *,
@@ -131,7 +131,7 @@ def schedule(
 
 
 def list_schedules(
-    tx: Tx, actor: views.Account, addon_ident: str, app_ident: str | None
+    tx: Tx, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> list[views.BackupSchedule]:
     addon = _addon_with_backups(tx, actor, addon_ident, app_ident)
     rows = tx.session.scalars(
@@ -141,7 +141,7 @@ def list_schedules(
 
 
 def unschedule(
-    tx: Tx, actor: views.Account, addon_ident: str, app_ident: str | None, schedule_id: str
+    tx: Tx, actor: views.Actor, addon_ident: str, app_ident: str | None, schedule_id: str
 ) -> views.BackupSchedule:
     addon = _addon_with_backups(tx, actor, addon_ident, app_ident)
     row = tx.session.get(BackupScheduleRow, schedule_id)

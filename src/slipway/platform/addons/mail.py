@@ -11,7 +11,7 @@ from slipway.platform.tx import Platform
 
 
 def _inbox_of(
-    platform: Platform, actor: views.Account, addon_ident: str, app_ident: str | None
+    platform: Platform, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> tuple[SupportsInbox, str]:
     with platform.tx() as tx:
         row, resource_id = provisioned(tx, actor, addon_ident, app_ident)
@@ -39,7 +39,7 @@ def _view(message: Message) -> views.MailMessage:
 
 def list_messages(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     addon_ident: str,
     app_ident: str | None,
     limit: int = 100,
@@ -51,7 +51,7 @@ def list_messages(
 
 def get_message(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     addon_ident: str,
     app_ident: str | None,
     message_id: str,

@@ -16,7 +16,7 @@ from slipway.platform.tx import Platform
 
 
 def open_page(
-    platform: Platform, actor: views.Account, addon_ident: str, app_ident: str | None = None
+    platform: Platform, actor: views.Actor, addon_ident: str, app_ident: str | None = None
 ) -> OpenPage:
     with platform.tx() as tx:
         row, resource_id = provisioned(tx, actor, addon_ident, app_ident)

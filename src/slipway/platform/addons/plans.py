@@ -27,7 +27,7 @@ from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
 
 def change_plan(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str | None,
     addon_ident: str,
     plan_name: str,

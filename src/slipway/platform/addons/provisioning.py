@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 
 from slipway.addons.errors import AddonError
-from slipway.platform import views
+from slipway.platform import audit, views
 from slipway.platform.addons.attachments import (
     attach_row,
     attachment_names,
@@ -31,7 +31,7 @@ from slipway.platform.apps import find_app_row
 from slipway.platform.errors import Conflict, InvalidParams
 from slipway.platform.names import _ADJECTIVES
 from slipway.platform.tx import Platform, Tx
-from slipway.store.models import AddonAttachmentRow, AddonRow
+from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
 
 
 def _new_name(tx: Tx, service: str) -> str:
@@ -46,7 +46,7 @@ def _new_name(tx: Tx, service: str) -> str:
 
 def create_addon(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     *,
     plan: str,
@@ -112,6 +112,7 @@ def create_addon(
                 attach_row(tx, actor, app, row, attachment, provisioned.config)
                 set_vars.update({f"{attachment}_{k}": v for k, v in provisioned.config.items()})
             release_config_change(tx, app, actor, f"Attach {names[0]} (@ref:{row.name})", set_vars)
+            audit.record(tx, actor, "addon-create", f"Created {row.name} ({row.plan})", app=app)
             return addon_view(tx, row)
     except Exception:
         # Recording failed (a name clash that raced): give the resource back.
@@ -125,7 +126,7 @@ def create_addon(
 
 def destroy_addon(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     addon_ident: str,
     *,
@@ -186,10 +187,12 @@ def destroy_addon(
         ):
             tx.session.delete(leftover)
         tx.session.delete(gone)
+        owner_app = tx.session.get(AppRow, gone.app_id)
+        audit.record(tx, actor, "addon-destroy", f"Destroyed {gone.name}", app=owner_app)
     return views.Addon(**{**view.__dict__, "state": "deprovisioned"})
 
 
-def destroy_app_addons(platform: Platform, actor: views.Account, app_ident: str) -> None:
+def destroy_app_addons(platform: Platform, actor: views.Actor, app_ident: str) -> None:
     """The add-ons an app owns, destroyed before the app is (as Heroku does), and detached
     from other apps too."""
     with platform.tx() as tx:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from slipway.addons.provider import SupportsOpen
-from slipway.platform import views
-from slipway.platform.apps import can_access, find_app_row
+from slipway.platform import access, views
+from slipway.platform.apps import find_app_row
 from slipway.platform.errors import InvalidParams, NotFound
+from slipway.platform.permissions import VIEW
 from slipway.platform.tx import Tx
 from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
 
@@ -73,7 +74,7 @@ def attachment_view(tx: Tx, row: AddonAttachmentRow) -> views.Attachment:
     )
 
 
-def find_addon(tx: Tx, actor: views.Account, ident: str, app: AppRow | None = None) -> AddonRow:
+def find_addon(tx: Tx, actor: views.Actor, ident: str, app: AppRow | None = None) -> AddonRow:
     """By id, name, or (within an app) attachment name."""
     row = tx.session.scalar(
         select(AddonRow).where((AddonRow.id == ident) | (AddonRow.name == ident))
@@ -86,25 +87,35 @@ def find_addon(tx: Tx, actor: views.Account, ident: str, app: AppRow | None = No
         )
         if attachment is not None:
             row = tx.session.get(AddonRow, attachment.addon_id)
-    if row is None or not _visible(tx, actor, row):
+    if row is None:
         raise NotFound(f"Couldn't find that add-on ({ident}).", resource="addon")
+    related = _related_apps(tx, row)
+    seen = [a for a in related if access.can(tx, actor, a, VIEW)]
+    if not seen:
+        raise NotFound(f"Couldn't find that add-on ({ident}).", resource="addon")
+    # The door's need, met through any app the add-on belongs or is attached to.
+    if not any(access.can(tx, actor, a) for a in seen):
+        access.authorise(tx, actor, seen[0])
     return row
 
 
-def _visible(tx: Tx, actor: views.Account, row: AddonRow) -> bool:
+def _related_apps(tx: Tx, row: AddonRow) -> list[AppRow]:
+    """The billing app first, then the apps it is attached to."""
     owner = tx.session.get(AppRow, row.app_id)
-    if owner is not None and can_access(actor, owner):
-        return True
-    apps = tx.session.scalars(
+    attached = tx.session.scalars(
         select(AppRow)
         .join(AddonAttachmentRow, AddonAttachmentRow.app_id == AppRow.id)
-        .where(AddonAttachmentRow.addon_id == row.id)
+        .where(AddonAttachmentRow.addon_id == row.id, AppRow.id != row.app_id)
     )
-    return any(can_access(actor, a) for a in apps)
+    return ([owner] if owner is not None else []) + list(attached)
+
+
+def _visible(tx: Tx, actor: views.Actor, row: AddonRow) -> bool:
+    return any(access.can(tx, actor, a, VIEW) for a in _related_apps(tx, row))
 
 
 def provisioned(
-    tx: Tx, actor: views.Account, addon_ident: str, app_ident: str | None
+    tx: Tx, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> tuple[AddonRow, str]:
     """A provisioned add-on the actor can see, and its resource id."""
     app = find_app_row(tx, actor, app_ident) if app_ident else None
@@ -114,7 +125,7 @@ def provisioned(
     return row, row.resource_id
 
 
-def list_addons(tx: Tx, actor: views.Account, app_ident: str | None) -> list[views.Addon]:
+def list_addons(tx: Tx, actor: views.Actor, app_ident: str | None) -> list[views.Addon]:
     if app_ident is None:
         rows = tx.session.scalars(select(AddonRow).order_by(AddonRow.created_at)).all()
         return [addon_view(tx, r) for r in rows if _visible(tx, actor, r)]
@@ -132,14 +143,12 @@ def list_addons(tx: Tx, actor: views.Account, app_ident: str | None) -> list[vie
     return [addon_view(tx, r) for r in rows]
 
 
-def get_addon(
-    tx: Tx, actor: views.Account, ident: str, app_ident: str | None = None
-) -> views.Addon:
+def get_addon(tx: Tx, actor: views.Actor, ident: str, app_ident: str | None = None) -> views.Addon:
     app = find_app_row(tx, actor, app_ident) if app_ident else None
     return addon_view(tx, find_addon(tx, actor, ident, app))
 
 
-def resolve(tx: Tx, actor: views.Account, addon: str, app_ident: str | None) -> list[views.Addon]:
+def resolve(tx: Tx, actor: views.Actor, addon: str, app_ident: str | None) -> list[views.Addon]:
     """`POST /actions/addons/resolve`: `DATABASE`, `postgresql-x-1`, or `app::DATABASE`."""
     if "::" in addon:
         app_ident, addon = addon.split("::", 1)

@@ -22,7 +22,7 @@ from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
 
 
 def resource_of(
-    tx: Tx, actor: views.Account, addon_ident: str, app_ident: str | None
+    tx: Tx, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> tuple[str, str]:
     """(service, resource id) of an add-on the actor can see, for pg:* and redis:*."""
     row, resource_id = provisioned(tx, actor, addon_ident, app_ident)
@@ -30,7 +30,7 @@ def resource_of(
 
 
 def _provider_of(
-    platform: Platform, actor: views.Account, addon_ident: str, app_ident: str | None
+    platform: Platform, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> tuple[Provider, str]:
     with platform.tx() as tx:
         service, resource_id = resource_of(tx, actor, addon_ident, app_ident)
@@ -38,7 +38,7 @@ def _provider_of(
 
 
 def addon_info(
-    platform: Platform, actor: views.Account, addon_ident: str, app_ident: str | None
+    platform: Platform, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> list[tuple[str, str]]:
     """pg:info / redis:info: the provider's (label, value) rows."""
     provider, resource_id = _provider_of(platform, actor, addon_ident, app_ident)
@@ -48,7 +48,7 @@ def addon_info(
 
 def rotate_credentials(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     addon_ident: str,
     app_ident: str | None,
 ) -> views.Addon:
@@ -81,7 +81,7 @@ def rotate_credentials(
 
 
 def _backups_of(
-    platform: Platform, actor: views.Account, addon_ident: str, app_ident: str | None
+    platform: Platform, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> tuple[Backups, str]:
     provider, resource_id = _provider_of(platform, actor, addon_ident, app_ident)
     if not isinstance(provider, SupportsBackups):
@@ -103,7 +103,7 @@ def _backup_view(backup: Backup) -> views.AddonBackup:
 
 
 def list_backups(
-    platform: Platform, actor: views.Account, addon_ident: str, app_ident: str | None
+    platform: Platform, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> list[views.AddonBackup]:
     backups, resource_id = _backups_of(platform, actor, addon_ident, app_ident)
     with provider_errors():
@@ -111,7 +111,7 @@ def list_backups(
 
 
 def capture_backup(
-    platform: Platform, actor: views.Account, addon_ident: str, app_ident: str | None
+    platform: Platform, actor: views.Actor, addon_ident: str, app_ident: str | None
 ) -> views.AddonBackup:
     backups, resource_id = _backups_of(platform, actor, addon_ident, app_ident)
     with provider_errors():
@@ -120,7 +120,7 @@ def capture_backup(
 
 def restore_backup(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     addon_ident: str,
     app_ident: str | None,
     backup_name: str,
@@ -132,7 +132,7 @@ def restore_backup(
 
 def backup_path(
     platform: Platform,
-    actor: views.Account,
+    actor: views.Actor,
     addon_ident: str,
     app_ident: str | None,
     backup_name: str,

@@ -77,7 +77,7 @@ def _job(tx: Tx, app: AppRow, ident: str) -> SchedulerJobRow:
     return row
 
 
-def list_jobs(tx: Tx, actor: views.Account, app_ident: str) -> list[views.SchedulerJob]:
+def list_jobs(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.SchedulerJob]:
     app = find_app_row(tx, actor, app_ident)
     rows = tx.session.scalars(
         select(SchedulerJobRow)
@@ -89,7 +89,7 @@ def list_jobs(tx: Tx, actor: views.Account, app_ident: str) -> list[views.Schedu
 
 def add_job(
     tx: Tx,
-    actor: views.Account,
+    actor: views.Actor,
     app_ident: str,
     *,
     frequency: str,
@@ -134,7 +134,7 @@ def add_job(
     return _view(tx, row)
 
 
-def remove_job(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> views.SchedulerJob:
+def remove_job(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> views.SchedulerJob:
     app = find_app_row(tx, actor, app_ident, lock=True)
     row = _job(tx, app, ident)
     view = _view(tx, row)
@@ -143,7 +143,7 @@ def remove_job(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> view
     return view
 
 
-def run_job(tx: Tx, actor: views.Account, app_ident: str, ident: str) -> views.SchedulerJob:
+def run_job(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> views.SchedulerJob:
     """scheduler:run ID: one run now, as if its time had come (the schedule stays)."""
     app = find_app_row(tx, actor, app_ident)
     row = _job(tx, app, ident)

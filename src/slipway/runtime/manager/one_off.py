@@ -98,6 +98,12 @@ class OneOffs:
             raise DynoRejected("Attached one-off dynos need the rendezvous listener.")
 
         async def attach(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if request.still_allowed is not None and not request.still_allowed():
+                writer.write(b"Access to this app was revoked; the dyno was not started.\r\n")
+                await writer.drain()
+                state.log(dyno, "Attach refused: the token that asked for it was revoked")
+                state.remove(dyno)
+                return
             await self._attached(app, spec, dyno, reader, writer)
 
         dyno.attach_url = state.rendezvous.expect(attach)

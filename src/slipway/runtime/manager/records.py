@@ -52,6 +52,9 @@ class OneOffRequest:
     tty: bool
     type: str = "run"
     time_to_live: float | None = None
+    # Asked when the client arrives at the rendezvous: is whoever asked for this dyno
+    # still allowed to attach (their token not revoked meanwhile)? None: always.
+    still_allowed: Callable[[], bool] | None = None
 
 
 @dataclass
