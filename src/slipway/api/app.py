@@ -16,14 +16,17 @@ from slipway.api.routes import (
     addons,
     apps,
     builds,
+    catalogue,
     domains,
     dynos,
+    features,
     formation,
     internal,
     logs,
     releases,
 )
 from slipway.platform.deploys import Deployer
+from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.tx import Platform
 
 # Heroku's bucket: 4500 requests, refilled at about 75 a minute.
@@ -31,13 +34,21 @@ RATE_LIMIT_CAPACITY = 4500
 RATE_LIMIT_REFILL_PER_SECOND = 75 / 60
 
 
-RAW_PREFIXES = ("/internal/", "/source-blobs/", "/build-output/", "/tls/", "/log-stream/")
+RAW_PREFIXES = (
+    "/internal/",
+    "/source-blobs/",
+    "/build-output/",
+    "/release-output/",
+    "/tls/",
+    "/log-stream/",
+)
 
 
 def create_api(
     platform: Platform,
     *,
     deployer: Deployer | None = None,
+    release_outputs: ReleaseOutputs | None = None,
     router_token: str | None = None,
     public_url: str = "",
     ca_cert: Path | None = None,
@@ -54,6 +65,7 @@ def create_api(
     )
     api.state.platform = platform
     api.state.deployer = deployer
+    api.state.release_outputs = release_outputs
     api.state.router_token = router_token
     api.state.stopping = threading.Event()
     api.state.public_url = public_url.rstrip("/")
@@ -72,6 +84,8 @@ def create_api(
         dynos,
         domains,
         addons,
+        features,
+        catalogue,
         internal,
     ):
         api.include_router(module.router)

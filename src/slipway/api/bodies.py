@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictInt, StrictStr
+
+
+def _scalar_text(value: object) -> object:
+    """A JSON number or boolean as the text a shell would see (`120`, `true`).
+
+    The official CLI sends `COLUMNS` and `LINES` as numbers from a terminal, and
+    `addons:create -- --flag` as `true`; Heroku takes both as strings. Anything
+    else (null, objects, lists) is left for the strict check to refuse.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+# A string, or a number or boolean taken as its string form.
+ScalarText = Annotated[StrictStr, BeforeValidator(_scalar_text)]
 
 
 class _Body(BaseModel):
@@ -105,7 +125,7 @@ class LogDrainCreate(_Body):
 class DynoCreate(_Body):
     command: StrictStr
     attach: StrictBool | None = None
-    env: dict[StrictStr, StrictStr] | None = None
+    env: dict[StrictStr, ScalarText] | None = None
     force_no_tty: StrictBool | None = None
     size: StrictStr | None = None
     type: StrictStr | None = None
@@ -128,7 +148,7 @@ class AttachmentRef(_Body):
 class AddonCreate(_Body):
     plan: PlanRef | StrictStr
     attachment: AttachmentRef | None = None
-    config: dict[StrictStr, StrictStr] | None = None
+    config: dict[StrictStr, ScalarText] | None = None
     name: StrictStr | None = None
     confirm: StrictStr | None = None
 
@@ -148,3 +168,7 @@ class AttachmentCreate(_Body):
     app: StrictStr
     name: StrictStr | None = None
     confirm: StrictStr | None = None
+
+
+class FeatureUpdate(_Body):
+    enabled: StrictBool

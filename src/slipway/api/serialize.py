@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from slipway.platform import dynos, views
@@ -76,7 +77,61 @@ def app(a: views.App) -> Json:
     }
 
 
-def release(r: views.Release) -> Json:
+def stack(name: str) -> Json:
+    return {
+        "id": STACK_ID,
+        "name": name,
+        "state": "beta" if name.endswith("-edge") else "public",
+        "default": True,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def region(name: str) -> Json:
+    return {
+        "id": REGION_ID,
+        "name": name,
+        "country": "",
+        "description": "This Slipway server",
+        "locale": "",
+        "private_capable": False,
+        "provider": {"name": "slipway", "region": name},
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def feature(f: views.AppFeature) -> Json:
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"slipway:feature:{f.name}")),
+        "name": f.name,
+        "display_name": f.display_name,
+        "description": f.description,
+        "doc_url": f.doc_url,
+        "enabled": f.enabled,
+        "state": f.state,
+        "feedback_email": None,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def app_extended(a: views.App) -> Json:
+    """`GET /apps/{app}?extended=true` (`heroku apps:info -x`): Heroku's extra fields, and
+    what Slipway knows of the app besides."""
+    return {
+        "cron_finished_at": None,
+        "cron_next_run": None,
+        "database_size": None,
+        "slug_commit": a.slug_commit,
+        "feature_switches": dict(a.feature_switches),
+        "process_tier": a.process_tier,
+        "sleeps": a.sleeps,
+    }
+
+
+def release(r: views.Release, output_stream_url: str | None = None) -> Json:
     return {
         "id": r.id,
         "version": r.version,
@@ -89,7 +144,7 @@ def release(r: views.Release) -> Json:
         "artifacts": [{"type": "slug", "id": r.slug_id}] if r.slug_id else [],
         "app": {"id": r.app_id, "name": r.app_name},
         "user": {"id": r.user_id, "email": r.user_email},
-        "output_stream_url": None,
+        "output_stream_url": output_stream_url if r.release_phase else None,
         "created_at": ts(r.created_at),
         "updated_at": ts(r.updated_at),
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from slipway.platform import views
+from slipway.platform import features, views
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.domains import custom_hostnames
 from slipway.platform.errors import InvalidParams, NotFound, PlatformError, Unavailable
@@ -86,6 +86,8 @@ def app_spec(tx: Tx, app_id: str, slug_path: SlugPath) -> AppSpec | None:
         eco=any(p.size.lower() == "eco" for p in formation),
         domains=tuple(custom_hostnames(tx, app.id)),
         quota_exhausted=eco_seconds_used(tx, app.owner_id) >= tx.settings.eco_quota_hours * 3600,
+        preboot=features.enabled(app.features or {}, features.PREBOOT),
+        dyno_metadata=features.enabled(app.features or {}, features.DYNO_METADATA),
     )
 
 

@@ -34,6 +34,9 @@ class App:
     released_at: dt.datetime | None
     process_tier: str = "production"
     sleeps: bool = False
+    # The current slug's commit, and the labs features switched away from their default.
+    slug_commit: str | None = None
+    feature_switches: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Release:
     created_at: dt.datetime
     updated_at: dt.datetime
     addon_plan_names: tuple[str, ...] = field(default_factory=tuple)
+    # Its release phase runs (or ran): it has an output_stream_url.
+    release_phase: bool = False
 
     @property
     def eligible_for_rollback(self) -> bool:
@@ -208,3 +213,15 @@ class AddonBackup:
     created_at: dt.datetime
     size: int  # bytes
     status: str  # "Completed"
+
+
+@dataclass(frozen=True)
+class AppFeature:
+    """A labs feature of an app (`heroku labs`)."""
+
+    name: str
+    display_name: str
+    description: str
+    doc_url: str
+    state: str
+    enabled: bool

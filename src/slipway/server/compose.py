@@ -21,6 +21,7 @@ from slipway.logs.plex import Logplex
 from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
+from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.tx import Platform
 from slipway.runtime.sandbox import Sandbox
 from slipway.server.config import ServerConfig
@@ -83,13 +84,15 @@ def serve(config: ServerConfig) -> None:
     repos = RepoStore(data_dir / "repos")
     deployer = build_deployer(config, platform, data_dir, secret, repos)
     logplex, dispatcher = start_logs(config, platform, data_dir, secret)
-    runtime = start_runtime(config, platform, data_dir, tls, logplex)
+    release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.api_url)
+    runtime = start_runtime(config, platform, data_dir, tls, logplex, release_outputs)
     providers = start_addons(config, data_dir)
     platform.ports.addons = providers
     token = router_token(data_dir)
     api = create_api(
         platform,
         deployer=deployer,
+        release_outputs=release_outputs,
         router_token=token,
         public_url=config.api_url,
         ca_cert=tls.ca_cert,

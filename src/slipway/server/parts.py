@@ -25,6 +25,7 @@ from slipway.logs.plex import Logplex
 from slipway.platform import accounts, apps, drains
 from slipway.platform.errors import Forbidden, NotFound, Unauthorized
 from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, RuntimeChanged
+from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.tx import Platform
 from slipway.runtime.local import LocalDriver
@@ -114,13 +115,18 @@ def connect_runtime(platform: Platform, manager: DynoManager) -> None:
 
 
 def start_runtime(
-    config: ServerConfig, platform: Platform, data_dir: Path, tls: TlsFiles, logplex: Logplex
+    config: ServerConfig,
+    platform: Platform,
+    data_dir: Path,
+    tls: TlsFiles,
+    logplex: Logplex,
+    release_outputs: ReleaseOutputs,
 ) -> DynoManager:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tls.cert), str(tls.key))
     manager = DynoManager(
         LocalDriver(data_dir / "runtime"),
-        RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish),
+        RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish, release_outputs),
         config.runtime,
         rendezvous=Rendezvous(context, config.public_host),
         rendezvous_bind=(config.host, config.rendezvous_port),
