@@ -12,6 +12,12 @@ Protocol of its own that the platform checks with `isinstance`:
 - `SupportsBackups`: a `backups` attribute implementing `Backups` (pg:backups,
   pg:backups:capture, pg:backups:restore, pg:backups:download). Without it, the
   API answers that the service's add-ons have no backups.
+- `SupportsPlanChange`: `change_plan` moves a resource to another plan of the
+  service in place (`addons:upgrade`, `addons:downgrade`), saying which config
+  vars changed and whether the apps' dynos must restart to pick the change up.
+- `SupportsReset`: `reset` empties a resource (pg:reset).
+- `SupportsSettings`: settings users may change (redis:maxmemory, redis:timeout,
+  redis:keyspace-notifications), each with its current value and its choices.
 
 Third parties add a provider through the entry point group `slipway.addons`:
 the entry point's name is the service name and its value a callable
@@ -108,6 +114,11 @@ class AddonSettings:
     # When Slipway runs as root, run redis-servers as this OS user (None: as root,
     # locked down with ACLs: no CONFIG, MODULE, DEBUG, SHUTDOWN... for the app).
     redis_os_user: str | None = None
+    # The certificate (PEM chain) and key add-on servers present to TLS clients, valid
+    # for the hosts in their URLs; set by the server from the platform's CA. None: the
+    # servers speak plain TCP only.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     # Settings for third-party providers, by convention "<provider>.<key>".
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
 
@@ -191,3 +202,58 @@ class SupportsBackups(Protocol):
 
 
 ProviderFactory = Callable[[Path, AddonSettings], Provider]
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """What moving a resource to another plan did, for the apps it is attached to."""
+
+    # The resource's config after the change when it differs ({"URL": ...}), else None.
+    config: dict[str, str] | None = None
+    # The attached apps' dynos must restart to use the new plan (a new release does
+    # that by itself when `config` changed).
+    restart: bool = False
+
+
+@runtime_checkable
+class SupportsPlanChange(Protocol):
+    """A provider that changes a resource's plan in place (addons:upgrade/downgrade)."""
+
+    def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
+        """Move the resource to `plan` (of this provider's service), keeping its data.
+
+        Raises AddonError (e.g. InvalidOptions when the resource does not fit the plan,
+        such as data beyond its limits); on failure the resource is as it was."""
+        ...
+
+
+@runtime_checkable
+class SupportsReset(Protocol):
+    """A provider whose resources can be emptied in place (pg:reset)."""
+
+    def reset(self, resource_id: str) -> None:
+        """Everything the resource holds is gone; its credentials stay the same."""
+        ...
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting of a resource as Heroku's data API shows it (`redis:maxmemory`)."""
+
+    value: str
+    # The values it may take, each with a description; empty when it is free-form.
+    choices: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class SupportsSettings(Protocol):
+    """A provider with settings users may change (redis:maxmemory, redis:timeout ...)."""
+
+    def get_settings(self, resource_id: str) -> dict[str, Setting]:
+        """Every setting by its data-API name (`maxmemory_policy`)."""
+        ...
+
+    def update_settings(self, resource_id: str, changes: Mapping[str, str]) -> dict[str, Setting]:
+        """Apply `changes` (all or none; InvalidOptions for an unknown name or value) and
+        return every setting."""
+        ...

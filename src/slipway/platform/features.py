@@ -72,6 +72,9 @@ APP_FEATURES = (
         + ".",
         "https://devcenter.heroku.com/articles/dyno-metadata",
         default=True,
+        # Heroku's: `heroku labs` lists only features that are not generally available
+        # (preboot is, so `heroku features` lists it; labs:enable/disable take both).
+        state="beta",
     ),
 )
 

@@ -86,7 +86,7 @@ def serve(config: ServerConfig) -> None:
     logplex, dispatcher = start_logs(config, platform, data_dir, secret)
     release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.api_url)
     runtime = start_runtime(config, platform, data_dir, tls, logplex, release_outputs)
-    providers = start_addons(config, data_dir)
+    providers = start_addons(config, data_dir, tls)
     platform.ports.addons = providers
     token = router_token(data_dir)
     api = create_api(

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from slipway.addons.errors import AddonError
-from slipway.addons.provider import Provider
+from slipway.addons.provider import AddonSettings, Provider
 from slipway.addons.registry import load_providers
 from slipway.git.http import GitAuthError, PushGrant
 from slipway.logs.drains import DrainDispatcher, DrainSpec
@@ -37,7 +37,7 @@ from slipway.server.router_supervisor import RouterLaunch, RouterSupervisor, rou
 from slipway.slugs.store import SlugStore
 from slipway.store import Store
 from slipway.store.engine import sqlite_url
-from slipway.tls import TlsFiles
+from slipway.tls import TlsFiles, ensure_host_certificate
 
 log = logging.getLogger("slipway.server")
 
@@ -171,9 +171,21 @@ def start_router(
     return supervisor
 
 
-def start_addons(config: ServerConfig, data_dir: Path) -> dict[str, Provider]:
+def addon_settings(config: ServerConfig, tls: TlsFiles) -> AddonSettings:
+    """The providers' settings, with a certificate for the add-on servers: one from the
+    platform's CA for the hosts in add-on URLs, or the operator's own."""
+    if tls.ca_cert is None:
+        return dataclasses.replace(config.addons, tls_cert=tls.cert, tls_key=tls.key)
+    hosts = ["127.0.0.1", "localhost", "::1", config.public_host]
+    if config.addons.postgres_host:
+        hosts.append(config.addons.postgres_host)
+    addon_tls = ensure_host_certificate(tls.ca_cert.parent, "addons", hosts)
+    return dataclasses.replace(config.addons, tls_cert=addon_tls.cert, tls_key=addon_tls.key)
+
+
+def start_addons(config: ServerConfig, data_dir: Path, tls: TlsFiles) -> dict[str, Provider]:
     """Add-on providers (built-in and entry points), with the servers they run brought back."""
-    providers = load_providers(data_dir, config.addons)
+    providers = load_providers(data_dir, addon_settings(config, tls))
     for name, provider in providers.items():
         try:
             provider.start()

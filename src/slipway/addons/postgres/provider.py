@@ -33,7 +33,7 @@ from slipway.addons.postgres.databases import (
 from slipway.addons.postgres.embedded import EmbeddedCluster
 from slipway.addons.postgres.resources import Resources, now
 from slipway.addons.postgres.service import CONNECTION_LIMITS, SERVICE, SERVICE_NAME, plan_named
-from slipway.addons.provider import AddonSettings, Plan, Provisioned
+from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
 
 log = logging.getLogger("slipway.addons.postgres")
 
@@ -41,7 +41,8 @@ log = logging.getLogger("slipway.addons.postgres")
 class PostgresProvider:
     """The heroku-postgresql provider. Construction does no I/O; `start()` brings servers back.
 
-    It offers backups (`SupportsBackups`): `self.backups` is a `PgBackups`.
+    It offers backups (`SupportsBackups`: `self.backups` is a `PgBackups`), plan changes
+    (`SupportsPlanChange`) and pg:reset (`SupportsReset`).
     """
 
     service = SERVICE
@@ -63,10 +64,12 @@ class PostgresProvider:
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
         plan = plan_named(plan.name)
-        if options:
-            given = ", ".join(f"--{key}" for key in sorted(options))
+        unknown = sorted(set(options) - {"version"})
+        if unknown:
+            given = ", ".join(f"--{key}" for key in unknown)
             raise InvalidOptions(
-                f"The {SERVICE_NAME} service takes no options (got {given}); remove them."
+                f"The {SERVICE_NAME} service does not take {given}; its only option is "
+                "--version (the server's PostgreSQL major version)."
             )
         server, host, port, kind = self.resources.server_for_new()
         role = random_name("u")
@@ -85,6 +88,8 @@ class PostgresProvider:
             "created_at": now().isoformat(),
             "status": "provisioning",
         }
+        if "version" in options:
+            state["version"] = str(options["version"]).strip()
         # Recorded before anything exists on the server, so an interrupted provision can be
         # swept by start(); removed again if this one fails.
         self.resources.save(state)
@@ -117,6 +122,15 @@ class PostgresProvider:
                 "use a superuser in --postgres-admin-url."
             )
         superuser = bool(rights[0])
+        wanted = state.get("version")
+        if wanted is not None:
+            major = str(conn.info.server_version // 10000)
+            if wanted != major:
+                raise InvalidOptions(
+                    f"{server.label[:1].upper()}{server.label[1:]} runs PostgreSQL {major}; "
+                    f"use --version "
+                    f"{major} or leave --version out."
+                )
         role, database = state["role"], state["database"]
         try:
             conn.execute(
@@ -234,9 +248,12 @@ class PostgresProvider:
 
     def start(self) -> None:
         self.cluster.start()
+        if self.settings.postgres_admin_url:
+            self.resources.front.start(self.resources.front_upstream(self.resources.external()))
         self._sweep_interrupted()
 
     def stop(self) -> None:
+        self.resources.front.stop()
         self.cluster.stop()
 
     def _sweep_interrupted(self) -> None:
@@ -257,7 +274,29 @@ class PostgresProvider:
             path.unlink(missing_ok=True)
             log.info("cleaned up interrupted provision %s", path.stem)
 
-    # -- beyond the protocol: pg:reset, pg:psql (pg:backups: `self.backups`)
+    # -- capabilities: plan changes, pg:reset (pg:backups: `self.backups`); pg:psql
+
+    def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
+        """Plans differ in the role's connection limit only: changed in place, live."""
+        plan = plan_named(plan.name)
+        state = self.resources.load(resource_id)
+        server = self.resources.server_for(state)
+        with connect(server) as conn:
+            try:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(
+                        sql.Identifier(state["role"]), sql.Literal(CONNECTION_LIMITS[plan.name])
+                    )
+                )
+            except psycopg.Error as exc:
+                raise AddonError(
+                    f"Could not move {state['resource_name']} to {plan.name}: "
+                    f"{sql_reason(exc, server.password)}."
+                ) from None
+        state["plan"] = plan.name
+        self.resources.save(state)
+        log.info("moved %s to %s", resource_id, plan.name)
+        return PlanChange()
 
     def reset(self, resource_id: str) -> None:
         """pg:reset: an empty database of the same name, owner and password."""
