@@ -185,8 +185,13 @@ class Backups(Protocol):
         """pg:backups:capture: a new backup, complete when this returns."""
         ...
 
-    def restore_backup(self, resource_id: str, backup_name: str) -> None:
-        """pg:backups:restore: the resource holds what the backup holds; on failure, as it was."""
+    def restore_backup(
+        self, resource_id: str, backup_name: str, *, source_resource_id: str | None = None
+    ) -> None:
+        """pg:backups:restore: the resource holds what the backup holds; on failure, as it was.
+
+        The backup is the resource's own, or another resource's of the same provider when
+        `source_resource_id` names it (`pg:backups:restore OTHER_APP::b001 DATABASE`)."""
         ...
 
     def backup_path(self, resource_id: str, backup_name: str) -> Path:

@@ -17,6 +17,7 @@ from slipway.api.routes import (
     apps,
     builds,
     catalogue,
+    data,
     domains,
     dynos,
     features,
@@ -25,6 +26,7 @@ from slipway.api.routes import (
     logs,
     releases,
 )
+from slipway.platform.capabilities import Signer
 from slipway.platform.deploys import Deployer
 from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.tx import Platform
@@ -39,6 +41,8 @@ RAW_PREFIXES = (
     "/source-blobs/",
     "/build-output/",
     "/release-output/",
+    "/backup-downloads/",
+    "/addon-pages/",
     "/tls/",
     "/log-stream/",
 )
@@ -49,6 +53,7 @@ def create_api(
     *,
     deployer: Deployer | None = None,
     release_outputs: ReleaseOutputs | None = None,
+    signer: Signer | None = None,
     router_token: str | None = None,
     public_url: str = "",
     ca_cert: Path | None = None,
@@ -66,6 +71,7 @@ def create_api(
     api.state.platform = platform
     api.state.deployer = deployer
     api.state.release_outputs = release_outputs
+    api.state.signer = signer
     api.state.router_token = router_token
     api.state.stopping = threading.Event()
     api.state.public_url = public_url.rstrip("/")
@@ -86,6 +92,7 @@ def create_api(
         addons,
         features,
         catalogue,
+        data,
         internal,
     ):
         api.include_router(module.router)

@@ -163,11 +163,47 @@ class AddonResolve(_Body):
     addon_service: StrictStr | None = None
 
 
-class AttachmentCreate(_Body):
-    addon: StrictStr
-    app: StrictStr
+class Ref(_Body):
+    """`{"name": ...}` or `{"id": ...}`: how the official CLI names an add-on or an app."""
+
     name: StrictStr | None = None
+    id: StrictStr | None = None
+
+    @property
+    def ident(self) -> str:
+        return self.id or self.name or ""
+
+
+class AttachmentCreate(_Body):
+    addon: Ref | StrictStr
+    app: Ref | StrictStr
+    name: StrictStr | None = None
+    namespace: StrictStr | None = None
     confirm: StrictStr | None = None
+
+
+class AttachmentResolve(_Body):
+    addon_attachment: StrictStr
+    app: StrictStr | None = None
+    addon_service: StrictStr | None = None
+
+
+class AddonUpdate(_Body):
+    name: StrictStr | None = None
+    plan: PlanRef | StrictStr | None = None
+
+
+class DataRestore(_Body):
+    backup_url: StrictStr
+    extensions: list[StrictStr] | None = None
+
+
+class DataReset(_Body):
+    extensions: list[StrictStr] | None = None
+
+
+class CredentialRotation(_Body):
+    forced: StrictBool | None = None
 
 
 class FeatureUpdate(_Body):

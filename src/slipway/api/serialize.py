@@ -312,31 +312,36 @@ def plan(p: views.AddonPlan) -> Json:
     }
 
 
-def addon(a: views.Addon) -> Json:
+def _plan_ref(name: str, cents: int = 0) -> Json:
+    return {
+        "id": catalogue_id("plan", name),
+        "name": name,
+        "price": {"cents": cents, "unit": "month", "contract": False, "metered": False},
+    }
+
+
+def addon(a: views.Addon, web_url: str | None = None) -> Json:
     return {
         "id": a.id,
         "name": a.name,
         "addon_service": {"id": catalogue_id("service", a.service), "name": a.service},
-        "plan": {
-            "id": catalogue_id("plan", a.plan),
-            "name": a.plan,
-            "price": {"cents": 0, "unit": "month", "contract": False, "metered": False},
-        },
+        "plan": _plan_ref(a.plan, a.price_cents),
         "app": {"id": a.app_id, "name": a.app_name},
         "billing_entity": {"id": a.app_id, "name": a.app_name, "type": "app"},
-        "billed_price": {"cents": 0, "contract": False, "unit": "month"},
+        "billed_price": {"cents": a.price_cents, "contract": False, "unit": "month"},
         "config_vars": list(a.config_vars),
+        "attachment_names": list(a.attachment_names),
         "state": a.state,
         "provision_message": a.provision_message or None,
         "provider_id": a.id,
-        "web_url": None,
+        "web_url": web_url,
         "actions": [],
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),
     }
 
 
-def attachment(a: views.Attachment) -> Json:
+def attachment(a: views.Attachment, web_url: str | None = None) -> Json:
     return {
         "id": a.id,
         "name": a.name,
@@ -345,9 +350,15 @@ def attachment(a: views.Attachment) -> Json:
             "id": a.addon_id,
             "name": a.addon_name,
             "app": {"id": a.addon_app_id, "name": a.addon_app_name},
+            "plan": _plan_ref(a.addon_plan),
+            "addon_service": {
+                "id": catalogue_id("service", a.addon_service),
+                "name": a.addon_service,
+            },
         },
         "app": {"id": a.app_id, "name": a.app_name},
-        "web_url": None,
+        "config_vars": list(a.config_vars),
+        "web_url": web_url,
         "log_input_url": None,
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),

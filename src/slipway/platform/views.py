@@ -169,6 +169,8 @@ class Addon:
     created_at: dt.datetime
     updated_at: dt.datetime
     provision_message: str = ""
+    price_cents: int = 0
+    attachment_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,10 @@ class Attachment:
     addon_app_name: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    # The add-on's plan ("heroku-postgresql:essential-0") and the vars this attachment sets.
+    addon_plan: str = ""
+    addon_service: str = ""
+    config_vars: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,3 +231,44 @@ class AppFeature:
     doc_url: str
     state: str
     enabled: bool
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What Heroku's data API says about a database or key-value store (pg:info, redis:info)."""
+
+    addon: Addon
+    resource_url: str
+    rows: tuple[tuple[str, str], ...]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The add-on's one credential (`default`), parsed from its URL (pg:credentials)."""
+
+    user: str
+    password: str
+    host: str
+    port: int
+    database: str
+    connections: int
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A backup or a restore, as Heroku's data API lists them (`pg:backups`)."""
+
+    uuid: str
+    num: int
+    kind: str  # "backup" or "restore"
+    addon_id: str
+    addon_name: str
+    attachment: str  # DATABASE
+    succeeded: bool
+    size: int
+    created_at: dt.datetime
+    finished_at: dt.datetime
+    backup_name: str  # b001: what was captured or restored
+    backup_addon_id: str  # whose backup it is
+    message: str = ""

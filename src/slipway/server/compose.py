@@ -20,6 +20,7 @@ from slipway.logs.history import LogHistory
 from slipway.logs.plex import Logplex
 from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
+from slipway.platform.capabilities import Signer
 from slipway.platform.deploys import Deployer
 from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.tx import Platform
@@ -93,6 +94,7 @@ def serve(config: ServerConfig) -> None:
         platform,
         deployer=deployer,
         release_outputs=release_outputs,
+        signer=Signer(secret),
         router_token=token,
         public_url=config.api_url,
         ca_cert=tls.ca_cert,

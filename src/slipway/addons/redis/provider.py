@@ -179,6 +179,7 @@ class RedisProvider:
             ("Status", status),
             ("Version", version),
             ("Port", str(state["port"])),
+            *([("TLS Port", str(state["tls_port"]))] if state.get("tls_port") else []),
             ("Memory", memory),
             ("Clients", f"{clients}/{limits.maxclients}"),
             ("Persistence", limits.persistence),

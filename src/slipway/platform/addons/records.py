@@ -25,6 +25,8 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
     ).all()
     config_vars = tuple(f"{a}_{k}" for a in sorted(attachments) for k in row.config_keys)
     return views.Addon(
+        price_cents=plan_price(tx, row),
+        attachment_names=tuple(sorted(attachments)),
         id=row.id,
         name=row.name,
         service=row.service,
@@ -56,7 +58,19 @@ def attachment_view(tx: Tx, row: AddonAttachmentRow) -> views.Attachment:
         addon_app_name=owner.name,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        addon_plan=addon.plan,
+        addon_service=addon.service,
+        config_vars=tuple(f"{row.name}_{k}" for k in addon.config_keys),
     )
+
+
+def plan_price(tx: Tx, row: AddonRow) -> int:
+    """The add-on's plan price in cents from its provider's catalogue (0 when gone)."""
+    provider = tx.ports.addons.get(row.service)
+    if provider is None:
+        return 0
+    plan = provider.service.plan(row.plan)
+    return plan.price_cents if plan else 0
 
 
 def find_addon(tx: Tx, actor: views.Account, ident: str, app: AppRow | None = None) -> AddonRow:
@@ -73,7 +87,10 @@ def find_addon(tx: Tx, actor: views.Account, ident: str, app: AppRow | None = No
         if attachment is not None:
             row = tx.session.get(AddonRow, attachment.addon_id)
     if row is None or not _visible(tx, actor, row):
-        raise NotFound(f"Couldn't find that add-on ({ident}).", resource="addon")
+        raise NotFound(
+            f"Couldn't find that add-on ({ident}); heroku addons lists the add-ons.",
+            resource="addon",
+        )
     return row
 
 
