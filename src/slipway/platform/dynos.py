@@ -318,7 +318,10 @@ def create_dyno(
                 size=chosen.name,
                 memory_mb=chosen.memory_mb,
                 env={str(k): str(v) for k, v in env.items()},
-                tty=not force_no_tty,
+                # A terminal only for a client that has one: the official CLI sends
+                # COLUMNS/LINES exactly when its output is a terminal (a piped `heroku run
+                # cat` would otherwise get its input echoed back).
+                tty=not force_no_tty and bool({"COLUMNS", "LINES"} & set(env)),
                 type=ptype,
                 time_to_live=time_to_live,
             ),
