@@ -36,7 +36,7 @@ class Terminal:
         if pid == 0:  # the child: the CLI, with the PTY as its terminal
             if cwd:
                 os.chdir(cwd)
-            os.execvpe(argv[0], list(argv), dict(env))
+            os.execvpe(argv[0], list(argv), dict(env))  # noqa: S606 (argv, no shell)
         self.pid, self.fd = pid, fd
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         self.status: int | None = None
