@@ -67,6 +67,15 @@ def test_info_psql_and_credentials(cli: HerokuCli, pg_app: str) -> None:
         psycopg.connect(database_url, connect_timeout=5).close()
 
 
+def test_psql_on_a_terminal(cli: HerokuCli, pg_app: str) -> None:
+    term = cli.terminal("pg:psql", "-a", pg_app)
+    term.expect(f"{pg_app}::DATABASE=>")
+    term.send("SELECT 6 * 7 AS answer;\r")
+    assert "42" in term.expect(f"{pg_app}::DATABASE=>")
+    term.send("\\q\r")
+    assert term.wait() == 0
+
+
 def test_backups_capture_list_download_url_and_restore(
     cli: HerokuCli, pg_app: str, tmp_path: Path
 ) -> None:

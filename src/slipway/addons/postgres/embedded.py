@@ -254,6 +254,17 @@ class EmbeddedCluster:
 
     def _start(self, user: OsUser | None) -> None:
         port = self.port()
+        state = read_json(self.state_path)
+        for _ in range(5):
+            if port_is_free(port) or state.get("hardened"):
+                break
+            # Never started, so no add-on's URL holds this port yet: another program (or
+            # another Slipway) took it since initdb; this cluster takes the next free one.
+            port = pick_port(
+                self.settings.postgres_ports, {port}, "the embedded PostgreSQL cluster"
+            )
+            state = state | {"port": port}
+            write_json(self.state_path, state)
         if not port_is_free(port):
             raise PortInUse(
                 f"Port {port}, kept for the embedded PostgreSQL cluster, is in use by another "
