@@ -8,6 +8,7 @@ pg:push do not touch the Django app other tests use.
 from __future__ import annotations
 
 import re
+import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_backups_capture_list_download_url_and_restore(
     cli.ok("pg:backups:download", name, "-o", str(dump), "-a", pg_app)
     assert dump.read_bytes().startswith(b"PGDMP")
     # The link is its own credential: tampered with, it opens nothing.
-    ca = cli.env["NODE_EXTRA_CA_CERTS"]
+    ca = ssl.create_default_context(cafile=cli.env["NODE_EXTRA_CA_CERTS"])
     assert httpx.get(url, verify=ca, timeout=30).content == dump.read_bytes()
     bad = httpx.get(url.replace("token=", "token=0"), verify=ca, timeout=30)
     assert bad.status_code == 404
