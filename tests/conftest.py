@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,11 +33,18 @@ def server(
 
 
 @pytest.fixture(scope="session")
-def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One SQLite-backed server for the CLI tests, which need no second backend."""
-    srv = ServerProcess(tmp_path_factory.mktemp("slipway-cli") / "data").start()
+def sqlite_server() -> Iterator[ServerProcess]:
+    """One SQLite-backed server for the CLI tests, which need no second backend.
+
+    Not under pytest's 0700 tmp dir: the embedded PostgreSQL cluster (heroku-postgresql
+    add-ons) runs as the `postgres` OS user, which must reach the data dir."""
+    root = Path(tempfile.mkdtemp(prefix="slipway-cli-"))
+    root.chmod(0o711)
+    srv = ServerProcess(root / "data").start()
     yield srv
-    srv.stop()
+    # It may run dynos and add-on servers by now, which take a while to stop on a busy machine.
+    srv.stop(timeout=60)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -133,6 +133,41 @@ def ensure_certificates(tls_dir: Path, base_domain: str, extra_hosts: list[str])
     return TlsFiles(cert_path, key_path, ca_cert_path)
 
 
+def ensure_host_certificate(tls_dir: Path, name: str, hosts: list[str]) -> TlsFiles:
+    """`<name>.crt`/`<name>.key` signed by the platform's CA for `hosts`, made again when
+    the hosts change or it nears expiry (the add-on servers' certificate: `addons`)."""
+    ca_cert_path, ca_key_path = tls_dir / "ca.crt", tls_dir / "ca.key"
+    cert_path, key_path = tls_dir / f"{name}.crt", tls_dir / f"{name}.key"
+    now = dt.datetime.now(dt.UTC)
+    wanted = set(_names(hosts))
+    if cert_path.exists() and key_path.exists():
+        current = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        sans = current.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        if set(sans) == wanted and current.not_valid_after_utc > now + dt.timedelta(days=30):
+            return TlsFiles(cert_path, key_path, ca_cert_path)
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Slipway {name}")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
+        .add_extension(x509.SubjectAlternativeName(_names(hosts)), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(_load_key(ca_key_path), hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    cert_path.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + ca_cert.public_bytes(serialization.Encoding.PEM)
+    )
+    return TlsFiles(cert_path, key_path, ca_cert_path)
+
+
 class HostCertificates:
     """Certificates for one host name each, minted on demand from the platform's CA.
 

@@ -97,8 +97,10 @@ class AcmeBackups:
         self._check(resource_id, backup_name)
         self.taken[resource_id] = [b for b in self.taken[resource_id] if b.name != backup_name]
 
-    def restore_backup(self, resource_id: str, backup_name: str) -> None:
-        dump = self.backup_path(resource_id, backup_name)
+    def restore_backup(
+        self, resource_id: str, backup_name: str, *, source_resource_id: str | None = None
+    ) -> None:
+        dump = self.backup_path(source_resource_id or resource_id, backup_name)
         self.provider.resources[resource_id] = dump.read_text()
 
     def backup_path(self, resource_id: str, backup_name: str) -> Path:

@@ -145,11 +145,12 @@ def test_unknown_services_and_plans_are_refused_at_create(client: httpx.Client) 
         "message": "heroku-redis has no plan 'gigantic'; choose one of mini, premium-0.",
     }
     options = client.post(
-        f"/apps/{app}/addons", json={"plan": "heroku-redis", "config": {"tls": "yes"}}
+        f"/apps/{app}/addons", json={"plan": "heroku-redis", "config": {"followers": True}}
     )
     assert options.status_code == 422
     assert options.json()["message"] == (
-        "The heroku-redis service does not take --tls; the only option is --maxmemory_policy."
+        "The heroku-redis service does not take --followers; its options are "
+        "--maxmemory_policy POLICY and --tls."
     )
     assert client.get(f"/apps/{app}/addons").json() == []
 
@@ -165,6 +166,7 @@ def test_redis_info_and_no_backups(client: httpx.Client) -> None:
         "Status",
         "Version",
         "Port",
+        "TLS Port",
         "Memory",
         "Clients",
         "Persistence",
@@ -196,7 +198,7 @@ def test_redis_info_and_no_backups(client: httpx.Client) -> None:
     assert missing.status_code == 404
     assert missing.json() == {
         "id": "not_found",
-        "message": "Couldn't find that add-on (redis-nope-1).",
+        "message": "Couldn't find that add-on (redis-nope-1); heroku addons lists the add-ons.",
         "resource": "addon",
     }
 
@@ -278,9 +280,16 @@ def test_rotating_credentials_releases_the_new_url(client: httpx.Client) -> None
     rotated = client.post(f"/addons/{addon['id']}/actions/rotate-credentials", params={"app": app})
     assert rotated.status_code == 200, rotated.text
     assert rotated.json()["id"] == addon["id"]
-    assert rotated.json()["config_vars"] == ["REDIS_URL"]
-    after = client.get(f"/apps/{app}/config-vars").json()["REDIS_URL"]
+    # The server runs with its CA, so Redis also offers TLS (rediss://), as Heroku's does.
+    assert rotated.json()["config_vars"] == ["REDIS_TLS_URL", "REDIS_URL"]
+    config = client.get(f"/apps/{app}/config-vars").json()
+    after = config["REDIS_URL"]
     assert after != before
+    assert config["REDIS_TLS_URL"].startswith("rediss://")
+    assert (
+        config["REDIS_TLS_URL"].split("@")[0]
+        == after.replace("redis://", "rediss://").split("@")[0]
+    )
     newest = client.get(
         f"/apps/{app}/releases", headers={"Range": "version ..; order=desc,max=1"}
     ).json()[0]

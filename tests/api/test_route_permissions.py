@@ -156,10 +156,14 @@ def test_a_stranger_gets_403_for_another_persons_app_and_404_for_a_missing_one(
 
 
 def test_a_viewer_may_look_but_every_write_is_403(world: World) -> None:
-    # Every route that is not a GET is a write, but for opening a log session and
-    # leaving an app (which is a write only a viewer may do to themselves).
+    # Every route that is not a GET is a write, but for opening a log session, asking for
+    # a backup's download link (pg:backups:url) and leaving an app (which is a write only a
+    # viewer may do to themselves).
     reads = {f"{m} {p}" for m, p in app_routes(world.server) if not rule(m, p).need.write}
-    assert {r for r in reads if not r.startswith("GET ")} == {"POST /apps/{app}/log-sessions"}
+    assert {r for r in reads if not r.startswith("GET ")} == {
+        "POST /apps/{app}/log-sessions",
+        "POST /client/v11/apps/{app}/transfers/{ident}/actions/public-url",
+    }
     with world.server.client(world.viewer) as viewer:
         for method, path in app_routes(world.server):
             response = call(viewer, method, fill(path, world.team_app))

@@ -55,8 +55,8 @@ def test_push_builds_releases_and_scales(
         assert slug["process_types"]["web"] == "python3 -m http.server $PORT"
         assert slug["size"] > 0
         formation = {f["type"]: f["quantity"] for f in api.get(f"/apps/{app}/formation").json()}
-        # The release phase is not a scaled process; the first web is.
-        assert formation == {"web": 1, "clock": 0}
+        # The release phase is listed as Heroku lists it, never scaled; the first web is.
+        assert formation == {"web": 1, "clock": 0, "release": 0}
         assert api.get(f"/apps/{app}").json()["slug_size"] == slug["size"]
         builds = api.get(f"/apps/{app}/builds").json()
         assert [b["status"] for b in builds] == ["succeeded"]

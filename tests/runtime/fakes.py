@@ -94,6 +94,12 @@ class FakeProcess:
     def say(self, text: str) -> None:
         os.write(self._out_w, text.encode() + b"\n")
 
+    def script(self, lines: list[str], status: int) -> None:
+        """Print `lines`, then exit with `status`."""
+        for line in lines:
+            self.say(line)
+        self.exit(status)
+
     def exit(self, status: int) -> None:
         with self._lock:
             if self.status is not None:
@@ -136,6 +142,9 @@ PROGRAMS: dict[str, Callable[[FakeProcess], None]] = {
     "serve": FakeProcess.bind,  # a web process that binds $PORT at once
     "crash": lambda proc: proc.exit(3),  # exits with status 3 at once
     "hang": lambda proc: None,  # runs, never binds
+    # A release command: prints two lines, then exits 0 (or 1).
+    "migrate": lambda proc: proc.script(["Applying 0001_initial... OK", "done"], 0),
+    "migrate-fails": lambda proc: proc.script(["relation missing"], 1),
 }
 
 
@@ -174,6 +183,9 @@ class FakeHooks:
     lines: list[tuple[str, str, str]] = field(default_factory=list)
     settled: list[tuple[int, bool, str]] = field(default_factory=list)
     eco: list[float] = field(default_factory=list)
+    # The release phase's output and exit status, by release version.
+    phase_output: dict[int, list[str]] = field(default_factory=dict)
+    phase_status: dict[int, int] = field(default_factory=dict)
 
     def load_app(self, app_id: str) -> AppSpec | None:
         return self.specs.get(app_id)
@@ -201,6 +213,15 @@ class FakeHooks:
 
     def app_stub(self, app_id: str) -> tuple[str, bool, tuple[str, ...]] | None:
         return None
+
+    def release_phase_started(self, app_id: str, version: int) -> None:
+        self.phase_output.setdefault(version, [])
+
+    def release_phase_line(self, app_id: str, version: int, line: str) -> None:
+        self.phase_output.setdefault(version, []).append(line)
+
+    def release_phase_ended(self, app_id: str, version: int, status: int) -> None:
+        self.phase_status[version] = status
 
     def log(self, source: str) -> list[str]:
         """The messages of one source, e.g. `heroku[web.1]`."""

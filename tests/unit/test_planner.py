@@ -21,7 +21,12 @@ V1, V2 = Generation(1, 0, "basic"), Generation(2, 0, "basic")
 
 
 def desired(
-    version: int = 2, *, settled: bool = True, phase: bool = True, **formation: int
+    version: int = 2,
+    *,
+    settled: bool = True,
+    phase: bool = True,
+    preboot: bool = True,
+    **formation: int,
 ) -> Desired:
     return Desired(
         version=version,
@@ -29,6 +34,7 @@ def desired(
         phase_done=phase,
         formation={t: (q, "basic") for t, q in formation.items()},
         restarts={},
+        preboot=preboot,
     )
 
 
@@ -85,6 +91,24 @@ def test_preboot_starts_new_web_dynos_beside_the_old_and_promotes_when_all_are_u
     assert plan(desired(settled=False, web=2), up) == [Promote(2)]
     # Once promoted (settled), the old ones stop.
     assert plan(desired(web=2), up) == [Stop("web.11", "replaced"), Stop("web.21", "replaced")]
+
+
+def test_without_preboot_the_old_web_dynos_stop_as_the_new_ones_start() -> None:
+    old = [dyno("web.1", V1), dyno("web.2", V1)]
+    assert plan(desired(settled=False, preboot=False, web=2), old) == [
+        Stop("web.11", "replaced"),
+        Stop("web.21", "replaced"),
+        Start("web", 1, V2),
+        Start("web", 2, V2),
+    ]
+    gone = [dyno("web.1", V1, stopping=True), dyno("web.1", V2, STARTING), dyno("web.2", V2)]
+    assert plan(desired(settled=False, preboot=False, web=2), gone) == []
+    # A restart (settled, outdated dyno) also stops the old one first.
+    outdated = DynoFacts("old", "web", 1, V2, UP, outdated=True)
+    assert plan(desired(preboot=False, web=1), [outdated]) == [
+        Stop("old", "replaced"),
+        Start("web", 1, V2),
+    ]
 
 
 def test_a_new_web_dyno_that_fails_to_boot_fails_the_release_and_keeps_the_old() -> None:

@@ -25,6 +25,9 @@ Protocol of its own that the platform checks with `isinstance`:
   sends the add-on's owner to (a management UI) and the cookies that log them in.
 - `SupportsInbox`: an `inbox` attribute implementing `Inbox` (mail:inbox, mail:show).
 
+- `SupportsReset`: `reset` empties a resource (pg:reset).
+- `SupportsSettings`: settings users may change (redis:maxmemory, redis:timeout,
+  redis:keyspace-notifications), each with its current value and its choices.
 A new service in a package of its own is a class with a `service` attribute
 and the methods below, plus an entry point:
 
@@ -212,6 +215,11 @@ class AddonSettings:
         "(default: keep them in each add-on's inbox only).",
         envvar="SLIPWAY_SMTP_RELAY",
     )
+    # The certificate (PEM chain) and key add-on servers present to TLS clients, valid
+    # for the hosts in their URLs; set by the server from the platform's CA. None: the
+    # servers speak plain TCP only.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     # Settings for third-party providers, by convention "<provider>.<key>".
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
 
@@ -285,8 +293,13 @@ class Backups(Protocol):
         """Remove one backup (a scheduled one past the plan's retention)."""
         ...
 
-    def restore_backup(self, resource_id: str, backup_name: str) -> None:
-        """pg:backups:restore: the resource holds what the backup holds; on failure, as it was."""
+    def restore_backup(
+        self, resource_id: str, backup_name: str, *, source_resource_id: str | None = None
+    ) -> None:
+        """pg:backups:restore: the resource holds what the backup holds; on failure, as it was.
+
+        The backup is the resource's own, or another resource's of the same provider when
+        `source_resource_id` names it (`pg:backups:restore OTHER_APP::b001 DATABASE`)."""
         ...
 
     def backup_path(self, resource_id: str, backup_name: str) -> Path:
@@ -373,3 +386,35 @@ class SupportsInbox(Protocol):
 
 
 ProviderFactory = Callable[[Path, AddonSettings], Provider]
+
+
+@runtime_checkable
+class SupportsReset(Protocol):
+    """A provider whose resources can be emptied in place (pg:reset)."""
+
+    def reset(self, resource_id: str) -> None:
+        """Everything the resource holds is gone; its credentials stay the same."""
+        ...
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting of a resource as Heroku's data API shows it (`redis:maxmemory`)."""
+
+    value: str
+    # The values it may take, each with a description; empty when it is free-form.
+    choices: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class SupportsSettings(Protocol):
+    """A provider with settings users may change (redis:maxmemory, redis:timeout ...)."""
+
+    def get_settings(self, resource_id: str) -> dict[str, Setting]:
+        """Every setting by its data-API name (`maxmemory_policy`)."""
+        ...
+
+    def update_settings(self, resource_id: str, changes: Mapping[str, str]) -> dict[str, Setting]:
+        """Apply `changes` (all or none; InvalidOptions for an unknown name or value) and
+        return every setting."""
+        ...

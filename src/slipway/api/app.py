@@ -18,8 +18,11 @@ from slipway.api.routes import (
     addons,
     apps,
     builds,
+    catalogue,
+    data,
     domains,
     dynos,
+    features,
     formation,
     internal,
     login_host,
@@ -30,7 +33,9 @@ from slipway.api.routes import (
     teams,
     transfer_schedules,
 )
+from slipway.platform.capabilities import Signer
 from slipway.platform.deploys import Deployer
+from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.tx import Platform
 
 # Heroku's bucket: 4500 requests, refilled at about 75 a minute.
@@ -42,6 +47,9 @@ RAW_PREFIXES = (
     "/internal/",
     "/source-blobs/",
     "/build-output/",
+    "/release-output/",
+    "/backup-downloads/",
+    "/addon-pages/",
     "/tls/",
     "/log-stream/",
     "/auth",
@@ -66,6 +74,9 @@ ROUTE_MODULES = (
     addons,
     scheduler,
     transfer_schedules,
+    features,
+    catalogue,
+    data,
     internal,
 )
 
@@ -74,6 +85,8 @@ def create_api(
     platform: Platform,
     *,
     deployer: Deployer | None = None,
+    release_outputs: ReleaseOutputs | None = None,
+    signer: Signer | None = None,
     router_token: str | None = None,
     public_url: str = "",
     ca_cert: Path | None = None,
@@ -93,6 +106,8 @@ def create_api(
     )
     api.state.platform = platform
     api.state.deployer = deployer
+    api.state.release_outputs = release_outputs
+    api.state.signer = signer
     api.state.router_token = router_token
     api.state.stopping = threading.Event()
     api.state.public_url = public_url.rstrip("/")

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictInt, StrictStr
+
+
+def _scalar_text(value: object) -> object:
+    """A JSON number or boolean as the text a shell would see (`120`, `true`).
+
+    The official CLI sends `COLUMNS` and `LINES` as numbers from a terminal, and
+    `addons:create -- --flag` as `true`; Heroku takes both as strings. Anything
+    else (null, objects, lists) is left for the strict check to refuse.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+# A string, or a number or boolean taken as its string form.
+ScalarText = Annotated[StrictStr, BeforeValidator(_scalar_text)]
 
 
 class _Body(BaseModel):
@@ -206,7 +226,7 @@ class LogDrainCreate(_Body):
 class DynoCreate(_Body):
     command: StrictStr
     attach: StrictBool | None = None
-    env: dict[StrictStr, StrictStr] | None = None
+    env: dict[StrictStr, ScalarText] | None = None
     force_no_tty: StrictBool | None = None
     size: StrictStr | None = None
     type: StrictStr | None = None
@@ -229,7 +249,7 @@ class AttachmentRef(_Body):
 class AddonCreate(_Body):
     plan: PlanRef | StrictStr
     attachment: AttachmentRef | None = None
-    config: dict[StrictStr, StrictStr] | None = None
+    config: dict[StrictStr, ScalarText] | None = None
     name: StrictStr | None = None
     confirm: StrictStr | None = None
 
@@ -244,17 +264,54 @@ class AddonResolve(_Body):
     addon_service: StrictStr | None = None
 
 
-class AttachmentCreate(_Body):
-    addon: StrictStr
-    app: StrictStr
+class Ref(_Body):
+    """`{"name": ...}` or `{"id": ...}`: how the official CLI names an add-on or an app."""
+
     name: StrictStr | None = None
+    id: StrictStr | None = None
+
+    @property
+    def ident(self) -> str:
+        return self.id or self.name or ""
+
+
+class AttachmentCreate(_Body):
+    addon: Ref | StrictStr
+    app: Ref | StrictStr
+    name: StrictStr | None = None
+    namespace: StrictStr | None = None
     confirm: StrictStr | None = None
 
 
-class AddonUpdate(_Body):
-    """addons:upgrade / addons:downgrade: `{"plan": {"name": "SERVICE:PLAN"}}`."""
+class AttachmentResolve(_Body):
+    addon_attachment: StrictStr
+    app: StrictStr | None = None
+    addon_service: StrictStr | None = None
 
-    plan: PlanRef | StrictStr
+
+class AddonUpdate(_Body):
+    """`{"name": ...}` renames (addons:rename); `{"plan": {"name": "SERVICE:PLAN"}}` changes
+    the plan (addons:upgrade / addons:downgrade)."""
+
+    name: StrictStr | None = None
+    plan: PlanRef | StrictStr | None = None
+
+
+class DataRestore(_Body):
+    backup_url: StrictStr
+    extensions: list[StrictStr] | None = None
+
+
+class DataReset(_Body):
+    extensions: list[StrictStr] | None = None
+
+
+class CredentialRotation(_Body):
+    forced: StrictBool | None = None
+
+
+class FeatureUpdate(_Body):
+    enabled: StrictBool
 
 
 class SchedulerJobCreate(_Body):

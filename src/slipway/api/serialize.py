@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from slipway.platform import dynos, views
@@ -82,7 +83,61 @@ def app(a: views.App) -> Json:
     }
 
 
-def release(r: views.Release) -> Json:
+def stack(name: str) -> Json:
+    return {
+        "id": STACK_ID,
+        "name": name,
+        "state": "beta" if name.endswith("-edge") else "public",
+        "default": True,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def region(name: str) -> Json:
+    return {
+        "id": REGION_ID,
+        "name": name,
+        "country": "",
+        "description": "This Slipway server",
+        "locale": "",
+        "private_capable": False,
+        "provider": {"name": "slipway", "region": name},
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def feature(f: views.AppFeature) -> Json:
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"slipway:feature:{f.name}")),
+        "name": f.name,
+        "display_name": f.display_name,
+        "description": f.description,
+        "doc_url": f.doc_url,
+        "enabled": f.enabled,
+        "state": f.state,
+        "feedback_email": None,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+def app_extended(a: views.App) -> Json:
+    """`GET /apps/{app}?extended=true` (`heroku apps:info -x`): Heroku's extra fields, and
+    what Slipway knows of the app besides."""
+    return {
+        "cron_finished_at": None,
+        "cron_next_run": None,
+        "database_size": None,
+        "slug_commit": a.slug_commit,
+        "feature_switches": dict(a.feature_switches),
+        "process_tier": a.process_tier,
+        "sleeps": a.sleeps,
+    }
+
+
+def release(r: views.Release, output_stream_url: str | None = None) -> Json:
     return {
         "id": r.id,
         "version": r.version,
@@ -95,7 +150,7 @@ def release(r: views.Release) -> Json:
         "artifacts": [{"type": "slug", "id": r.slug_id}] if r.slug_id else [],
         "app": {"id": r.app_id, "name": r.app_name},
         "user": {"id": r.user_id, "email": r.user_email},
-        "output_stream_url": None,
+        "output_stream_url": output_stream_url if r.release_phase else None,
         "created_at": ts(r.created_at),
         "updated_at": ts(r.updated_at),
     }
@@ -373,31 +428,36 @@ def plan(p: views.AddonPlan) -> Json:
     }
 
 
-def addon(a: views.Addon) -> Json:
+def _plan_ref(name: str, cents: int = 0) -> Json:
+    return {
+        "id": catalogue_id("plan", name),
+        "name": name,
+        "price": {"cents": cents, "unit": "month", "contract": False, "metered": False},
+    }
+
+
+def addon(a: views.Addon, web_url: str | None = None) -> Json:
     return {
         "id": a.id,
         "name": a.name,
         "addon_service": {"id": catalogue_id("service", a.service), "name": a.service},
-        "plan": {
-            "id": catalogue_id("plan", a.plan),
-            "name": a.plan,
-            "price": {"cents": a.price_cents, "unit": "month", "contract": False, "metered": False},
-        },
+        "plan": _plan_ref(a.plan, a.price_cents),
         "app": {"id": a.app_id, "name": a.app_name},
         "billing_entity": {"id": a.app_id, "name": a.app_name, "type": "app"},
         "billed_price": {"cents": a.price_cents, "contract": False, "unit": "month"},
         "config_vars": list(a.config_vars),
+        "attachment_names": list(a.attachment_names),
         "state": a.state,
         "provision_message": a.provision_message or None,
         "provider_id": a.id,
-        "web_url": a.web_url,
+        "web_url": a.web_url or web_url,
         "actions": [],
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),
     }
 
 
-def attachment(a: views.Attachment) -> Json:
+def attachment(a: views.Attachment, web_url: str | None = None) -> Json:
     return {
         "id": a.id,
         "name": a.name,
@@ -406,9 +466,15 @@ def attachment(a: views.Attachment) -> Json:
             "id": a.addon_id,
             "name": a.addon_name,
             "app": {"id": a.addon_app_id, "name": a.addon_app_name},
+            "plan": _plan_ref(a.addon_plan),
+            "addon_service": {
+                "id": catalogue_id("service", a.addon_service),
+                "name": a.addon_service,
+            },
         },
         "app": {"id": a.app_id, "name": a.app_name},
-        "web_url": a.web_url,
+        "config_vars": list(a.config_vars),
+        "web_url": a.web_url or web_url,
         "log_input_url": None,
         "created_at": ts(a.created_at),
         "updated_at": ts(a.updated_at),

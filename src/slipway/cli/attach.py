@@ -86,8 +86,11 @@ class _Output:
                 break
             self.out.write(self.pending[:at])
             value = self.pending[at + len(EXIT_MARKER_BYTES) : end].strip()
-            with contextlib.suppress(ValueError):
-                self.status = int(value)
+            # The first marker is the command's (`with_exit_status`); the server's own,
+            # after it, is the status of the shell that ran it.
+            if self.status is None:
+                with contextlib.suppress(ValueError):
+                    self.status = int(value)
             self.pending = self.pending[end + 1 :]
         keep = len(EXIT_MARKER_BYTES) + 8
         marker_start = self.pending.find(EXIT_MARKER_BYTES[:1])

@@ -104,6 +104,8 @@ def app_view(tx: Tx, row: AppRow) -> views.App:
         created_at=row.created_at,
         updated_at=row.updated_at,
         released_at=row.released_at,
+        slug_commit=slug.commit if slug else None,
+        feature_switches=dict(row.features or {}),
     )
 
 
@@ -142,6 +144,7 @@ def create_app(
         region=tx.settings.region,
         config={},
         buildpacks=[],
+        features={},
         uid=_next_uid(tx),
         created_at=now,
         updated_at=now,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from slipway.platform import access, audit, views
+from slipway.platform import access, audit, features, views
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.domains import custom_hostnames
 from slipway.platform.errors import InvalidParams, NotFound, PlatformError, Unavailable
@@ -87,6 +87,8 @@ def app_spec(tx: Tx, app_id: str, slug_path: SlugPath) -> AppSpec | None:
         eco=any(p.size.lower() == "eco" for p in formation),
         domains=tuple(custom_hostnames(tx, app.id)),
         quota_exhausted=eco_seconds_used(tx, app.owner_id) >= tx.settings.eco_quota_hours * 3600,
+        preboot=features.enabled(app.features or {}, features.PREBOOT),
+        dyno_metadata=features.enabled(app.features or {}, features.DYNO_METADATA),
     )
 
 
@@ -326,7 +328,10 @@ def create_dyno(
                 size=chosen.name,
                 memory_mb=chosen.memory_mb,
                 env={str(k): str(v) for k, v in env.items()},
-                tty=not force_no_tty,
+                # A terminal only for a client that has one: the official CLI sends
+                # COLUMNS/LINES exactly when its output is a terminal (a piped `heroku run
+                # cat` would otherwise get its input echoed back).
+                tty=not force_no_tty and bool({"COLUMNS", "LINES"} & set(env)),
                 type=ptype,
                 time_to_live=time_to_live,
                 still_allowed=_attach_check(tx, actor, app) if attach else None,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import select
 
 from slipway.platform import audit, views
-from slipway.platform.apps import find_app_row
+from slipway.platform.apps import find_app_row, latest_live_release_row
 from slipway.platform.errors import InvalidParams, NotFound
 from slipway.platform.events import RuntimeChanged
 from slipway.platform.formation_rules import (
@@ -21,7 +21,7 @@ from slipway.platform.formation_rules import (
     plan_formation,
 )
 from slipway.platform.tx import Tx
-from slipway.store.models import AppRow, FormationRow
+from slipway.store.models import AppRow, FormationRow, SlugRow
 
 
 def formation_view(row: FormationRow, app: AppRow) -> views.Formation:
@@ -100,9 +100,30 @@ def sync_formation(tx: Tx, app: AppRow, process_types: Mapping[str, str]) -> Non
             row.updated_at = now
 
 
+def _release_phase(tx: Tx, app: AppRow) -> views.Formation | None:
+    """The release phase as Heroku lists it in the formation: never scaled (quantity 0),
+    but there, which is how `heroku releases:retry` learns the app has one."""
+    live = latest_live_release_row(tx, app.id)
+    slug = tx.session.get(SlugRow, live.slug_id) if live and live.slug_id else None
+    if slug is None or "release" not in slug.process_types:
+        return None
+    return views.Formation(
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"slipway:formation:{app.id}:release")),
+        app_id=app.id,
+        app_name=app.name,
+        type="release",
+        command=slug.process_types["release"],
+        quantity=0,
+        size=tx.settings.default_dyno_size,
+        created_at=slug.created_at,
+        updated_at=slug.created_at,
+    )
+
+
 def list_formation(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Formation]:
     app = find_app_row(tx, actor, app_ident)
-    return [formation_view(r, app) for r in _rows(tx, app)]
+    release = _release_phase(tx, app)
+    return [formation_view(r, app) for r in _rows(tx, app)] + ([release] if release else [])
 
 
 def get_formation(tx: Tx, actor: views.Actor, app_ident: str, ptype: str) -> views.Formation:
@@ -110,6 +131,9 @@ def get_formation(tx: Tx, actor: views.Actor, app_ident: str, ptype: str) -> vie
     for row in _rows(tx, app):
         if row.type == ptype:
             return formation_view(row, app)
+    release = _release_phase(tx, app) if ptype == "release" else None
+    if release is not None:
+        return release
     raise NotFound(f"Couldn't find that process type ({ptype}).", resource="formation")
 
 

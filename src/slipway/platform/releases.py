@@ -37,8 +37,20 @@ class ReleaseReason(enum.StrEnum):
         return self is not ReleaseReason.ADDON
 
 
-def release_view(row: ReleaseRow, app: AppRow, *, current_version: int | None) -> views.Release:
+def runs_release_phase(tx: Tx, row: ReleaseRow) -> bool:
+    """Whether the release's release phase runs (Heroku: a slug with a `release` process
+    type, on a release that is not only an add-on change)."""
+    if not tx.settings.runs_dynos or not ReleaseReason(row.reason).runs_release_phase:
+        return False
+    slug = tx.session.get(SlugRow, row.slug_id) if row.slug_id else None
+    return slug is not None and slug.checksum is not None and "release" in slug.process_types
+
+
+def release_view(
+    tx: Tx, row: ReleaseRow, app: AppRow, *, current_version: int | None
+) -> views.Release:
     return views.Release(
+        release_phase=runs_release_phase(tx, row),
         id=row.id,
         app_id=app.id,
         app_name=app.name,
@@ -143,7 +155,7 @@ def list_releases(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Rele
     rows = tx.session.scalars(
         select(ReleaseRow).where(ReleaseRow.app_id == app.id).order_by(ReleaseRow.version)
     ).all()
-    return [release_view(r, app, current_version=current) for r in rows]
+    return [release_view(tx, r, app, current_version=current) for r in rows]
 
 
 def find_release_row(tx: Tx, app: AppRow, ident: str) -> ReleaseRow:
@@ -164,7 +176,16 @@ def find_release_row(tx: Tx, app: AppRow, ident: str) -> ReleaseRow:
 def get_release(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> views.Release:
     app = find_app_row(tx, actor, app_ident)
     row = find_release_row(tx, app, ident)
-    return release_view(row, app, current_version=_current_version(tx, app))
+    return release_view(tx, row, app, current_version=_current_version(tx, app))
+
+
+def release_output_of(tx: Tx, release_id: str) -> tuple[str, int, bool, str] | None:
+    """(app id, version, whether its release phase runs, status) of a release, for its
+    output URL (which carries its own token, so no actor); None when there is none."""
+    row = tx.session.get(ReleaseRow, release_id)
+    if row is None:
+        return None
+    return row.app_id, row.version, runs_release_phase(tx, row), row.status
 
 
 def release_config(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> dict[str, str]:
@@ -197,7 +218,7 @@ def rollback(tx: Tx, actor: views.Actor, app_ident: str, target: str) -> views.R
         config=config,
         slug_id=source.slug_id,
     )
-    return release_view(row, app, current_version=row.version)
+    return release_view(tx, row, app, current_version=row.version)
 
 
 def get_config(tx: Tx, actor: views.Actor, app_ident: str) -> dict[str, str]:
@@ -321,4 +342,4 @@ def release_slug(
         config=app.config,
         slug_id=slug.id,
     )
-    return release_view(row, app, current_version=row.version)
+    return release_view(tx, row, app, current_version=row.version)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from slipway.platform import dynos
+from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.tx import Platform
 from slipway.runtime.specs import AppSpec
 from slipway.slugs.store import SlugStore
@@ -17,10 +18,17 @@ Publish = Callable[[str, str, str, str], None]
 
 
 class RuntimeBridge:
-    def __init__(self, platform: Platform, slugs: SlugStore, publish: Publish) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        slugs: SlugStore,
+        publish: Publish,
+        release_outputs: ReleaseOutputs | None = None,
+    ) -> None:
         self.platform = platform
         self.slugs = slugs
         self._publish = publish
+        self.release_outputs = release_outputs
 
     def load_app(self, app_id: str) -> AppSpec | None:
         with self.platform.tx() as tx:
@@ -44,3 +52,15 @@ class RuntimeBridge:
     def eco_seconds(self, app_id: str, seconds: float) -> None:
         with self.platform.tx() as tx:
             dynos.record_eco_usage(tx, app_id, seconds)
+
+    def release_phase_started(self, app_id: str, version: int) -> None:
+        if self.release_outputs is not None:
+            self.release_outputs.phase_started(app_id, version)
+
+    def release_phase_line(self, app_id: str, version: int, line: str) -> None:
+        if self.release_outputs is not None:
+            self.release_outputs.phase_line(app_id, version, line)
+
+    def release_phase_ended(self, app_id: str, version: int, status: int) -> None:
+        if self.release_outputs is not None:
+            self.release_outputs.phase_ended(app_id, version, status)

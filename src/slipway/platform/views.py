@@ -92,6 +92,9 @@ class App:
     sleeps: bool = False
     team: TeamRef | None = None
     locked: bool = False
+    # The current slug's commit, and the labs features switched away from their default.
+    slug_commit: str | None = None
+    feature_switches: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class Release:
     created_at: dt.datetime
     updated_at: dt.datetime
     addon_plan_names: tuple[str, ...] = field(default_factory=tuple)
+    # Its release phase runs (or ran): it has an output_stream_url.
+    release_phase: bool = False
 
     @property
     def eligible_for_rollback(self) -> bool:
@@ -225,6 +230,7 @@ class Addon:
     # Where addons:open goes (the platform's /addons/ID/open), for services with a page.
     web_url: str | None = None
     price_cents: int = 0  # the plan's display price per month
+    attachment_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,10 @@ class Attachment:
     created_at: dt.datetime
     updated_at: dt.datetime
     web_url: str | None = None  # the add-on's page (addons:open reads it here first)
+    # The add-on's plan ("heroku-postgresql:essential-0") and the vars this attachment sets.
+    addon_plan: str = ""
+    addon_service: str = ""
+    config_vars: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -388,3 +398,56 @@ class AuditEvent:
     app_id: str | None
     app_name: str | None
     description: str
+
+
+@dataclass(frozen=True)
+class AppFeature:
+    """A labs feature of an app (`heroku labs`)."""
+
+    name: str
+    display_name: str
+    description: str
+    doc_url: str
+    state: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What Heroku's data API says about a database or key-value store (pg:info, redis:info)."""
+
+    addon: Addon
+    resource_url: str
+    rows: tuple[tuple[str, str], ...]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The add-on's one credential (`default`), parsed from its URL (pg:credentials)."""
+
+    user: str
+    password: str
+    host: str
+    port: int
+    database: str
+    connections: int
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A backup or a restore, as Heroku's data API lists them (`pg:backups`)."""
+
+    uuid: str
+    num: int
+    kind: str  # "backup" or "restore"
+    addon_id: str
+    addon_name: str
+    attachment: str  # DATABASE
+    succeeded: bool
+    size: int
+    created_at: dt.datetime
+    finished_at: dt.datetime
+    backup_name: str  # b001: what was captured or restored
+    backup_addon_id: str  # whose backup it is
+    message: str = ""

@@ -41,25 +41,30 @@ def dyno_env(
     # C.UTF-8 exists on every Debian system; en_US.UTF-8 (Heroku's) often is not generated.
     env: dict[str, str] = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8"}
     env.update(release.config)
-    env.update(
-        {
-            "DYNO": dyno_name,
-            "HOME": "/app",
-            "HEROKU_APP_ID": app.app_id,
-            "HEROKU_APP_NAME": app.app_name,
-            "HEROKU_DYNO_ID": dyno_id,
-            "HEROKU_RELEASE_VERSION": f"v{release.version}",
-            "HEROKU_RELEASE_CREATED_AT": release.created_at,
-        }
-    )
-    if app.web_host:
-        env["HEROKU_APP_DEFAULT_DOMAIN_NAME"] = app.web_host
+    env.update({"DYNO": dyno_name, "HOME": "/app"})
+    if app.dyno_metadata:
+        env.update(dyno_metadata(app, release, dyno_id))
     if release.commit:
-        env["HEROKU_SLUG_COMMIT"] = release.commit
         env["SOURCE_VERSION"] = release.commit
-    env["HEROKU_SLUG_DESCRIPTION"] = release.description
     if port is not None:
         env["PORT"] = str(port)
     if extra:
         env.update(extra)
     return env
+
+
+def dyno_metadata(app: AppSpec, release: ReleaseSpec, dyno_id: str) -> dict[str, str]:
+    """Heroku's runtime-dyno-metadata variables (the labs feature, on unless switched off)."""
+    meta = {
+        "HEROKU_APP_ID": app.app_id,
+        "HEROKU_APP_NAME": app.app_name,
+        "HEROKU_DYNO_ID": dyno_id,
+        "HEROKU_RELEASE_VERSION": f"v{release.version}",
+        "HEROKU_RELEASE_CREATED_AT": release.created_at,
+        "HEROKU_SLUG_DESCRIPTION": release.description,
+    }
+    if app.web_host:
+        meta["HEROKU_APP_DEFAULT_DOMAIN_NAME"] = app.web_host
+    if release.commit:
+        meta["HEROKU_SLUG_COMMIT"] = release.commit
+    return meta

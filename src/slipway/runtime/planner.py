@@ -12,7 +12,9 @@ The rules, as Heroku's dyno manager has them:
   them is up is the release promoted (it becomes current and the router moves
   to it); then the old web dynos are stopped. If a new web dyno crashes or
   misses its boot deadline first, the release fails and the old dynos keep
-  serving.
+  serving. With preboot switched off (`heroku labs:disable preboot`) the old
+  web dynos stop as the new ones start, as on Heroku without preboot; a
+  release that fails then brings the old release's dynos back.
 * Other process types follow a release once it is current, one dyno after
   another: stop the old `worker.1`, start the new one, then `worker.2`.
 * Dynos beyond the formation's quantity stop; missing ones start.
@@ -72,6 +74,8 @@ class Desired:
     formation: Mapping[str, tuple[int, str]]  # type -> (quantity, size)
     restarts: Mapping[str, int]  # type -> restart generation
     asleep: bool = False
+    # New web dynos boot beside the old ones; off, the old ones stop as they start.
+    preboot: bool = True
 
     def generation(self, ptype: str) -> Generation:
         _, size = self.formation.get(ptype, (0, ""))
@@ -139,6 +143,8 @@ def _plan_rollout(desired: Desired, live: list[DynoFacts]) -> list[Step]:
     if failed:
         reason = failed[0].failure or f"{failed[0].type}.{failed[0].index} did not come up"
         return [Fail(desired.version, reason), *(Stop(d.id, "failed-release") for d in new_web)]
+    if not desired.preboot:
+        steps += [Stop(d.id, "replaced") for d in live if d.type == "web" and not d.runs(wanted)]
     up = 0
     for index in range(1, web_quantity + 1):
         mine = [d for d in new_web if d.index == index]
@@ -161,19 +167,24 @@ def _plan_settled(desired: Desired, live: list[DynoFacts]) -> list[Step]:
         wanted = desired.generation(ptype)
         in_range = [d for d in mine if d.index <= quantity]
         if ptype == "web":
-            steps += _preboot(wanted, quantity, in_range)
+            steps += _preboot(wanted, quantity, in_range, desired.preboot)
         else:
             steps += _one_after_another(ptype, wanted, quantity, in_range)
     return steps
 
 
-def _preboot(wanted: Generation, quantity: int, dynos: list[DynoFacts]) -> list[Step]:
-    """Web dynos: the replacement boots first; the old one stops once it is up."""
+def _preboot(
+    wanted: Generation, quantity: int, dynos: list[DynoFacts], preboot: bool = True
+) -> list[Step]:
+    """Web dynos: the replacement boots first; the old one stops once it is up (without
+    preboot, the old one stops as the replacement starts)."""
     steps: list[Step] = []
     for index in range(1, quantity + 1):
         current = [d for d in dynos if d.index == index and d.runs(wanted)]
         old = [d for d in dynos if d.index == index and not d.runs(wanted)]
         if not current:
+            if not preboot:
+                steps += [Stop(d.id, "replaced") for d in old]
             steps.append(Start("web", index, wanted))
             continue
         if any(d.state == DynoState.UP for d in current):

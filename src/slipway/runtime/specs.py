@@ -65,6 +65,10 @@ class AppSpec:
     owner_email: str = ""
     domains: tuple[str, ...] = ()
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Labs features: web dynos boot beside the old ones (off: the old ones stop first),
+    # and dynos get the metadata variables (HEROKU_APP_ID, HEROKU_RELEASE_VERSION...).
+    preboot: bool = True
+    dyno_metadata: bool = True
 
     def process(self, ptype: str) -> ProcessSpec | None:
         return next((p for p in self.formation if p.type == ptype), None)

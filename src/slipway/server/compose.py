@@ -20,7 +20,9 @@ from slipway.logs.history import LogHistory
 from slipway.logs.plex import Logplex
 from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
+from slipway.platform.capabilities import Signer
 from slipway.platform.deploys import Deployer
+from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.ticker import Ticker
 from slipway.platform.tx import Platform
 from slipway.runtime.sandbox import Sandbox
@@ -84,8 +86,9 @@ def serve(config: ServerConfig) -> None:
     repos = RepoStore(data_dir / "repos")
     deployer = build_deployer(config, platform, data_dir, secret, repos)
     logplex, dispatcher = start_logs(config, platform, data_dir, secret)
-    runtime = start_runtime(config, platform, data_dir, tls, logplex)
-    providers = start_addons(config, data_dir)
+    release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.api_url)
+    runtime = start_runtime(config, platform, data_dir, tls, logplex, release_outputs)
+    providers = start_addons(config, data_dir, tls)
     platform.ports.addons = providers
     ticker = Ticker(platform, config.ticker)
     ticker.start()
@@ -93,6 +96,8 @@ def serve(config: ServerConfig) -> None:
     api = create_api(
         platform,
         deployer=deployer,
+        release_outputs=release_outputs,
+        signer=Signer(secret),
         router_token=token,
         public_url=config.api_url,
         ca_cert=tls.ca_cert,

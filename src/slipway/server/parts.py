@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from slipway.addons.errors import AddonError
-from slipway.addons.provider import Provider
+from slipway.addons.provider import AddonSettings, Provider
 from slipway.addons.registry import load_providers
 from slipway.git.http import GitAuthError, PushGrant
 from slipway.logs.drains import DrainDispatcher, DrainSpec
@@ -26,6 +26,7 @@ from slipway.platform import apps, authorizations, drains, route_rules
 from slipway.platform.errors import Forbidden, NotFound, Unauthorized
 from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, RuntimeChanged
 from slipway.platform.permissions import scope_refusal
+from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.tx import Platform
 from slipway.runtime.local import LocalDriver
@@ -37,7 +38,7 @@ from slipway.server.router_supervisor import RouterLaunch, RouterSupervisor, rou
 from slipway.slugs.store import SlugStore
 from slipway.store import Store
 from slipway.store.engine import sqlite_url
-from slipway.tls import TlsFiles
+from slipway.tls import TlsFiles, ensure_host_certificate
 
 log = logging.getLogger("slipway.server")
 
@@ -121,13 +122,18 @@ def connect_runtime(platform: Platform, manager: DynoManager) -> None:
 
 
 def start_runtime(
-    config: ServerConfig, platform: Platform, data_dir: Path, tls: TlsFiles, logplex: Logplex
+    config: ServerConfig,
+    platform: Platform,
+    data_dir: Path,
+    tls: TlsFiles,
+    logplex: Logplex,
+    release_outputs: ReleaseOutputs,
 ) -> DynoManager:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tls.cert), str(tls.key))
     manager = DynoManager(
         LocalDriver(data_dir / "runtime"),
-        RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish),
+        RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish, release_outputs),
         config.runtime,
         rendezvous=Rendezvous(context, config.public_host),
         rendezvous_bind=(config.host, config.rendezvous_port),
@@ -172,9 +178,21 @@ def start_router(
     return supervisor
 
 
-def start_addons(config: ServerConfig, data_dir: Path) -> dict[str, Provider]:
+def addon_settings(config: ServerConfig, tls: TlsFiles) -> AddonSettings:
+    """The providers' settings, with a certificate for the add-on servers: one from the
+    platform's CA for the hosts in add-on URLs, or the operator's own."""
+    if tls.ca_cert is None:
+        return dataclasses.replace(config.addons, tls_cert=tls.cert, tls_key=tls.key)
+    hosts = ["127.0.0.1", "localhost", "::1", config.public_host]
+    if config.addons.postgres_host:
+        hosts.append(config.addons.postgres_host)
+    addon_tls = ensure_host_certificate(tls.ca_cert.parent, "addons", hosts)
+    return dataclasses.replace(config.addons, tls_cert=addon_tls.cert, tls_key=addon_tls.key)
+
+
+def start_addons(config: ServerConfig, data_dir: Path, tls: TlsFiles) -> dict[str, Provider]:
     """Add-on providers (built-in and entry points), with the servers they run brought back."""
-    providers = load_providers(data_dir, config.addons)
+    providers = load_providers(data_dir, addon_settings(config, tls))
     for name, provider in providers.items():
         try:
             provider.start()

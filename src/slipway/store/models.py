@@ -142,6 +142,8 @@ class AppRow(Base):
     sleeps: Mapped[bool] = mapped_column(Boolean, default=False)
     # The unprivileged uid its builds and dynos run as.
     uid: Mapped[int] = mapped_column(Integer, unique=True)
+    # Labs features switched away from their default (platform.features), e.g. {"preboot": false}.
+    features: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -393,3 +395,24 @@ class AuditEventRow(Base):
     app_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     app_name: Mapped[str | None] = mapped_column(String(30), nullable=True)
     description: Mapped[str] = mapped_column(Text)
+
+
+class AddonRestoreRow(Base):
+    """One `pg:backups:restore` into an add-on: the transfer r001, r002 ... of Heroku's data API."""
+
+    __tablename__ = "addon_restores"
+    __table_args__ = (UniqueConstraint("addon_id", "num", name="uq_addon_restores_num"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    addon_id: Mapped[str] = mapped_column(ForeignKey("addons.id", ondelete="CASCADE"), index=True)
+    num: Mapped[int] = mapped_column(Integer)
+    backup_name: Mapped[str] = mapped_column(String(100))
+    # The add-on whose backup it was, when not this one (`APP::b001`).
+    source_addon_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    # Why it failed, in one sentence; empty when it succeeded.
+    message: Mapped[str] = mapped_column(Text, default="")
+    source_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    user_email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -3,7 +3,8 @@
 Created with initdb under `<data_dir>/addons/postgres/cluster`, started and
 stopped with pg_ctl, listening on 127.0.0.1 only on a port chosen once and kept
 (`cluster.json`), with its superuser password in `superuser-password`, its unix
-socket in `run/` and its log in `log/postgresql.log`. As root it runs as
+socket in `run/` and its log in `log/postgresql.log`. It speaks TLS with the
+platform's add-on certificate (copied into PGDATA) beside plain connections. As root it runs as
 `settings.postgres_os_user` (postgres refuses to run as root); `addons/` and
 `addons/postgres/` are then made searchable (0711) so that user can reach its
 own directories.
@@ -39,6 +40,9 @@ log = logging.getLogger("slipway.addons.postgres")
 
 # Enough for every plan's limit plus the provider's own sessions.
 _EMBEDDED_MAX_CONNECTIONS = 200
+# The platform's add-on certificate, copied for the cluster's user (0600).
+TLS_CERT = "slipway-tls.crt"
+TLS_KEY = "slipway-tls.key"
 
 
 class EmbeddedCluster:
@@ -235,10 +239,32 @@ class EmbeddedCluster:
             f"max_connections = {_EMBEDDED_MAX_CONNECTIONS}\n"
             "password_encryption = 'scram-sha-256'\n"
         )
+        cert, key = self.settings.tls_cert, self.settings.tls_key
+        if cert is not None and key is not None:
+            # TLS as Heroku Postgres has it (apps ask for sslmode=require), with the
+            # platform's certificate; clients that do not ask still connect in plain.
+            write_private(self.pgdata / TLS_CERT, cert.read_text(), owner=user)
+            write_private(self.pgdata / TLS_KEY, key.read_text(), owner=user)
+            conf += (
+                "ssl = on\n"
+                f"ssl_cert_file = {quoted(str(self.pgdata / TLS_CERT))}\n"
+                f"ssl_key_file = {quoted(str(self.pgdata / TLS_KEY))}\n"
+            )
         write_private(self.pgdata / "slipway.conf", conf, owner=user)
 
     def _start(self, user: OsUser | None) -> None:
         port = self.port()
+        state = read_json(self.state_path)
+        for _ in range(5):
+            if port_is_free(port) or state.get("hardened"):
+                break
+            # Never started, so no add-on's URL holds this port yet: another program (or
+            # another Slipway) took it since initdb; this cluster takes the next free one.
+            port = pick_port(
+                self.settings.postgres_ports, {port}, "the embedded PostgreSQL cluster"
+            )
+            state = state | {"port": port}
+            write_json(self.state_path, state)
         if not port_is_free(port):
             raise PortInUse(
                 f"Port {port}, kept for the embedded PostgreSQL cluster, is in use by another "

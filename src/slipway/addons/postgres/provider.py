@@ -42,7 +42,8 @@ log = logging.getLogger("slipway.addons.postgres")
 class PostgresProvider:
     """The heroku-postgresql provider. Construction does no I/O; `start()` brings servers back.
 
-    It offers backups (`SupportsBackups`): `self.backups` is a `PgBackups`.
+    It offers backups (`SupportsBackups`: `self.backups` is a `PgBackups`), plan changes
+    (`SupportsPlanChange`) and pg:reset (`SupportsReset`).
     """
 
     service = SERVICE
@@ -64,10 +65,12 @@ class PostgresProvider:
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
         plan = plan_named(plan.name)
-        if options:
-            given = ", ".join(f"--{key}" for key in sorted(options))
+        unknown = sorted(set(options) - {"version"})
+        if unknown:
+            given = ", ".join(f"--{key}" for key in unknown)
             raise InvalidOptions(
-                f"The {SERVICE_NAME} service takes no options (got {given}); remove them."
+                f"The {SERVICE_NAME} service does not take {given}; its only option is "
+                "--version (the server's PostgreSQL major version)."
             )
         server, host, port, kind = self.resources.server_for_new()
         role = random_name("u")
@@ -86,6 +89,8 @@ class PostgresProvider:
             "created_at": now().isoformat(),
             "status": "provisioning",
         }
+        if "version" in options:
+            state["version"] = str(options["version"]).strip()
         # Recorded before anything exists on the server, so an interrupted provision can be
         # swept by start(); removed again if this one fails.
         self.resources.save(state)
@@ -118,6 +123,15 @@ class PostgresProvider:
                 "use a superuser in --postgres-admin-url."
             )
         superuser = bool(rights[0])
+        wanted = state.get("version")
+        if wanted is not None:
+            major = str(conn.info.server_version // 10000)
+            if wanted != major:
+                raise InvalidOptions(
+                    f"{server.label[:1].upper()}{server.label[1:]} runs PostgreSQL {major}; "
+                    f"use --version "
+                    f"{major} or leave --version out."
+                )
         role, database = state["role"], state["database"]
         try:
             conn.execute(
@@ -235,9 +249,12 @@ class PostgresProvider:
 
     def start(self) -> None:
         self.cluster.start()
+        if self.settings.postgres_admin_url:
+            self.resources.front.start(self.resources.front_upstream(self.resources.external()))
         self._sweep_interrupted()
 
     def stop(self) -> None:
+        self.resources.front.stop()
         self.cluster.stop()
 
     def _sweep_interrupted(self) -> None:

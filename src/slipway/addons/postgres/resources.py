@@ -4,11 +4,13 @@
 
 `server` is "embedded" (the cluster under `<data_dir>/addons/postgres/cluster`)
 or "external" (the server of `postgres_admin_url`). The database name is the
-add-on's resource id.
+add-on's resource id. `host` and `port` are where apps connect: the TLS front's
+(`tlsfront.py`, `front.json`) for a named server without TLS of its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +22,10 @@ from psycopg.conninfo import conninfo_to_dict
 from slipway.addons._files import private_dir, read_json, write_json
 from slipway.addons._names import check_resource_id
 from slipway.addons.errors import ProviderUnavailable, ResourceNotFound
-from slipway.addons.postgres.connect import AdminServer
+from slipway.addons.postgres.connect import AdminServer, connect
 from slipway.addons.postgres.embedded import EmbeddedCluster
 from slipway.addons.postgres.service import SERVICE_NAME
+from slipway.addons.postgres.tlsfront import FrontKeeper, Upstream
 from slipway.addons.provider import AddonSettings
 
 _NO_ADMIN_URL_HINT = "start it or pass --postgres-admin-url"
@@ -45,6 +48,8 @@ class Resources:
         self.dir = root / "resources"
         self.settings = settings
         self.cluster = cluster
+        self.front = FrontKeeper(root, settings)
+        self._external_tls: bool | None = None
 
     # -- state files
 
@@ -98,17 +103,56 @@ class Resources:
         )
 
     def server_for_new(self) -> tuple[AdminServer, str, int, str]:
-        """The server a new add-on goes on: (server, host for URLs, port, kind)."""
+        """The server a new add-on goes on: (server, host for URLs, port, kind).
+
+        A named server that has no TLS is reached through the TLS front
+        (`tlsfront.py`), so apps that require TLS connect to it too."""
         if self.settings.postgres_admin_url:
             server = self.external()
             host = server.params.get("host") or ""
             if not host or host.startswith("/") or "," in host:
                 host = "127.0.0.1"
             port = int((server.params.get("port") or "5432").split(",")[0])
+            if self.settings.tls_cert is not None and not self.external_speaks_tls(server):
+                front = self.front.ensure(self.front_upstream(server), self._ports_in_use())
+                return server, self.settings.postgres_host or FrontKeeper.HOST, front, "external"
             return server, self.settings.postgres_host or host, port, "external"
         self.cluster.ensure_running()
         server = self.cluster.server()
         return server, self.settings.postgres_host or "127.0.0.1", self.cluster.port(), "embedded"
+
+    def external_speaks_tls(self, server: AdminServer) -> bool:
+        """Whether the named server accepts `sslmode=require` (asked once per start)."""
+        if self._external_tls is None:
+            try:
+                tls = dataclasses.replace(server, params={**server.params, "sslmode": "require"})
+                with connect(tls):
+                    self._external_tls = True
+            except ProviderUnavailable as exc:
+                if "does not support ssl" not in exc.message.lower():
+                    raise
+                self._external_tls = False
+        return self._external_tls
+
+    @staticmethod
+    def front_upstream(server: AdminServer) -> Upstream:
+        """Where the front relays to: the named server's TCP address or unix socket."""
+        host = server.params.get("host") or server.params.get("hostaddr") or "127.0.0.1"
+        host = host.split(",")[0]
+        port = int((server.params.get("port") or "5432").split(",")[0])
+        if host.startswith("/"):
+            return f"{host}/.s.PGSQL.{port}"
+        return host, port
+
+    def _ports_in_use(self) -> set[int]:
+        ports = (
+            {int(read_json(p)["port"]) for p in self.dir.glob("*.json")}
+            if self.dir.exists()
+            else set()
+        )
+        if self.cluster.state_path.exists():
+            ports.add(self.cluster.port())
+        return ports
 
     def server_for(self, state: Mapping[str, Any]) -> AdminServer:
         if state["server"] == "embedded":

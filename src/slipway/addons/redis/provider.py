@@ -26,8 +26,8 @@ from slipway.addons.errors import (
     ProviderUnavailable,
     UnknownPlan,
 )
-from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
-from slipway.addons.redis.resp import RespError, parse_info
+from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned, Setting
+from slipway.addons.redis.resp import RespClient, RespError, parse_info
 from slipway.addons.redis.server import HOST, RedisServers, password_hash
 from slipway.addons.redis.service import (
     MAXMEMORY_POLICIES,
@@ -68,10 +68,21 @@ class RedisProvider:
                 + ", ".join(p.short_name for p in PLANS)
                 + "."
             )
-        policy = self._policy(options)
+        policy, tls_only = self._options(options)
         self.servers.version()
+        tls = self.servers.tls_available()
+        if tls_only and not tls:
+            raise InvalidOptions(
+                "This server has no certificate for add-ons, so --tls is not available; "
+                "leave it out."
+            )
         with self._lock:
-            taken = {int(s["port"]) for s in self.servers.states() if s.get("port")}
+            taken = {
+                int(p)
+                for s in self.servers.states()
+                for p in (s.get("port"), s.get("tls_port"))
+                if p
+            }
             rid = random_name("r")
             directory = self.servers.directory(rid)
             state: dict[str, Any] = {
@@ -82,6 +93,9 @@ class RedisProvider:
                 "password": new_password(),
                 "admin_password": new_password(),
                 "maxmemory_policy": policy,
+                "timeout": 0,
+                "notify_keyspace_events": "",
+                "tls_only": tls_only,
                 "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
                 "status": "provisioning",
             }
@@ -90,6 +104,11 @@ class RedisProvider:
                 for _ in range(5):
                     state["port"] = pick_port(self.settings.redis_ports, taken, "a redis add-on")
                     taken.add(state["port"])
+                    if tls:
+                        state["tls_port"] = pick_port(
+                            self.settings.redis_ports, taken, "a redis add-on's TLS"
+                        )
+                        taken.add(state["tls_port"])
                     self.servers.save(state)
                     try:
                         self.supervisor.start(state)
@@ -107,17 +126,21 @@ class RedisProvider:
                 self.supervisor.discard(directory)
                 raise
         log.info("provisioned %s for %s on port %d", rid, resource_name, state["port"])
-        return Provisioned(resource_id=rid, config={"URL": self.servers.url(state)})
+        return Provisioned(resource_id=rid, config=self.servers.config(state))
 
     @staticmethod
-    def _policy(options: Mapping[str, str]) -> str:
+    def _options(options: Mapping[str, str]) -> tuple[str, bool]:
+        """`-- --maxmemory_policy allkeys-lru` and the bare flag `-- --tls` (REDIS_URL is
+        then the rediss:// one): (policy, tls only)."""
         opts = {key.replace("-", "_"): value for key, value in options.items()}
-        unknown = sorted(set(opts) - {"maxmemory_policy"})
+        unknown = sorted(set(opts) - {"maxmemory_policy", "tls"})
         if unknown:
             raise InvalidOptions(
                 f"The {SERVICE_NAME} service does not take --{', --'.join(unknown)}; "
-                "the only option is --maxmemory_policy."
+                "its options are --maxmemory_policy POLICY and --tls."
             )
+        if opts.get("tls", "true") not in ("true", "false"):
+            raise InvalidOptions("The --tls option is a flag; give it without a value.")
         policy = opts.get("maxmemory_policy", "noeviction")
         if policy not in MAXMEMORY_POLICIES:
             raise InvalidOptions(
@@ -125,7 +148,7 @@ class RedisProvider:
                 + ", ".join(MAXMEMORY_POLICIES)
                 + "."
             )
-        return policy
+        return policy, opts.get("tls") == "true"
 
     def deprovision(self, resource_id: str) -> None:
         directory = self.servers.directory(resource_id)
@@ -135,7 +158,7 @@ class RedisProvider:
                 log.info("deprovisioned %s", resource_id)
 
     def config(self, resource_id: str) -> dict[str, str]:
-        return {"URL": self.servers.url(self.servers.load(resource_id))}
+        return self.servers.config(self.servers.load(resource_id))
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:
         state = self.servers.load(resource_id)
@@ -156,6 +179,7 @@ class RedisProvider:
             ("Status", status),
             ("Version", version),
             ("Port", str(state["port"])),
+            *([("TLS Port", str(state["tls_port"]))] if state.get("tls_port") else []),
             ("Memory", memory),
             ("Clients", f"{clients}/{limits.maxclients}"),
             ("Persistence", limits.persistence),
@@ -184,7 +208,7 @@ class RedisProvider:
             self.servers.save(state)
             self.servers.write_conf(state)
         log.info("rotated the credentials of %s", resource_id)
-        return {"URL": self.servers.url(state)}
+        return self.servers.config(state)
 
     def start(self) -> None:
         """Start every add-on's redis-server; raises the failures after trying them all."""
@@ -213,41 +237,115 @@ class RedisProvider:
         with self._lock:
             self.supervisor.stop_all()
 
+    # -- capabilities: plan changes and settings
+
     def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
-        """maxmemory, maxclients and AOF persistence change live (CONFIG SET), and the
-        config file is rewritten so a restart keeps them."""
+        """Memory, clients and persistence follow the plan at once (CONFIG SET), and in
+        redis.conf for the next start; the data stays."""
         if plan.name not in PLAN_LIMITS:
-            raise UnknownPlan(f"The {SERVICE_NAME} service has no plan {plan.name}.")
+            raise UnknownPlan(
+                f"The {SERVICE_NAME} service has no plan {plan.name}; available plans: "
+                + ", ".join(p.short_name for p in PLANS)
+                + "."
+            )
         limits = PLAN_LIMITS[plan.name]
         with self._lock:
             state = self.servers.load(resource_id)
-            if self.supervisor.running(resource_id):
-                try:
-                    with self.servers.admin(state) as client:
-                        client.call("CONFIG", "SET", "maxmemory", f"{limits.maxmemory_mb}mb")
-                        client.call("CONFIG", "SET", "maxclients", str(limits.maxclients))
-                        client.call("CONFIG", "SET", "appendonly", "yes" if limits.aof else "no")
-                        # Turning AOF on rewrites the file in the background; a SHUTDOWN
-                        # during that rewrite is refused, so let it finish first.
-                        for _ in range(100):
-                            persistence = parse_info(client.call("INFO", "persistence"))
-                            if persistence.get("aof_rewrite_in_progress", "0") == "0" and (
-                                persistence.get("aof_rewrite_scheduled", "0") == "0"
-                            ):
-                                break
-                            time.sleep(0.05)
-                except (OSError, RespError) as exc:
-                    raise ProviderUnavailable(
-                        f"Could not apply the new limits to the redis-server of "
-                        f"{state['resource_name']} (port {state['port']}): {exc}; try again."
-                    ) from None
+            self._config_set(
+                state,
+                {
+                    "maxmemory": f"{limits.maxmemory_mb}mb",
+                    "maxclients": str(limits.maxclients),
+                    "appendonly": "yes" if limits.aof else "no",
+                },
+            )
             state["plan"] = plan.name
             self.servers.save(state)
             self.servers.write_conf(state)
+        log.info("moved %s to %s", resource_id, plan.name)
         return PlanChange(
             f"The limits of {limits.maxmemory_mb} MB and {limits.maxclients} clients apply now "
             f"({limits.persistence}); no restart was needed."
         )
+
+    def get_settings(self, resource_id: str) -> dict[str, Setting]:
+        state = self.servers.load(resource_id)
+        return {
+            "maxmemory_policy": Setting(state["maxmemory_policy"], MAXMEMORY_POLICIES),
+            "timeout": Setting(str(state.get("timeout", 0))),
+            "notify_keyspace_events": Setting(str(state.get("notify_keyspace_events", ""))),
+        }
+
+    def update_settings(self, resource_id: str, changes: Mapping[str, str]) -> dict[str, Setting]:
+        """redis:maxmemory, redis:timeout, redis:keyspace-notifications: live and kept."""
+        unknown = sorted(set(changes) - {"maxmemory_policy", "timeout", "notify_keyspace_events"})
+        if unknown:
+            raise InvalidOptions(
+                f"The {SERVICE_NAME} service has no setting {unknown[0]}; the settings are "
+                "maxmemory_policy, timeout and notify_keyspace_events."
+            )
+        live: dict[str, str] = {}
+        wanted: dict[str, Any] = {}
+        if "maxmemory_policy" in changes:
+            policy = changes["maxmemory_policy"]
+            if policy not in MAXMEMORY_POLICIES:
+                raise InvalidOptions(
+                    f"The maxmemory policy {policy!r} does not exist; use one of "
+                    + ", ".join(MAXMEMORY_POLICIES)
+                    + "."
+                )
+            wanted["maxmemory_policy"] = live["maxmemory-policy"] = policy
+        if "timeout" in changes:
+            text = str(changes["timeout"]).strip()
+            if not text.isdigit() or int(text) > 100000:
+                raise InvalidOptions(
+                    f"The timeout {text!r} is not valid; give whole seconds from 0 (never) "
+                    "to 100000."
+                )
+            wanted["timeout"] = int(text)
+            live["timeout"] = text
+        if "notify_keyspace_events" in changes:
+            events = str(changes["notify_keyspace_events"])
+            if any(c not in "KEg$lshzxetmdnA" for c in events):
+                raise InvalidOptions(
+                    f"The keyspace notification flags {events!r} are not valid; use Redis' "
+                    "letters (K, E, g, $, l, s, h, z, x, e, t, m, d, n, A)."
+                )
+            wanted["notify_keyspace_events"] = live["notify-keyspace-events"] = events
+        with self._lock:
+            state = self.servers.load(resource_id)
+            self._config_set(state, live)
+            state.update(wanted)
+            self.servers.save(state)
+            self.servers.write_conf(state)
+        return self.get_settings(resource_id)
+
+    def _config_set(self, state: Mapping[str, Any], values: Mapping[str, str]) -> None:
+        """CONFIG SET on the running server (the admin user may; the app's may not)."""
+        if not values or not self.supervisor.running(state["resource_id"]):
+            return
+        try:
+            with self.servers.admin(state) as client:
+                for key, value in values.items():
+                    client.call("CONFIG", "SET", key, value)
+                if values.get("appendonly") == "yes":
+                    self._wait_initial_aof(client)
+        except (OSError, RespError) as exc:
+            raise ProviderUnavailable(
+                f"Could not change the redis-server for {state['resource_name']} "
+                f"(port {state['port']}): {exc}; try again."
+            ) from None
+
+    @staticmethod
+    def _wait_initial_aof(client: RespClient, timeout: float = 30.0) -> None:
+        """Turning AOF on writes the first AOF in the background; until it is written the
+        server refuses to shut down (and would lose the change at a platform stop)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = parse_info(client.call("INFO", "persistence"))
+            if info.get("aof_rewrite_in_progress") == "0" and info.get("aof_enabled") == "1":
+                return
+            time.sleep(0.05)
 
     # -- beyond the protocol
 

@@ -26,6 +26,14 @@ class RespClient:
         self._sock = socket.create_connection((host, port), timeout=timeout)
         self._reader = self._sock.makefile("rb")
 
+    @classmethod
+    def over(cls, sock: socket.socket) -> RespClient:
+        """A client on a socket that is already connected (e.g. wrapped in TLS)."""
+        client = cls.__new__(cls)
+        client._sock = sock
+        client._reader = sock.makefile("rb")
+        return client
+
     def __enter__(self) -> RespClient:
         return self
 

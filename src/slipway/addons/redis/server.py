@@ -4,6 +4,7 @@ the redis-server binary and OS user it runs as, and the provider's admin connect
     <data_dir>/addons/redis/<resource_id>/
         state.json    port, passwords, plan (0600)
         redis.conf    rendered from state.json at every start and rotation (0600)
+        tls.crt, tls.key  the platform's add-on certificate, copied for the server (0600)
         redis.pid     written by redis-server
         redis.log     its log
         dump.rdb, appendonlydir/
@@ -35,6 +36,8 @@ from slipway.addons.redis.service import PLAN_LIMITS, SERVICE_NAME
 
 ADMIN_USER = "slipway"
 HOST = "127.0.0.1"
+TLS_CERT = "tls.crt"
+TLS_KEY = "tls.key"
 
 
 def password_hash(password: str) -> str:
@@ -166,9 +169,19 @@ class RedisServers:
             f"maxmemory {limits.maxmemory_mb}mb",
             f"maxmemory-policy {state['maxmemory_policy']}",
             f"maxclients {limits.maxclients}",
+            f"timeout {int(state.get('timeout', 0))}",
+            f"notify-keyspace-events {_quoted(str(state.get('notify_keyspace_events', '')))}",
             f"user default reset on #{app_hash} ~*{channels} +@all -@admin",
             f"user {ADMIN_USER} reset on #{admin_hash} ~*{channels} +@all",
         ]
+        if state.get("tls_port"):
+            # TLS beside plain TCP (REDIS_TLS_URL, rediss://): clients show no certificate.
+            lines += [
+                f"tls-port {state['tls_port']}",
+                f"tls-cert-file {_quoted(str(directory / TLS_CERT))}",
+                f"tls-key-file {_quoted(str(directory / TLS_KEY))}",
+                "tls-auth-clients no",
+            ]
         if version >= (7, 0, 0):
             lines += [
                 "enable-protected-configs no",
@@ -180,9 +193,28 @@ class RedisServers:
         return "\n".join(lines) + "\n"
 
     def write_conf(self, state: Mapping[str, Any]) -> Path:
-        path = self.directory(state["resource_id"]) / "redis.conf"
+        directory = self.directory(state["resource_id"])
+        if state.get("tls_port"):
+            self._copy_tls(directory)
+        path = directory / "redis.conf"
         write_private(path, self.render_conf(state), owner=self.user())
         return path
+
+    def tls_available(self) -> bool:
+        cert, key = self.settings.tls_cert, self.settings.tls_key
+        return cert is not None and key is not None and cert.exists() and key.exists()
+
+    def _copy_tls(self, directory: Path) -> None:
+        """The platform's certificate and key, copied for the server's own user (0600)."""
+        cert, key = self.settings.tls_cert, self.settings.tls_key
+        if cert is None or key is None:
+            raise ProviderUnavailable(
+                "This redis add-on speaks TLS, but the server was started without a "
+                "certificate for add-ons; start it with its CA (the default)."
+            )
+        owner = self.user()
+        write_private(directory / TLS_CERT, cert.read_text(), owner=owner)
+        write_private(directory / TLS_KEY, key.read_text(), owner=owner)
 
     @contextlib.contextmanager
     def admin(self, state: Mapping[str, Any], timeout: float = 5.0) -> Iterator[RespClient]:
@@ -196,3 +228,15 @@ class RedisServers:
     def url(self, state: Mapping[str, Any]) -> str:
         # The explicit `default` user: redis-cli 7 misreads an empty one (redis://:pw@).
         return f"redis://default:{state['password']}@{HOST}:{state['port']}"
+
+    def tls_url(self, state: Mapping[str, Any]) -> str | None:
+        if not state.get("tls_port"):
+            return None
+        return f"rediss://default:{state['password']}@{HOST}:{state['tls_port']}"
+
+    def config(self, state: Mapping[str, Any]) -> dict[str, str]:
+        """The add-on's config vars: URL (rediss:// with --tls) and TLS_URL, as Heroku's."""
+        tls = self.tls_url(state)
+        if tls is None:
+            return {"URL": self.url(state)}
+        return {"URL": tls if state.get("tls_only") else self.url(state), "TLS_URL": tls}

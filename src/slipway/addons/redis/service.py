@@ -46,13 +46,14 @@ SERVICE = Service(
     config_var_suffix="REDIS",
 )
 
-MAXMEMORY_POLICIES = (
-    "noeviction",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-)
+# Each maxmemory policy with what it does (redis:maxmemory prints it).
+MAXMEMORY_POLICIES = {
+    "noeviction": "return errors when the memory limit is reached",
+    "allkeys-lru": "evict the least recently used keys first",
+    "allkeys-lfu": "evict the least frequently used keys first",
+    "allkeys-random": "evict random keys",
+    "volatile-lru": "evict the least recently used keys that have an expiry",
+    "volatile-lfu": "evict the least frequently used keys that have an expiry",
+    "volatile-random": "evict random keys that have an expiry",
+    "volatile-ttl": "evict the keys with an expiry and the shortest time to live first",
+}

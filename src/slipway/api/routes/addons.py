@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from slipway.api import serialize
 from slipway.api.bodies import (
@@ -14,12 +15,33 @@ from slipway.api.bodies import (
     AddonResolve,
     AddonUpdate,
     AttachmentCreate,
+    AttachmentResolve,
 )
 from slipway.api.deps import current_account, get_platform
 from slipway.platform import addons, views
+from slipway.platform.capabilities import Signer
+from slipway.platform.errors import InvalidParams, NotFound
 
 router = APIRouter()
 Actor = Annotated[views.Actor, Depends(current_account)]
+PAGE = "addon-page"
+
+
+def page_url(request: Request, addon_id: str) -> str | None:
+    """The add-on's page (`addons:open`): a link that is its own credential."""
+    signer: Signer | None = getattr(request.app.state, "signer", None)
+    if signer is None:
+        return None
+    base = request.app.state.public_url
+    return f"{base}/addon-pages/{addon_id}?token={signer.token(PAGE, addon_id)}"
+
+
+def _addon(request: Request, a: views.Addon) -> dict[str, Any]:
+    return serialize.addon(a, page_url(request, a.id))
+
+
+def _attachment(request: Request, a: views.Attachment) -> dict[str, Any]:
+    return serialize.attachment(a, page_url(request, a.addon_id))
 
 
 @router.get("/addon-services")
@@ -45,25 +67,25 @@ def get_plan(ident: str, plan: str, request: Request, actor: Actor) -> dict[str,
 @router.get("/addons")
 def list_all(request: Request, actor: Actor) -> list[dict[str, Any]]:
     with get_platform(request).tx() as tx:
-        return [serialize.addon(a) for a in addons.list_addons(tx, actor, None)]
+        return [_addon(request, a) for a in addons.list_addons(tx, actor, None)]
 
 
 @router.get("/apps/{app}/addons")
 def list_for_app(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
     with get_platform(request).tx() as tx:
-        return [serialize.addon(a) for a in addons.list_addons(tx, actor, app)]
+        return [_addon(request, a) for a in addons.list_addons(tx, actor, app)]
 
 
 @router.get("/addons/{ident}")
 def get_addon(ident: str, request: Request, actor: Actor) -> dict[str, Any]:
     with get_platform(request).tx() as tx:
-        return serialize.addon(addons.get_addon(tx, actor, ident))
+        return _addon(request, addons.get_addon(tx, actor, ident))
 
 
 @router.get("/apps/{app}/addons/{ident}")
 def get_app_addon(app: str, ident: str, request: Request, actor: Actor) -> dict[str, Any]:
     with get_platform(request).tx() as tx:
-        return serialize.addon(addons.get_addon(tx, actor, ident, app))
+        return _addon(request, addons.get_addon(tx, actor, ident, app))
 
 
 @router.post("/apps/{app}/addons", status_code=201)
@@ -78,17 +100,7 @@ def create(app: str, body: AddonCreate, request: Request, actor: Actor) -> dict[
         name=body.name,
         options=body.config or {},
     )
-    return serialize.addon(created)
-
-
-@router.patch("/apps/{app}/addons/{ident}")
-def update(
-    app: str, ident: str, body: AddonUpdate, request: Request, actor: Actor
-) -> dict[str, Any]:
-    """addons:upgrade / addons:downgrade; the answer's provision_message says what happened."""
-    plan = body.plan if isinstance(body.plan, str) else body.plan.name
-    changed = addons.change_plan(get_platform(request), actor, app, ident, plan)
-    return serialize.addon(changed)
+    return _addon(request, created)
 
 
 @router.delete("/apps/{app}/addons/{ident}")
@@ -99,37 +111,115 @@ def destroy(
     gone = addons.destroy_addon(
         get_platform(request), actor, app, ident, force=bool(body and body.force)
     )
-    return serialize.addon(gone)
+    return _addon(request, gone)
 
 
 @router.post("/actions/addons/resolve")
 def resolve(body: AddonResolve, request: Request, actor: Actor) -> list[dict[str, Any]]:
     with get_platform(request).tx() as tx:
-        return [serialize.addon(a) for a in addons.resolve(tx, actor, body.addon, body.app)]
+        return [_addon(request, a) for a in addons.resolve(tx, actor, body.addon, body.app)]
 
 
 @router.get("/addon-attachments")
 def list_attachments(request: Request, actor: Actor) -> list[dict[str, Any]]:
     with get_platform(request).tx() as tx:
-        return [serialize.attachment(a) for a in addons.list_attachments(tx, actor, None)]
+        return [_attachment(request, a) for a in addons.list_attachments(tx, actor, None)]
 
 
 @router.get("/apps/{app}/addon-attachments")
 def list_app_attachments(app: str, request: Request, actor: Actor) -> list[dict[str, Any]]:
     with get_platform(request).tx() as tx:
-        return [serialize.attachment(a) for a in addons.list_attachments(tx, actor, app)]
+        return [_attachment(request, a) for a in addons.list_attachments(tx, actor, app)]
 
 
 @router.post("/addon-attachments", status_code=201)
 def attach(body: AttachmentCreate, request: Request, actor: Actor) -> dict[str, Any]:
-    created = addons.attach(get_platform(request), actor, body.addon, body.app, body.name)
-    return serialize.attachment(created)
+    """The official CLI sends `{"addon": {"name": ...}, "app": {"name": ...}}`; the schema
+    also allows plain strings."""
+    addon = body.addon if isinstance(body.addon, str) else body.addon.ident
+    app = body.app if isinstance(body.app, str) else body.app.ident
+    created = addons.attach(get_platform(request), actor, addon, app, body.name, body.namespace)
+    return _attachment(request, created)
+
+
+@router.get("/addon-attachments/{ident}")
+def get_attachment(ident: str, request: Request, actor: Actor) -> dict[str, Any]:
+    with get_platform(request).tx() as tx:
+        return _attachment(request, addons.get_attachment(tx, actor, ident))
+
+
+@router.get("/apps/{app}/addon-attachments/{ident}")
+def get_app_attachment(app: str, ident: str, request: Request, actor: Actor) -> dict[str, Any]:
+    """By id, or by name within the app (`heroku addons:detach DATABASE`)."""
+    with get_platform(request).tx() as tx:
+        return _attachment(request, addons.get_attachment(tx, actor, ident, app))
+
+
+@router.post("/actions/addon-attachments/resolve")
+def resolve_attachments(
+    body: AttachmentResolve, request: Request, actor: Actor
+) -> list[dict[str, Any]]:
+    with get_platform(request).tx() as tx:
+        found = addons.resolve_attachments(tx, actor, body.addon_attachment, body.app)
+    if body.addon_service:
+        found = [a for a in found if a.addon_service == body.addon_service]
+    return [_attachment(request, a) for a in found]
 
 
 @router.delete("/addon-attachments/{ident}")
 def detach(ident: str, request: Request, actor: Actor) -> dict[str, Any]:
     with get_platform(request).tx() as tx:
-        return serialize.attachment(addons.detach(tx, actor, ident))
+        return _attachment(request, addons.detach(tx, actor, ident))
+
+
+@router.patch("/apps/{app}/addons/{ident}")
+def update(
+    app: str, ident: str, body: AddonUpdate, request: Request, actor: Actor
+) -> dict[str, Any]:
+    """`{"name": ...}` renames (addons:rename); `{"plan": ...}` changes the plan in place
+    (addons:upgrade, addons:downgrade)."""
+    platform = get_platform(request)
+    if (body.name is None) == (body.plan is None):
+        raise InvalidParams("Send either name (to rename) or plan (to change the plan).")
+    if body.name is not None:
+        with platform.tx() as tx:
+            return _addon(request, addons.rename_addon(tx, actor, app, ident, body.name))
+    assert body.plan is not None
+    plan = body.plan if isinstance(body.plan, str) else body.plan.name
+    return _addon(request, addons.change_plan(platform, actor, app, ident, plan))
+
+
+@router.get("/addons/{ident}/config/{namespace}")
+def namespace_config(
+    ident: str, namespace: str, request: Request, actor: Actor
+) -> list[dict[str, Any]]:
+    """A credential's config (`addons:attach --credential NAME` checks it is not empty):
+    Slipway's add-ons have one credential, default."""
+    with get_platform(request).tx() as tx:
+        addons.get_addon(tx, actor, ident)
+    return []
+
+
+@router.get("/addon-pages/{addon_id}")
+def addon_page(addon_id: str, token: str, request: Request) -> HTMLResponse:
+    """What `heroku addons:open` opens: the add-on's info rows (no login: the link is
+    signed for this add-on)."""
+    signer: Signer | None = getattr(request.app.state, "signer", None)
+    if signer is None or not signer.check(PAGE, addon_id, token):
+        raise NotFound("This add-on link is not valid; run heroku addons:open again.")
+    addon, rows = addons.addon_page(get_platform(request), addon_id)
+    cells = "".join(
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+        for label, value in rows
+    )
+    title = html.escape(f"{addon.name} ({addon.plan})")
+    page = (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>On {html.escape(addon.app_name)}, attached as "
+        f"{html.escape(', '.join(addon.config_vars) or 'nothing')}.</p>"
+        f"<table>{cells}</table></body></html>"
+    )
+    return HTMLResponse(page)
 
 
 # -- Slipway's own: what pg:* and redis:* need --------------------------------------------
@@ -149,7 +239,7 @@ def info(ident: str, request: Request, actor: Actor) -> list[dict[str, str]]:
 @router.post("/addons/{ident}/actions/rotate-credentials")
 def rotate(ident: str, request: Request, actor: Actor) -> dict[str, Any]:
     rotated = addons.rotate_credentials(get_platform(request), actor, ident, _app(request))
-    return serialize.addon(rotated)
+    return _addon(request, rotated)
 
 
 @router.get("/addons/{ident}/backups")
@@ -181,7 +271,7 @@ def addon_attachments(ident: str, request: Request, actor: Actor) -> list[dict[s
     with get_platform(request).tx() as tx:
         addon = addons.get_addon(tx, actor, ident)
         return [
-            serialize.attachment(a)
+            _attachment(request, a)
             for a in addons.list_attachments(tx, actor, None)
             if a.addon_id == addon.id
         ]

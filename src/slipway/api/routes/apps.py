@@ -54,9 +54,13 @@ def create_app(request: Request, actor: Actor, body: AppCreate | None = None) ->
 
 
 @router.get("/apps/{app}")
-def get_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
+def get_app(app: str, request: Request, actor: Actor, extended: bool = False) -> dict[str, Any]:
     with get_platform(request).tx() as tx:
-        return serialize.app(apps.get_app(tx, actor, app))
+        view = apps.get_app(tx, actor, app)
+    body = serialize.app(view)
+    if extended:
+        body["extended"] = serialize.app_extended(view)
+    return body
 
 
 @router.patch("/apps/{app}")
@@ -86,4 +90,7 @@ def delete_app(app: str, request: Request, actor: Actor) -> dict[str, Any]:
     deployer = request.app.state.deployer
     if deployer is not None:
         deployer.forget_app(view.id, build_ids)
+    outputs = request.app.state.release_outputs
+    if outputs is not None:
+        outputs.forget_app(view.id)
     return serialize.app(view)

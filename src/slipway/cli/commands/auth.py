@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import socket
 import sys
+from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -138,6 +139,9 @@ def heroku_env() -> None:
     git_host = str(info["git_host"])
     lines = {
         "HEROKU_HOST": url,
+        # pg:* and redis:* call Heroku's data API on this host, with HEROKU_HOST's scheme
+        # and port: Slipway's API serves it. Unset, they send the token to Heroku.
+        "HEROKU_DATA_HOST": urlsplit(url).hostname or "127.0.0.1",
         "HEROKU_PARTICLEBOARD_URL": url,
         "HEROKU_BUILDPACK_REGISTRY_URL": url,
         "HEROKU_LOGIN_HOST": url,

@@ -10,6 +10,8 @@ translated into the platform's errors in one place (`providers.platform_error`).
 - `attachments.py`: attach and detach, each a release with the config vars.
 - `records.py`: finding, listing and resolving the add-ons an actor can see.
 - `resources.py`: pg:info/redis:info, credential rotation, Postgres backups.
+- `changes.py`: renaming an add-on and changing its plan in place.
+- `data.py`: what Heroku's data API answers (pg:*, redis:*), transfers included.
 - `providers.py`: the port's lookup and the error translation.
 - `plans.py`: addons:upgrade / addons:downgrade.
 - `mail.py`: a mail add-on's inbox; `pages.py`: addons:open.
@@ -17,7 +19,13 @@ translated into the platform's errors in one place (`providers.platform_error`).
   limits the ticker enforces.
 """
 
-from slipway.platform.addons.attachments import attach, detach, list_attachments
+from slipway.platform.addons.attachments import (
+    attach,
+    detach,
+    get_attachment,
+    list_attachments,
+    resolve_attachments,
+)
 from slipway.platform.addons.catalogue import (
     catalogue_id,
     get_plan,
@@ -32,8 +40,10 @@ from slipway.platform.addons.plans import change_plan
 from slipway.platform.addons.providers import platform_error
 from slipway.platform.addons.provisioning import create_addon, destroy_addon, destroy_app_addons
 from slipway.platform.addons.records import get_addon, list_addons, resolve
+from slipway.platform.addons.rename import rename_addon
 from slipway.platform.addons.resources import (
     addon_info,
+    addon_page,
     backup_path,
     capture_backup,
     list_backups,
@@ -44,6 +54,7 @@ from slipway.platform.addons.resources import (
 
 __all__ = [
     "addon_info",
+    "addon_page",
     "attach",
     "backup_path",
     "capture_backup",
@@ -54,6 +65,7 @@ __all__ = [
     "destroy_app_addons",
     "detach",
     "get_addon",
+    "get_attachment",
     "get_message",
     "get_plan",
     "get_service",
@@ -65,7 +77,9 @@ __all__ = [
     "list_services",
     "open_page",
     "platform_error",
+    "rename_addon",
     "resolve",
+    "resolve_attachments",
     "resolve_plan",
     "resource_of",
     "restore_backup",

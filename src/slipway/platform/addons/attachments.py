@@ -123,13 +123,103 @@ def list_attachments(tx: Tx, actor: views.Actor, app_ident: str | None) -> list[
     return visible
 
 
+def _attachment_row(
+    tx: Tx, actor: views.Actor, ident: str, app_ident: str | None
+) -> AddonAttachmentRow:
+    """An attachment by id, or (within an app) by its name (`DATABASE`)."""
+    row = tx.session.get(AddonAttachmentRow, ident)
+    if app_ident is not None:
+        app = find_app_row(tx, actor, app_ident)
+        if row is None or row.app_id != app.id:
+            row = tx.session.scalar(
+                select(AddonAttachmentRow).where(
+                    AddonAttachmentRow.app_id == app.id,
+                    AddonAttachmentRow.name == ident.upper(),
+                )
+            )
+    if row is None or not access.can(tx, actor, _app_of(tx, row), VIEW):
+        where = f" on {app_ident}" if app_ident else ""
+        raise NotFound(
+            f"Couldn't find that add-on attachment ({ident}){where}; "
+            "heroku addons lists the attachments.",
+            resource="addon_attachment",
+        )
+    return row
+
+
+def _app_of(tx: Tx, row: AddonAttachmentRow) -> AppRow:
+    app = tx.session.get(AppRow, row.app_id)
+    assert app is not None
+    return app
+
+
+def get_attachment(
+    tx: Tx, actor: views.Actor, ident: str, app_ident: str | None = None
+) -> views.Attachment:
+    return attachment_view(tx, _attachment_row(tx, actor, ident, app_ident))
+
+
+def resolve_attachments(
+    tx: Tx, actor: views.Actor, ident: str, app_ident: str | None
+) -> list[views.Attachment]:
+    """`POST /actions/addon-attachments/resolve`: what `DATABASE`, `DATABASE_URL`, an
+    attachment id, an add-on's name or `app::DATABASE` names; NotFound when nothing."""
+    if "::" in ident:
+        app_ident, ident = ident.split("::", 1)
+    found: list[AddonAttachmentRow] = []
+    if app_ident is not None:
+        app = find_app_row(tx, actor, app_ident)
+        on_app = list(
+            tx.session.scalars(
+                select(AddonAttachmentRow)
+                .where(AddonAttachmentRow.app_id == app.id)
+                .order_by(AddonAttachmentRow.created_at)
+            )
+        )
+        wanted = ident.upper()
+        by_name = [r for r in on_app if r.name == wanted or r.id == ident]
+        if not by_name and wanted.endswith("_URL"):
+            by_name = [r for r in on_app if r.name == wanted.removesuffix("_URL")]
+        if not by_name:
+            addon = tx.session.scalar(
+                select(AddonRow).where((AddonRow.name == ident) | (AddonRow.id == ident))
+            )
+            by_name = [r for r in on_app if addon is not None and r.addon_id == addon.id]
+        found = by_name
+    else:
+        row = tx.session.get(AddonAttachmentRow, ident)
+        if row is not None:
+            found = [row]
+        else:
+            addon = tx.session.scalar(select(AddonRow).where(AddonRow.name == ident))
+            if addon is not None:
+                found = list(
+                    tx.session.scalars(
+                        select(AddonAttachmentRow).where(AddonAttachmentRow.addon_id == addon.id)
+                    )
+                )
+    visible = [r for r in found if access.can(tx, actor, _app_of(tx, r), VIEW)]
+    if not visible:
+        raise NotFound(
+            f"Couldn't find that add-on attachment ({ident}); heroku addons lists them.",
+            resource="addon_attachment",
+        )
+    return [attachment_view(tx, r) for r in visible]
+
+
 def attach(
     platform: Platform,
     actor: views.Actor,
     addon_ident: str,
     app_ident: str,
     name: str | None,
+    namespace: str | None = None,
 ) -> views.Attachment:
+    if namespace not in (None, "", "credential:default"):
+        raise InvalidParams(
+            f"Slipway's add-ons have one credential, default, so {namespace} cannot be "
+            "attached; leave --credential out."
+        )
     with platform.tx() as tx:
         app = find_app_row(tx, actor, app_ident, lock=True)
         addon = find_addon(tx, actor, addon_ident)

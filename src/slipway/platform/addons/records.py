@@ -26,9 +26,9 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
         )
     ).all()
     config_vars = tuple(f"{a}_{k}" for a in sorted(attachments) for k in row.config_keys)
-    provider = tx.ports.addons.get(row.service)
-    plan = provider.service.plan(row.plan) if provider is not None else None
     return views.Addon(
+        price_cents=plan_price(tx, row),
+        attachment_names=tuple(sorted(attachments)),
         id=row.id,
         name=row.name,
         service=row.service,
@@ -40,7 +40,6 @@ def addon_view(tx: Tx, row: AddonRow) -> views.Addon:
         created_at=row.created_at,
         updated_at=row.updated_at,
         web_url=_web_url(tx, row),
-        price_cents=plan.price_cents if plan is not None else 0,
     )
 
 
@@ -71,7 +70,19 @@ def attachment_view(tx: Tx, row: AddonAttachmentRow) -> views.Attachment:
         created_at=row.created_at,
         updated_at=row.updated_at,
         web_url=_web_url(tx, addon),
+        addon_plan=addon.plan,
+        addon_service=addon.service,
+        config_vars=tuple(f"{row.name}_{k}" for k in addon.config_keys),
     )
+
+
+def plan_price(tx: Tx, row: AddonRow) -> int:
+    """The add-on's plan price in cents from its provider's catalogue (0 when gone)."""
+    provider = tx.ports.addons.get(row.service)
+    if provider is None:
+        return 0
+    plan = provider.service.plan(row.plan)
+    return plan.price_cents if plan else 0
 
 
 def find_addon(tx: Tx, actor: views.Actor, ident: str, app: AppRow | None = None) -> AddonRow:
@@ -88,11 +99,17 @@ def find_addon(tx: Tx, actor: views.Actor, ident: str, app: AppRow | None = None
         if attachment is not None:
             row = tx.session.get(AddonRow, attachment.addon_id)
     if row is None:
-        raise NotFound(f"Couldn't find that add-on ({ident}).", resource="addon")
+        raise NotFound(
+            f"Couldn't find that add-on ({ident}); heroku addons lists the add-ons.",
+            resource="addon",
+        )
     related = _related_apps(tx, row)
     seen = [a for a in related if access.can(tx, actor, a, VIEW)]
     if not seen:
-        raise NotFound(f"Couldn't find that add-on ({ident}).", resource="addon")
+        raise NotFound(
+            f"Couldn't find that add-on ({ident}); heroku addons lists the add-ons.",
+            resource="addon",
+        )
     # The door's need, met through any app the add-on belongs or is attached to.
     if not any(access.can(tx, actor, a) for a in seen):
         access.authorise(tx, actor, seen[0])

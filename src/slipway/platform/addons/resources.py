@@ -16,7 +16,7 @@ from slipway.platform import views
 from slipway.platform.addons.attachments import release_config_change
 from slipway.platform.addons.providers import provider_errors, provider_for
 from slipway.platform.addons.records import addon_view, provisioned
-from slipway.platform.errors import InvalidParams
+from slipway.platform.errors import InvalidParams, NotFound
 from slipway.platform.tx import Platform, Tx
 from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
 
@@ -46,6 +46,20 @@ def addon_info(
         return provider.info(resource_id)
 
 
+def addon_page(platform: Platform, addon_id: str) -> tuple[views.Addon, list[tuple[str, str]]]:
+    """What an add-on's signed page shows (`addons:open`): no actor, the link is the key."""
+    with platform.tx() as tx:
+        row = tx.session.get(AddonRow, addon_id)
+        if row is None:
+            raise NotFound("That add-on no longer exists.", resource="addon")
+        view = addon_view(tx, row)
+        service, resource_id = row.service, row.resource_id
+    if resource_id is None:
+        return view, [("State", view.state)]
+    with provider_errors():
+        return view, provider_for(platform.ports, service).info(resource_id)
+
+
 def rotate_credentials(
     platform: Platform,
     actor: views.Actor,
@@ -62,19 +76,31 @@ def rotate_credentials(
     with platform.tx() as tx:
         row = tx.session.get(AddonRow, addon_id)
         assert row is not None
-        for attachment in tx.session.scalars(
-            select(AddonAttachmentRow).where(AddonAttachmentRow.addon_id == addon_id)
-        ).all():
-            app = tx.session.get(AppRow, attachment.app_id, with_for_update=True)
-            assert app is not None
-            release_config_change(
-                tx,
-                app,
-                actor,
-                f"Update {attachment.name} by {row.name}",
-                {f"{attachment.name}_{k}": v for k, v in config.items()},
-            )
+        release_new_credentials(tx, actor, row, config)
         return addon_view(tx, row)
+
+
+def release_new_credentials(
+    tx: Tx, actor: views.Actor, row: AddonRow, config: dict[str, str]
+) -> None:
+    """One release on each app the add-on is attached to, with every attachment's vars."""
+    by_app: dict[str, list[str]] = {}
+    for attachment in tx.session.scalars(
+        select(AddonAttachmentRow)
+        .where(AddonAttachmentRow.addon_id == row.id)
+        .order_by(AddonAttachmentRow.name)
+    ):
+        by_app.setdefault(attachment.app_id, []).append(attachment.name)
+    for app_id, names in by_app.items():
+        app = tx.session.get(AppRow, app_id, with_for_update=True)
+        assert app is not None
+        release_config_change(
+            tx,
+            app,
+            actor,
+            f"Update {', '.join(names)} by {row.name}",
+            {f"{name}_{k}": v for name in names for k, v in config.items()},
+        )
 
 
 # -- backups: only for providers with the SupportsBackups capability

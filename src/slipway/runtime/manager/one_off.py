@@ -4,7 +4,8 @@ An attached dyno waits (R13 after `attach_timeout`) until the client connects
 to the rendezvous listener with the dyno's secret; only then does it boot, on
 a PTY when the client has a terminal. Output goes to the client as it comes;
 the client's input goes to the dyno, ^D ends a piped stdin, and a client that
-hangs up sends SIGHUP to the dyno. The release phase is a one-off too.
+hangs up sends SIGHUP to the dyno. When the command ends, the client gets its
+exit status in Heroku's marker line. The release phase is a one-off too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from slipway.runtime.manager.records import DynoInfo, OneOffRequest, RunningApp,
 from slipway.runtime.manager.state import LoopState
 from slipway.runtime.planner import DynoState, Generation
 from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec
+
+# Heroku's `run --exit-code` line (cli-contract.md §6): the dyno's status, sent last.
+EXIT_MARKER = "\uffff heroku-command-exit-status:"
 
 
 class OneOffs:
@@ -159,6 +163,11 @@ class OneOffs:
                 rest = out.get_nowait()
                 if rest:
                     writer.write(rest)
+            if finished.done():
+                # The official CLI reads this line with or without `-x` and exits with
+                # the status, so an interactive shell ended with ^D reports the shell's.
+                # A bare LF (no CR), so the CLI strips the line from a terminal too.
+                writer.write(f"{EXIT_MARKER} {finished.result()}\n".encode())
             await writer.drain()
 
     async def _feed_input(

@@ -28,6 +28,14 @@ class RuntimeHooks(Protocol):
         """(name, maintenance, custom domains) of an app with nothing to run yet."""
         ...
 
+    # The release phase's output, kept for the release's output_stream_url. Called on the
+    # loop's thread: quick local writes only.
+    def release_phase_started(self, app_id: str, version: int) -> None: ...
+
+    def release_phase_line(self, app_id: str, version: int, line: str) -> None: ...
+
+    def release_phase_ended(self, app_id: str, version: int, status: int) -> None: ...
+
 
 @dataclass
 class RuntimeOptions:

@@ -109,6 +109,7 @@ class OutputCapture:
         self.state.hooks.publish(dyno.app_id, "app", dyno.name, text)
         if dyno.phase_version is not None:
             self.waiters.tell(dyno.app_id, dyno.phase_version, text)
+            self.state.hooks.release_phase_line(dyno.app_id, dyno.phase_version, text)
 
     def _report_dropped(self, dyno: RunningDyno, bucket: LineBucket) -> None:
         since = bucket.dropped_since.isoformat() if bucket.dropped_since else ""

@@ -195,8 +195,10 @@ class Reconciler:
             app.app_id, "app", "api", f"Running release v{release.version} commands"
         )
         state.log(dyno, "State changed from down to starting")
+        state.hooks.release_phase_started(app.app_id, release.version)
         await self.lifecycle.boot(app, spec, dyno)
         status = await done
+        state.hooks.release_phase_ended(app.app_id, release.version, status)
         if status == 0:
             app.phases[release.version] = "done"
             state.dirty.add(app.app_id)
@@ -251,4 +253,5 @@ def _desired(app: RunningApp) -> Desired | None:
         formation={p.type: (p.quantity, p.size) for p in spec.formation},
         restarts=dict(app.restarts),
         asleep=app.asleep,
+        preboot=spec.preboot,
     )

@@ -1,7 +1,7 @@
 """People: passwords, OAuth authorizations, collaborators, teams, invitations, transfers, audit.
 
 Revision ID: 0020
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-02
 
 API keys become authorizations of kind `api-key` (global scope, no expiry), so
@@ -15,7 +15,7 @@ from alembic import op
 from slipway.store.models import UTCDateTime
 
 revision = "0020"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
