@@ -84,7 +84,8 @@ def release(r: views.Release) -> Json:
         "status": r.status,
         "current": r.current,
         "eligible_for_rollback": r.eligible_for_rollback,
-        "slug": {"id": r.slug_id} if r.slug_id else None,
+        # Slipway adds the slug's runtimes (heroku releases:info --json shows them).
+        "slug": {"id": r.slug_id, "runtimes": r.slug_runtimes} if r.slug_id else None,
         "addon_plan_names": list(r.addon_plan_names),
         "artifacts": [{"type": "slug", "id": r.slug_id}] if r.slug_id else [],
         "app": {"id": r.app_id, "name": r.app_name},
@@ -105,6 +106,8 @@ def slug(s: views.Slug) -> Json:
         "stack": {"id": STACK_ID, "name": s.stack},
         "size": s.size,
         "checksum": s.checksum,
+        # Slipway's: the language runtimes the buildpacks put into the slug.
+        "runtimes": s.runtimes,
         # The archive itself is uploaded by the deploy pipeline; no blob URL yet.
         "blob": None,
         "created_at": ts(s.created_at),
@@ -159,7 +162,7 @@ def build(b: views.Build, output_stream_url: str) -> Json:
             "version_description": None,
         },
         "release": {"id": b.release_id, "version": b.release_version} if b.release_id else None,
-        "slug": {"id": b.slug_id} if b.slug_id else None,
+        "slug": {"id": b.slug_id, "runtimes": b.runtimes} if b.slug_id else None,
         "stack": b.stack,
         "status": b.status,
         "updated_at": ts(b.updated_at),

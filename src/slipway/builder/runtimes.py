@@ -134,7 +134,9 @@ class RuntimeSupplier:
             emit(f"       engines.node (package.json): {wanted}")
         arch = node_runtime.package_name()
         cache = self.root / "node"
-        self.root.mkdir(parents=True, exist_ok=True)
+        for directory in (self.root, cache):
+            directory.mkdir(parents=True, exist_ok=True)
+            directory.chmod(0o755)  # builds read it as the app's uid, whatever the umask
         with self._node_lock:  # one download of a version, whatever builds ask for it
             version = node_runtime.resolve(
                 registry, arch, wanted, node_runtime.installed(cache, arch)
@@ -188,9 +190,9 @@ class RuntimeSupplier:
         exe = Path(chosen.path)
         if str(exe).startswith(SYSTEM_PREFIXES):
             return SuppliedRuntime(python_interpreters.SUPPLIED_ENV, exe)
+        # Bound at its own path: the interpreter's RUNPATH names its libpython there.
         prefix = exe.parent.parent
-        inside = f"/runtimes/python/{chosen.version_text}"
-        return SuppliedRuntime(python_interpreters.SUPPLIED_ENV, exe, prefix, inside)
+        return SuppliedRuntime(python_interpreters.SUPPLIED_ENV, exe, prefix, str(prefix))
 
     def _uv_install(
         self, request: python_interpreters.Request, emit: Emit

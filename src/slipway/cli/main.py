@@ -84,6 +84,7 @@ for command in (
     apps.git_remote,
     apps.git_credentials,
     builds.builds_list,
+    builds.builds_info,
     builds.builds_output,
     builds.buildpacks_list,
     builds.buildpacks_set,

@@ -49,6 +49,7 @@ class Slug:
     checksum: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    runtimes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Release:
     created_at: dt.datetime
     updated_at: dt.datetime
     addon_plan_names: tuple[str, ...] = field(default_factory=tuple)
+    # The runtimes inside its slug (filled where releases are listed or read).
+    slug_runtimes: dict[str, str] = field(default_factory=dict)
 
     @property
     def eligible_for_rollback(self) -> bool:
@@ -103,6 +106,7 @@ class Build:
     user_email: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    runtimes: dict[str, str] = field(default_factory=dict)  # its slug's
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from slipway.platform.errors import Forbidden, NotFound, Unauthorized
 from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, RuntimeChanged
 from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.tx import Platform
-from slipway.runtime.local import LocalDriver
+from slipway.runtime.local import LocalDriver, host_runtime_paths
 from slipway.runtime.manager import DynoManager
 from slipway.runtime.rendezvous import Rendezvous
 from slipway.server.config import ServerConfig
@@ -119,7 +119,10 @@ def start_runtime(
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tls.cert), str(tls.key))
     manager = DynoManager(
-        LocalDriver(data_dir / "runtime"),
+        LocalDriver(
+            data_dir / "runtime",
+            hidden=host_runtime_paths() if config.runtime.hide_host_runtimes else (),
+        ),
         RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish),
         config.runtime,
         rendezvous=Rendezvous(context, config.public_host),

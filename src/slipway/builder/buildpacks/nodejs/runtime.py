@@ -267,8 +267,12 @@ def fetch(registry: Registry, package: str, version: str, root: Path) -> NodeRun
         (tree / "bin" / "node").chmod(0o755)
         (tree / "npm-version").write_text(npm_version + "\n", encoding="utf-8")
         for path in (tree, *tree.rglob("*")):
-            if path.is_dir() and not path.is_symlink():
+            if path.is_symlink():
+                continue
+            if path.is_dir() or path.stat().st_mode & 0o100:
                 path.chmod(0o755)
+            else:
+                path.chmod(0o644)
         try:
             tree.rename(home)
         except OSError:

@@ -168,6 +168,16 @@ def requested_version(build_dir: Path) -> Request | None:
     return _pipfile_request(build_dir)
 
 
+def system_default() -> str | None:
+    """The stack's own python3 (/usr/bin/python3 on Debian), which an app that asks for no
+    version gets, as Heroku gives such an app its default version."""
+    for directory in EXTRA_INTERPRETER_DIRS:
+        path = os.path.join(directory, "python3")
+        if os.access(path, os.X_OK):
+            return os.path.realpath(path)
+    return None
+
+
 def choose(
     installed: Sequence[Interpreter], request: Request | None
 ) -> tuple[Interpreter | None, str | None]:
@@ -175,6 +185,10 @@ def choose(
     when the patch differs from the one asked for."""
     newest_first = sorted(installed, key=lambda i: i.version, reverse=True)
     if request is None:
+        default = system_default()
+        for interpreter in newest_first:
+            if os.path.realpath(interpreter.path) == default:
+                return interpreter, None
         return (newest_first[0] if newest_first else None), None
     same_minor = [i for i in newest_first if i.version[:2] == (request.major, request.minor)]
     if not same_minor:

@@ -89,7 +89,10 @@ def bundle_install(build_dir: Path, cache_dir: Path, env: Mapping[str, str], rub
     detail("Running: bundle install --local")
     remove(build_dir / "vendor" / "bundle")
     write_bundle_config(build_dir, _settings(env, deployment=False))
-    if stream(["bundle", "install", "--local"], cwd=build_dir, env=env) != 0:
+    # Bundler refuses to run unless it could write gems somewhere: a GEM_HOME of the build's
+    # own (it writes nothing there when the machine has every gem), never the slug's.
+    local_env = dict(env, GEM_HOME=str(cache / "gem-home"))
+    if stream(["bundle", "install", "--local"], cwd=build_dir, env=local_env) != 0:
         raise BuildError(
             "The gem sources cannot be reached and this machine lacks gems Gemfile.lock names "
             "(see the lines above); lock the versions the machine has, or let the build reach "
