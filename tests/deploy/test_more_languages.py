@@ -1,11 +1,12 @@
 """Ruby, Java, a Node.js and a Python runtime of the app's choosing, pushed with real git.
 
-One server for the module, started with --hide-host-runtimes: inside its dynos the host's
-python3 and node are masked, so the Node.js and Python apps answering through the router
-prove that their slugs carry their own runtimes. Ruby and the JDK are the host's (the
-stack's), with their versions recorded. The builds run in the build sandbox as usual; gems
-come from Debian's packages (`bundle install --local`) and Maven builds offline from
-Debian's repository, because neither rubygems.org nor Maven Central can be reached here.
+One server (`server`, shared with test_app_setup.py), started with --hide-host-runtimes:
+inside its dynos the host's python3 and node are masked, so the Node.js and Python apps
+answering through the router prove that their slugs carry their own runtimes. Ruby and the
+JDK are the host's (the stack's), with their versions recorded. The builds run in the build
+sandbox as usual; gems come from Debian's packages (`bundle install --local`) and Maven
+builds offline from Debian's repository, because neither rubygems.org nor Maven Central can
+be reached here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +24,9 @@ import pytest
 
 from tests.conftest import unique_name
 from tests.deploy.conftest import APPS, User, releases
-from tests.support import ServerProcess, slipway_login
+from tests.support import ServerProcess
 
 PYENV_312 = sorted(Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")).glob("versions/3.12.*"))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(
-        tmp_path_factory.mktemp("languages") / "data",
-        extra_args=("--hide-host-runtimes",),
-    ).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def dev(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> User:
-    u = User(tmp_path_factory.mktemp("languages-home"), server)
-    slipway_login(u.env, server.api_key)
-    return u
 
 
 def answer(server: ServerProcess, app: str, timeout: float = 30, status: int = 200) -> str:

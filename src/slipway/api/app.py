@@ -14,6 +14,7 @@ from slipway.api.ratelimit import RateLimiter
 from slipway.api.routes import (
     account,
     addons,
+    app_setups,
     apps,
     builds,
     domains,
@@ -23,6 +24,7 @@ from slipway.api.routes import (
     logs,
     releases,
 )
+from slipway.platform.app_setups import AppSetups
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
 
@@ -54,6 +56,7 @@ def create_api(
     )
     api.state.platform = platform
     api.state.deployer = deployer
+    api.state.app_setups = AppSetups(platform, deployer) if deployer is not None else None
     api.state.router_token = router_token
     api.state.stopping = threading.Event()
     api.state.public_url = public_url.rstrip("/")
@@ -72,6 +75,7 @@ def create_api(
         dynos,
         domains,
         addons,
+        app_setups,
         internal,
     ):
         api.include_router(module.router)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from slipway.platform import dynos, views
 from slipway.platform.addons import catalogue_id
+from slipway.platform.app_setups import AppSetup
 from slipway.platform.formation_rules import display_size, parse_size
 
 Json = dict[str, Any]
@@ -314,3 +316,28 @@ def backup(b: views.AddonBackup) -> Json:
 
 def info_row(label: str, value: str) -> Json:
     return {"label": label, "value": value}
+
+
+def app_setup(s: AppSetup, output_url: Callable[[str], str]) -> Json:
+    """Heroku's app-setup object; Slipway adds the step a setup is at (or failed at)."""
+    return {
+        "id": s.id,
+        "app": {"id": s.app_id, "name": s.app_name},
+        "build": (
+            {
+                "id": s.build_id,
+                "status": s.build_status,
+                "output_stream_url": output_url(s.build_id),
+            }
+            if s.build_id
+            else None
+        ),
+        "status": s.status,
+        "step": s.step,
+        "failure_message": s.failure_message,
+        "manifest_errors": list(s.manifest_errors),
+        "postdeploy": s.postdeploy,
+        "resolved_success_url": None,
+        "created_at": ts(s.created_at),
+        "updated_at": ts(s.updated_at),
+    }

@@ -18,6 +18,7 @@ from slipway.cli.commands import (
     ps,
     releases,
     run,
+    setup,
 )
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
@@ -83,6 +84,7 @@ for command in (
     apps.apps_destroy,
     apps.git_remote,
     apps.git_credentials,
+    setup.apps_setup,
     builds.builds_list,
     builds.builds_info,
     builds.builds_output,
