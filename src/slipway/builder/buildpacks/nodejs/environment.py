@@ -24,8 +24,16 @@ PROFILE_SCRIPT = """\
 # Added by the heroku/nodejs buildpack; sourced at dyno start with HOME=/app.
 export PATH="$HOME/.heroku/node/bin:$HOME/node_modules/.bin:$PATH"
 export NODE_ENV="${NODE_ENV:-production}"
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt  # the stack's trust store
+fi
 """
 NODE_BIN_REL = Path(".heroku") / "node" / "bin"
+# The machine's trust store and npm settings: the slug's Node.js carries Mozilla's CAs and
+# its npm looks for settings beside itself, so without these a build behind the operator's
+# proxy or registry mirror (and their CA) could not install anything.
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SYSTEM_NPMRCS = (Path("/etc/npmrc"), Path("/usr/etc/npmrc"))
 
 
 def read_env_dir(env_dir: Path | None) -> dict[str, str]:
@@ -61,6 +69,11 @@ def build_env(build_dir: Path, cache_dir: Path, config: Mapping[str, str]) -> di
     for name in [k for k in env if k.lower() in forced]:
         del env[name]
     env.update(forced)
+    if SYSTEM_CA_BUNDLE.is_file():
+        env.setdefault("NODE_EXTRA_CA_CERTS", str(SYSTEM_CA_BUNDLE))
+    npmrc = next((p for p in SYSTEM_NPMRCS if p.is_file()), None)
+    if npmrc is not None:
+        env.setdefault("npm_config_globalconfig", str(npmrc))
     env["PATH"] = os.pathsep.join(
         [
             str(build_dir / NODE_BIN_REL),
