@@ -48,11 +48,21 @@ ensure_venv() {
 }
 
 # What the platform needs on the host: git (repositories and `git http-backend`),
-# bubblewrap (the build and dyno sandbox), venv for the Python buildpack, Node.js
-# and npm for the Node.js buildpack, PostgreSQL (initdb/pg_ctl for the embedded
-# cluster, psql, pg_dump/pg_restore) and redis-server/redis-cli for add-ons.
+# bubblewrap (the build and dyno sandbox), venv for the Python buildpack and patchelf
+# (a Python with its own libpython, copied into a slug, finds it there), Node.js and
+# npm for the Node.js buildpack (npm fetches the slugs' Node.js and its semver resolves
+# engines.node), Ruby and Bundler for heroku/ruby, a JDK and Maven for heroku/java,
+# PostgreSQL (initdb/pg_ctl for the embedded cluster, psql, pg_dump/pg_restore) and
+# redis-server/redis-cli for add-ons. The gems and Maven plugins Debian packages are what
+# builds use when rubygems.org and Maven Central cannot be reached (as in the tests: the
+# Sinatra and Rails samples' locks match ruby-sinatra, puma and ruby-rails, and the Maven
+# samples build offline from /usr/share/maven-repo through maven-debian-helper).
 ensure_platform_packages() {
-    local pkgs=(git bubblewrap python3-venv postgresql postgresql-client redis-server redis-tools)
+    local pkgs=(git bubblewrap python3-venv patchelf postgresql postgresql-client redis-server redis-tools
+        ruby bundler ruby-sinatra puma ruby-rails
+        default-jdk-headless maven maven-debian-helper libmaven-jar-plugin-java
+        libmaven-compiler-plugin-java libmaven-resources-plugin-java
+        libmaven-install-plugin-java libmaven-clean-plugin-java libsurefire-java)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     apt_install "${pkgs[@]}"
