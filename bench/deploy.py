@@ -10,7 +10,14 @@ Baselines measured in the same run:
   * git-only: the same push to a bare repository over file:// (no build at all);
   * no-op deploy: the full pipeline with a buildpack that does nothing.
 
-Usage: .venv/bin/python bench/deploy.py [--runs 5]
+The languages (with --languages): each sample of tests/apps (Sinatra, Rails, Maven, a JDK
+17 Maven app, Node.js 18, Python 3.12) pushed cold (a new app: empty build cache, and for
+Node.js the first fetch of its release) and warm (an empty commit), against the same build
+done by hand in the same run on the same machine: `bundle install --local`, `mvn package`
+(offline, Debian's repository, through Debian's launcher), `npm install`, and for Python a
+venv with the requirements.
+
+Usage: .venv/bin/python bench/deploy.py [--runs 5] [--languages] [--only-languages]
 """
 
 from __future__ import annotations
@@ -117,17 +124,88 @@ def fmt(pushes: list[Push]) -> str:
     return f"p50={statistics.median(totals):6.2f}s max={max(totals):6.2f}s  [{parts}]"
 
 
+MAVEN_BY_HAND = [
+    "java",
+    "-cp",
+    "/usr/share/maven/boot/plexus-classworlds-2.x.jar",
+    "-Dclassworlds.conf=/etc/maven/m2-debian.conf",
+    "-Dmaven.home=/usr/share/maven",
+]
+# What a developer runs in the app's directory to build it by hand (cold: from a clean tree).
+BY_HAND: dict[str, tuple[list[str], list[str]]] = {
+    "sinatra": (["rm", "-rf", ".bundle", "vendor"], ["bundle", "install", "--local"]),
+    "rails": (["rm", "-rf", ".bundle", "vendor"], ["bundle", "install", "--local"]),
+    "maven": (["rm", "-rf", "target"], ["MAVEN"]),
+    "java-jdk17": (["rm", "-rf", "target"], ["MAVEN"]),
+    "node18": (["rm", "-rf", "node_modules"], ["npm", "install", "--no-audit", "--no-fund"]),
+    "python312": (
+        ["rm", "-rf", ".venv"],
+        ["sh", "-c", "python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt"],
+    ),
+}
+
+
+def by_hand(sample: str, work: Path, env: dict[str, str], cold: bool) -> float:
+    repo = work / f"hand-{sample}"
+    if not repo.exists():
+        shutil.copytree(APPS / sample, repo)
+    clean, build = BY_HAND[sample]
+    if build == ["MAVEN"]:
+        build = [*MAVEN_BY_HAND, f"-Dmaven.multiModuleProjectDirectory={repo}"]
+        build += ["org.codehaus.plexus.classworlds.launcher.Launcher", "-B", "-q", "-o"]
+        build += ["-s", "settings.xml", "-DskipTests", "package"]
+    if cold:
+        run(clean, repo, env)
+    start = time.perf_counter()
+    run(build, repo, {**os.environ, **env, "BUNDLE_APP_CONFIG": str(repo / ".bundle")})
+    return time.perf_counter() - start
+
+
+def languages(work: Path, env: dict[str, str], runs: int) -> None:
+    print(f"Languages ({runs} runs each; push: time to 'Released vN'; by hand: the build alone)")
+    for sample in BY_HAND:
+        colds, warms = [], []
+        for n in range(runs):
+            repo = make_repo(sample, work / f"{sample}-{n}", env)
+            run([slipway_bin(), "apps:create", f"bench-{sample}-{n}"], repo, env)
+            colds.append(timed_push(repo, env))
+            commit(repo, env, empty=True, n=n)
+            warms.append(timed_push(repo, env))
+        hand_cold = [by_hand(sample, work, env, cold=True) for _ in range(runs)]
+        hand_warm = [by_hand(sample, work, env, cold=False) for _ in range(runs)]
+        # The build itself is the compile phase ("-----> Compressing" minus "Building
+        # source"); the push adds receiving, packing and booting the release's dynos.
+        cold_build = statistics.median(p.phases.get("compile", 0.0) for p in colds)
+        warm_build = statistics.median(p.phases.get("compile", 0.0) for p in warms)
+        hand_cold_p50, hand_warm_p50 = statistics.median(hand_cold), statistics.median(hand_warm)
+        print(f"  {sample:11} push cold  {fmt(colds)}")
+        print(f"  {sample:11} push warm  {fmt(warms)}")
+        print(
+            f"  {sample:11} by hand    cold p50={hand_cold_p50:6.2f}s "
+            f"warm p50={hand_warm_p50:6.2f}s  ratios (compile phase / by hand): "
+            f"cold {cold_build / max(hand_cold_p50, 0.01):.1f}x, "
+            f"warm {warm_build / max(hand_warm_p50, 0.01):.1f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--languages", action="store_true", help="Also the language samples.")
+    parser.add_argument("--only-languages", action="store_true", help="Only those.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="slipway-bench-"))
+    work.chmod(0o755)
     server = ServerProcess(work / "data").start()
     try:
         home = work / "home"
         home.mkdir()
         env = env_for(home, server)
         slipway_login(env, server.api_key)
+        if args.languages or args.only_languages:
+            languages(work, env, args.runs)
+            if args.only_languages:
+                return
 
         flask = make_repo("flask", work / "flask", env)
         run([slipway_bin(), "apps:create", "bench-flask"], flask, env)

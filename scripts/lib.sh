@@ -48,16 +48,26 @@ ensure_venv() {
 }
 
 # What the platform needs on the host: git (repositories and `git http-backend`),
-# bubblewrap (the build and dyno sandbox), venv for the Python buildpack, Node.js
-# and npm for the Node.js buildpack, PostgreSQL (initdb/pg_ctl for the embedded
-# cluster, psql, pg_dump/pg_restore) and redis-server/redis-cli for add-ons, and the
-# marketplace's servers: MariaDB (mariadb-install-db, mariadbd, mariadb-dump), RabbitMQ,
-# memcached with SASL (saslpasswd2 from sasl2-bin, the PLAIN mechanism from
-# libsasl2-modules). Installing mariadb-server or rabbitmq-server starts the machine's
-# own service on Debian; Slipway's embedded ones run on ports and node names of their own.
+# bubblewrap (the build and dyno sandbox), venv for the Python buildpack and patchelf
+# (a Python with its own libpython, copied into a slug, finds it there), Node.js and
+# npm for the Node.js buildpack (npm fetches the slugs' Node.js and its semver resolves
+# engines.node), Ruby and Bundler for heroku/ruby, a JDK and Maven for heroku/java,
+# PostgreSQL (initdb/pg_ctl for the embedded cluster, psql, pg_dump/pg_restore) and
+# redis-server/redis-cli for add-ons, and the marketplace's servers: MariaDB
+# (mariadb-install-db, mariadbd, mariadb-dump), RabbitMQ, memcached with SASL (saslpasswd2
+# from sasl2-bin, the PLAIN mechanism from libsasl2-modules); installing mariadb-server or
+# rabbitmq-server starts the machine's own service on Debian, and Slipway's embedded ones run
+# on ports and node names of their own. The gems and Maven plugins Debian packages are what
+# builds use when rubygems.org and Maven Central cannot be reached (as in the tests: the
+# Sinatra and Rails samples' locks match ruby-sinatra, puma and ruby-rails, and the Maven
+# samples build offline from /usr/share/maven-repo through maven-debian-helper).
 ensure_platform_packages() {
-    local pkgs=(git bubblewrap python3-venv postgresql postgresql-client redis-server redis-tools
-        mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin libsasl2-modules)
+    local pkgs=(git bubblewrap python3-venv patchelf postgresql postgresql-client redis-server redis-tools
+        mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin libsasl2-modules
+        ruby bundler ruby-sinatra puma ruby-rails
+        default-jdk-headless maven maven-debian-helper libmaven-jar-plugin-java
+        libmaven-compiler-plugin-java libmaven-resources-plugin-java
+        libmaven-install-plugin-java libmaven-clean-plugin-java libsurefire-java)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     apt_install "${pkgs[@]}"

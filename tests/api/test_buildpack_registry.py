@@ -9,7 +9,7 @@ REGISTRY = {"Accept": "application/vnd.heroku+json; version=3.buildpack-registry
 
 
 def test_the_built_in_buildpacks_are_in_the_registry(api: httpx.Client) -> None:
-    for ref in ("heroku/python", "heroku/nodejs"):
+    for ref in ("heroku/ruby", "heroku/nodejs", "heroku/java", "heroku/python"):
         response = api.get(f"/buildpacks/{ref}", headers=REGISTRY)
         assert response.status_code == 200, response.text
         namespace = ref.split("/")[0]

@@ -166,7 +166,8 @@ def test_a_slug_release_carries_current_config(api: httpx.Client, make_app: Make
     assert response.status_code == 201
     release = response.json()
     assert release["description"] == "Deploy 1a2b3c4d"
-    assert release["slug"] == {"id": slug.json()["id"]}
+    # Slipway adds the slug's runtimes (none for a slug made through the API).
+    assert release["slug"] == {"id": slug.json()["id"], "runtimes": {}}
     assert api.get(f"/apps/{name}/releases/{release['version']}/config-vars").json() == {"A": "1"}
     # A later config change keeps the slug.
     api.patch(f"/apps/{name}/config-vars", json={"B": "2"})

@@ -169,16 +169,27 @@ def test_compile_requirements(six_build: Build) -> None:
     subprocess.run([str(python), "-c", "import six, pyflakes"], check=True, timeout=30)
 
     profile = (six_build.build_dir / ".profile.d" / "python.sh").read_text()
-    assert 'export PATH="$HOME/.heroku/python/bin:$PATH"' in profile
+    assert profile.startswith('export PATH="$HOME/.heroku/python/bin:')
     assert "export PYTHONUNBUFFERED=true" in profile
     assert "export LANG=${LANG:-C.UTF-8}" in profile
     assert "export WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}" in profile
     assert str(six_build.build_dir) not in profile
 
     export = (six_build.buildpack / "export").read_text()
-    assert export == f'export PATH="{six_build.build_dir}/.heroku/python/bin:$PATH"\n'
+    assert export.startswith(f'export PATH="{six_build.build_dir}/.heroku/python/bin:')
     assert (six_build.cache_dir / "python" / "key").is_file()
-    assert (six_build.cache_dir / "python" / "venv" / "bin" / "python").exists()
+    assert (six_build.cache_dir / "python" / "runtime" / "bin" / "python").exists()
+    # The interpreter and its standard library are the slug's own: nothing links outside.
+    prefix = six_build.venv
+    assert (prefix / "bin" / "python").resolve().is_relative_to(prefix)
+    stdlib = subprocess.run(
+        [str(prefix / "bin" / "python"), "-I", "-c", "import os; print(os.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(stdlib).is_relative_to(prefix)
+    assert not list(prefix.rglob("EXTERNALLY-MANAGED"))
 
 
 def test_unchanged_requirements_reuse_the_cache(cached_build: Build) -> None:
@@ -407,7 +418,8 @@ def test_django_release(django_build: Build) -> None:
         django_build.buildpack, "release", django_build.build_dir, cwd=django_build.build_dir.parent
     )
     assert done.returncode == 0
-    assert done.stdout == "---\ndefault_process_types:\n  web: gunicorn mysite.wsgi\n"
+    assert done.stdout.startswith('---\ndefault_process_types:\n  web: "gunicorn mysite.wsgi"\n')
+    assert '\nruntimes:\n  "Python": "3.' in done.stdout
 
 
 def test_django_collectstatic_disabled(tmp_path: Path, django_build: Build) -> None:
@@ -442,9 +454,10 @@ def test_django_collectstatic_failure(tmp_path: Path, django_build: Build) -> No
 def test_release_without_django(six_build: Build) -> None:
     done = run_phase(six_build.buildpack, "release", six_build.build_dir, cwd=six_build.cache_dir)
     assert done.returncode == 0
-    assert done.stdout == "---\ndefault_process_types: {}\n"
     yaml = pytest.importorskip("yaml")
-    assert yaml.safe_load(done.stdout) == {"default_process_types": {}}
+    answer = yaml.safe_load(done.stdout)
+    assert answer["default_process_types"] == {}
+    assert list(answer["runtimes"]) == ["Python"]
 
 
 def test_release_django_without_gunicorn(tmp_path: Path) -> None:
@@ -452,4 +465,6 @@ def test_release_django_without_gunicorn(tmp_path: Path) -> None:
     write_files(app, {"manage.py": "", "mysite/wsgi.py": ""})
     done = run_phase(BUILDPACK_SRC, "release", app, cwd=tmp_path)
     assert done.returncode == 0
-    assert done.stdout == "---\ndefault_process_types: {}\n"
+    assert done.stdout == (
+        '---\ndefault_process_types:\n  web: "python manage.py runserver 0.0.0.0:$PORT"\n'
+    )

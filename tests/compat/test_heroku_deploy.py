@@ -76,6 +76,10 @@ def test_git_remote_and_git_push_heroku_main(
 
     # The registry lookup the CLI makes for a ns/name buildpack.
     assert run("heroku", "buildpacks:set", "heroku/python", "-a", name, cwd=repo).returncode == 0
+    # The other built-ins resolve the same way (the CLI looks each name up first).
+    for other in ("heroku/ruby", "heroku/java"):
+        assert run("heroku", "buildpacks:set", other, "-a", name, cwd=repo).returncode == 0
+    assert run("heroku", "buildpacks:set", "heroku/python", "-a", name, cwd=repo).returncode == 0
     assert "heroku/python" in run("heroku", "buildpacks", "-a", name, cwd=repo).stdout
     assert run("heroku", "buildpacks:add", "heroku/nodejs", "-a", name, cwd=repo).returncode == 0
     assert run("heroku", "buildpacks:remove", "heroku/python", "-a", name, cwd=repo).returncode == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +110,22 @@ def set_buildpacks(server: ServerProcess, app: str, *buildpacks: Path | str) -> 
             json={"updates": [{"buildpack": str(b)} for b in buildpacks]},
         )
         assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server whose dynos do not see the host's Python and Node.js (--hide-host-runtimes),
+    for the language, runtime and app.json tests."""
+    srv = ServerProcess(
+        tmp_path_factory.mktemp("languages") / "data",
+        extra_args=("--hide-host-runtimes",),
+    ).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def dev(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> User:
+    u = User(tmp_path_factory.mktemp("languages-home"), server)
+    slipway_login(u.env, server.api_key)
+    return u

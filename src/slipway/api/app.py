@@ -16,6 +16,7 @@ from slipway.api.routes import (
     access,
     account,
     addons,
+    app_setups,
     apps,
     builds,
     catalogue,
@@ -33,6 +34,7 @@ from slipway.api.routes import (
     teams,
     transfer_schedules,
 )
+from slipway.platform.app_setups import AppSetups
 from slipway.platform.capabilities import Signer
 from slipway.platform.deploys import Deployer
 from slipway.platform.release_output import ReleaseOutputs
@@ -77,6 +79,7 @@ ROUTE_MODULES = (
     features,
     catalogue,
     data,
+    app_setups,
     internal,
 )
 
@@ -108,6 +111,7 @@ def create_api(
     api.state.deployer = deployer
     api.state.release_outputs = release_outputs
     api.state.signer = signer
+    api.state.app_setups = AppSetups(platform, deployer) if deployer is not None else None
     api.state.router_token = router_token
     api.state.stopping = threading.Event()
     api.state.public_url = public_url.rstrip("/")

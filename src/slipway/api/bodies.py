@@ -198,6 +198,26 @@ class BuildCreate(_Body):
     buildpacks: list[BuildpackRef] | None = None
 
 
+class AppSetupApp(_Body):
+    name: StrictStr | None = None
+    stack: StrictStr | None = None
+    region: StrictStr | None = None
+    organization: StrictStr | None = None
+    personal: StrictBool | None = None
+    locked: StrictBool | None = None
+
+
+class AppSetupOverrides(_Body):
+    buildpacks: list[BuildpackRef] | None = None
+    env: dict[StrictStr, StrictStr] | None = None
+
+
+class AppSetupCreate(_Body):
+    source_blob: SourceBlob
+    app: AppSetupApp | None = None
+    overrides: AppSetupOverrides | None = None
+
+
 class BuildpackUpdate(_Body):
     buildpack: StrictStr
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from slipway.platform import dynos, views
 from slipway.platform.addons import catalogue_id
+from slipway.platform.app_setups import AppSetup
 from slipway.platform.formation_rules import display_size, parse_size
 from slipway.platform.permissions import PERMISSION_DESCRIPTIONS, Permission
 
@@ -145,7 +147,8 @@ def release(r: views.Release, output_stream_url: str | None = None) -> Json:
         "status": r.status,
         "current": r.current,
         "eligible_for_rollback": r.eligible_for_rollback,
-        "slug": {"id": r.slug_id} if r.slug_id else None,
+        # Slipway adds the slug's runtimes (heroku releases:info --json shows them).
+        "slug": {"id": r.slug_id, "runtimes": r.slug_runtimes} if r.slug_id else None,
         "addon_plan_names": list(r.addon_plan_names),
         "artifacts": [{"type": "slug", "id": r.slug_id}] if r.slug_id else [],
         "app": {"id": r.app_id, "name": r.app_name},
@@ -166,6 +169,8 @@ def slug(s: views.Slug) -> Json:
         "stack": {"id": STACK_ID, "name": s.stack},
         "size": s.size,
         "checksum": s.checksum,
+        # Slipway's: the language runtimes the buildpacks put into the slug.
+        "runtimes": s.runtimes,
         # The archive itself is uploaded by the deploy pipeline; no blob URL yet.
         "blob": None,
         "created_at": ts(s.created_at),
@@ -330,7 +335,7 @@ def build(b: views.Build, output_stream_url: str) -> Json:
             "version_description": None,
         },
         "release": {"id": b.release_id, "version": b.release_version} if b.release_id else None,
-        "slug": {"id": b.slug_id} if b.slug_id else None,
+        "slug": {"id": b.slug_id, "runtimes": b.runtimes} if b.slug_id else None,
         "stack": b.stack,
         "status": b.status,
         "updated_at": ts(b.updated_at),
@@ -543,3 +548,28 @@ def mail_message(m: views.MailMessage, *, raw: bool = False) -> Json:
     if raw:
         body["raw"] = m.raw
     return body
+
+
+def app_setup(s: AppSetup, output_url: Callable[[str], str]) -> Json:
+    """Heroku's app-setup object; Slipway adds the step a setup is at (or failed at)."""
+    return {
+        "id": s.id,
+        "app": {"id": s.app_id, "name": s.app_name},
+        "build": (
+            {
+                "id": s.build_id,
+                "status": s.build_status,
+                "output_stream_url": output_url(s.build_id),
+            }
+            if s.build_id
+            else None
+        ),
+        "status": s.status,
+        "step": s.step,
+        "failure_message": s.failure_message,
+        "manifest_errors": list(s.manifest_errors),
+        "postdeploy": s.postdeploy,
+        "resolved_success_url": None,
+        "created_at": ts(s.created_at),
+        "updated_at": ts(s.updated_at),
+    }

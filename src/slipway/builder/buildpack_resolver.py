@@ -18,17 +18,32 @@ from slipway.builder.errors import BuildpackError
 BUILTIN_DIR = Path(__file__).parent / "buildpacks"
 # The helpers the built-ins share; a built-in finds them beside its own directory.
 BUILTIN_COMMON_DIR = BUILTIN_DIR / "common"
-# Built-in buildpacks, in Heroku's detection order.
-BUILTINS: dict[str, str] = {"heroku/nodejs": "nodejs", "heroku/python": "python"}
+# Built-in buildpacks, in Heroku's detection order (Ruby, Node.js, Java (Maven), Python),
+# Java's Gradle check being part of heroku/java here.
+BUILTINS: dict[str, str] = {
+    "heroku/ruby": "ruby",
+    "heroku/nodejs": "nodejs",
+    "heroku/java": "java",
+    "heroku/python": "python",
+}
 # The URLs people copy from Heroku map to the built-ins.
 _ALIASES = {
     "https://github.com/heroku/heroku-buildpack-python": "heroku/python",
     "https://github.com/heroku/heroku-buildpack-python.git": "heroku/python",
     "https://github.com/heroku/heroku-buildpack-nodejs": "heroku/nodejs",
     "https://github.com/heroku/heroku-buildpack-nodejs.git": "heroku/nodejs",
+    "https://github.com/heroku/heroku-buildpack-ruby": "heroku/ruby",
+    "https://github.com/heroku/heroku-buildpack-ruby.git": "heroku/ruby",
+    "https://github.com/heroku/heroku-buildpack-java": "heroku/java",
+    "https://github.com/heroku/heroku-buildpack-java.git": "heroku/java",
+    "https://github.com/heroku/heroku-buildpack-gradle": "heroku/java",
+    "https://github.com/heroku/heroku-buildpack-gradle.git": "heroku/java",
     "python": "heroku/python",
     "nodejs": "heroku/nodejs",
+    "ruby": "heroku/ruby",
+    "java": "heroku/java",
     "heroku/node": "heroku/nodejs",
+    "heroku/gradle": "heroku/java",
 }
 _GIT_PREFIXES = ("https://", "http://", "git://", "ssh://", "file://", "git@")
 

@@ -11,14 +11,14 @@ import os
 import shlex
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from slipway.builder.buildpack_resolver import BuildpackResolver, ResolvedBuildpack
+from slipway.builder.buildpack_resolver import BUILTINS, BuildpackResolver, ResolvedBuildpack
 from slipway.builder.errors import BuildError, CompileFailed, NoBuildpackDetected, ProcfileError
-from slipway.builder.procfile import PROCESS_TYPE_RE, parse_procfile
+from slipway.builder.procfile import parse_procfile
+from slipway.builder.release_info import ReleaseInfo, parse_release
+from slipway.builder.runtimes import RuntimeSupplier, SuppliedRuntime
 from slipway.builder.source import apply_slugignore, extract_source
 from slipway.runtime.sandbox import Mount, Sandbox, SandboxError, SandboxSpec, SandboxTimeout
 
@@ -35,8 +35,12 @@ NO_BUILDPACK_MESSAGE = (
     "No default language could be detected for this app.\n"
     "\t\t\tHINT: This occurs when Slipway cannot detect the buildpack to use for this "
     "application automatically.\n"
-    "\t\t\tSet one with `slipway buildpacks:set heroku/python` (or heroku/nodejs, a directory, "
-    "or a git URL)."
+    "\t\t\tSet one with `slipway buildpacks:set heroku/python` (or heroku/nodejs, heroku/ruby, "
+    "heroku/java, a directory, or a git URL)."
+)
+NO_PROCESS_TYPES_MESSAGE = (
+    "No Procfile and no default process type: add a Procfile with a line such as "
+    "`web: <command that serves HTTP on $PORT>` to run the app."
 )
 
 
@@ -59,6 +63,10 @@ class BuildOutcome:
     build_dir: Path
     process_types: dict[str, str]
     description: str
+    # What bin/release said beyond the process types: the runtimes in the slug
+    # ({"Node.js": "18.20.8"}) and default config vars the app gets unless it has them.
+    runtimes: dict[str, str] = field(default_factory=dict)
+    config_vars: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,17 @@ class _Layout:
 
 
 class BuildRunner:
-    def __init__(self, sandbox: Sandbox, resolver: BuildpackResolver) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        resolver: BuildpackResolver,
+        supplier: RuntimeSupplier | None = None,
+    ) -> None:
         self.sandbox = sandbox
         self.resolver = resolver
+        # Fetches the runtimes a built-in buildpack asks for outside the sandbox, into a
+        # cache every app shares read-only; without it the built-ins fetch their own.
+        self.supplier = supplier
 
     def run(self, req: BuildRequest, emit: Emit) -> BuildOutcome:
         build_dir = req.work_dir / "app"
@@ -102,17 +118,26 @@ class BuildRunner:
         ctx.own(bp_root)
         names = self._detect(req, ctx, bp_root, emit)
 
-        defaults: dict[str, str] = {}
+        info = ReleaseInfo()
         exports: list[str] = []
-        for _bp, path, name in names:
+        for bp, path, name in names:
             emit(f"-----> {name} app detected")
+            if self.supplier is not None and bp.url in BUILTINS:
+                for supplied in self.supplier.supply(bp.url, build_dir, req.config, emit):
+                    ctx.add_runtime(supplied)
             ctx.compile(path, exports, name, emit)
             inside = f"{layout.buildpacks}/{path.name}"
             exports.append(f"{inside}/export")
-            defaults.update(ctx.release(path, emit))
+            info = info.merged(ctx.release(path, emit))
 
-        process_types = _discover_process_types(build_dir, defaults, emit)
-        return BuildOutcome(build_dir, process_types, ", ".join(n for _, _, n in names))
+        process_types = _discover_process_types(build_dir, info.default_process_types, emit)
+        return BuildOutcome(
+            build_dir,
+            process_types,
+            ", ".join(n for _, _, n in names),
+            runtimes=info.runtimes,
+            config_vars=info.config_vars,
+        )
 
     def _detect(
         self, req: BuildRequest, ctx: _Context, bp_root: Path, emit: Emit
@@ -161,6 +186,7 @@ def _discover_process_types(
         emit(f"       Default types for buildpack -> {', '.join(default_only)}")
     if not process_types:
         emit("       Procfile declares types -> (none)")
+        emit(f"       {NO_PROCESS_TYPES_MESSAGE}")
     return process_types
 
 
@@ -180,6 +206,7 @@ class _Context:
         self.layout = layout
         self.mounts = mounts
         self.build_dir = build_dir
+        self.extra_env: dict[str, str] = {}
         self.uid = req.uid if sandbox.caps.isolated and sandbox.caps.is_root else None
         if self.uid is not None:
             for path in (build_dir, req.cache_dir, req.work_dir / "env"):
@@ -212,8 +239,17 @@ class _Context:
                 self.own(root / extra.name)
         return bp, dest
 
+    def add_runtime(self, supplied: SuppliedRuntime) -> None:
+        """A runtime fetched by the platform, visible read-only to the rest of the build."""
+        if self.sandbox.caps.isolated and supplied.mount is not None:
+            if not any(m.inside == supplied.inside for m in self.mounts):
+                self.mounts.append(Mount(supplied.mount, supplied.inside))
+            self.extra_env[supplied.env_name] = supplied.path_inside()
+        else:
+            self.extra_env[supplied.env_name] = str(supplied.path)
+
     def _env(self) -> dict[str, str]:
-        return {
+        return self.extra_env | {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": self.layout.build,
             "LANG": "C.UTF-8",
@@ -272,28 +308,20 @@ class _Context:
         if self._run(script, emit, self.req.timeout) != 0:
             raise CompileFailed(f"Push rejected, failed to compile {name} app.")
 
-    def release(self, path: Path, emit: Emit) -> dict[str, str]:
+    def release(self, path: Path, emit: Emit) -> ReleaseInfo:
         if not (path / "bin" / "release").is_file():
-            return {}
+            return ReleaseInfo()
         lines: list[str] = []
         script = (
             f"exec {shlex.quote(self._bp(path) + '/bin/release')} {shlex.quote(self.layout.build)}"
         )
         if self._run(script, lines.append, DETECT_TIMEOUT) != 0:
             raise CompileFailed("The buildpack's bin/release failed; see the lines above.")
-        try:
-            data = yaml.safe_load("\n".join(lines)) or {}
-        except yaml.YAMLError:
+        info = parse_release("\n".join(lines))
+        if info is None:
             emit("       (bin/release printed something that is not YAML; ignored)")
-            return {}
-        types = data.get("default_process_types") if isinstance(data, dict) else None
-        if not isinstance(types, dict):
-            return {}
-        result = {}
-        for key, value in types.items():
-            if isinstance(key, str) and isinstance(value, str) and PROCESS_TYPE_RE.match(key):
-                result[key] = value
-        return result
+            return ReleaseInfo()
+        return info
 
 
 __all__ = ["BuildOutcome", "BuildRequest", "BuildRunner", "ProcfileError"]

@@ -23,6 +23,7 @@ from slipway.cli.commands import (
     releases,
     run,
     scheduler,
+    setup,
     teams,
 )
 from slipway.cli.context import CliContext
@@ -96,7 +97,9 @@ for command in (
     apps.apps_destroy,
     apps.git_remote,
     apps.git_credentials,
+    setup.apps_setup,
     builds.builds_list,
+    builds.builds_info,
     builds.builds_output,
     builds.buildpacks_list,
     builds.buildpacks_set,

@@ -23,6 +23,7 @@ def build_view(tx: Tx, row: BuildRow, app: AppRow) -> views.Build:
     if row.release_id:
         release = tx.session.get(ReleaseRow, row.release_id)
         version = release.version if release else None
+    slug = tx.session.get(SlugRow, row.slug_id) if row.slug_id else None
     return views.Build(
         id=row.id,
         app_id=app.id,
@@ -40,6 +41,7 @@ def build_view(tx: Tx, row: BuildRow, app: AppRow) -> views.Build:
         user_email=row.user_email,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        runtimes=dict(slug.runtimes or {}) if slug else {},
     )
 
 

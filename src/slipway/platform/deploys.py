@@ -312,7 +312,9 @@ class Deployer:
                     buildpack_provided_description=outcome.description,
                     size=packed.size,
                     checksum=packed.checksum,
+                    runtimes=outcome.runtimes,
                 )
+                added = releases.add_default_config(tx, ctx.app_id, outcome.config_vars)
                 release = releases.release_slug(tx, actor, ctx.app_id, slug.id, None)
                 builds.mark_build(
                     tx, ctx.build_id, "succeeded", slug_id=slug.id, release_id=release.id
@@ -321,6 +323,11 @@ class Deployer:
             # cannot boot is rejected and says why.
             if release.status == "pending" and self.platform.ports.dyno_runtime is not None:
                 self._wait_for_release(ctx, release, outcome.process_types, out)
+            if added:
+                out(f"       Default config vars set by the buildpack: {', '.join(added)}")
+            if outcome.runtimes:
+                shown = ", ".join(f"{k} {v}" for k, v in outcome.runtimes.items())
+                out(f"       Runtimes in the slug: {shown}")
             out(f"       Released v{release.version}")
             out(f"       {ctx.web_url} deployed to Slipway")
             self.collect_slugs()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from collections.abc import Mapping
@@ -79,6 +80,7 @@ def slug_view(row: SlugRow) -> views.Slug:
         checksum=row.checksum,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        runtimes=dict(row.runtimes or {}),
     )
 
 
@@ -155,7 +157,19 @@ def list_releases(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Rele
     rows = tx.session.scalars(
         select(ReleaseRow).where(ReleaseRow.app_id == app.id).order_by(ReleaseRow.version)
     ).all()
-    return [release_view(tx, r, app, current_version=current) for r in rows]
+    runtimes: dict[str, dict[str, str]] = {
+        slug_id: dict(found or {})
+        for slug_id, found in tx.session.execute(
+            select(SlugRow.id, SlugRow.runtimes).where(SlugRow.app_id == app.id)
+        ).all()
+    }
+    return [
+        dataclasses.replace(
+            release_view(tx, r, app, current_version=current),
+            slug_runtimes=runtimes.get(r.slug_id, {}) if r.slug_id else {},
+        )
+        for r in rows
+    ]
 
 
 def find_release_row(tx: Tx, app: AppRow, ident: str) -> ReleaseRow:
@@ -176,7 +190,11 @@ def find_release_row(tx: Tx, app: AppRow, ident: str) -> ReleaseRow:
 def get_release(tx: Tx, actor: views.Actor, app_ident: str, ident: str) -> views.Release:
     app = find_app_row(tx, actor, app_ident)
     row = find_release_row(tx, app, ident)
-    return release_view(tx, row, app, current_version=_current_version(tx, app))
+    view = release_view(tx, row, app, current_version=_current_version(tx, app))
+    slug = tx.session.get(SlugRow, row.slug_id) if row.slug_id else None
+    if slug is None:
+        return view
+    return dataclasses.replace(view, slug_runtimes=dict(slug.runtimes or {}))
 
 
 def release_output_of(tx: Tx, release_id: str) -> tuple[str, int, bool, str] | None:
@@ -291,6 +309,7 @@ def create_slug(
     stack: str | None = None,
     size: int | None = None,
     checksum: str | None = None,
+    runtimes: Mapping[str, str] | None = None,
 ) -> views.Slug:
     app = find_app_row(tx, actor, app_ident)
     validate_process_types(process_types)
@@ -307,6 +326,7 @@ def create_slug(
         stack=app.stack,
         size=size,
         checksum=checksum,
+        runtimes=dict(runtimes or {}),
         created_at=now,
         updated_at=now,
     )
@@ -321,6 +341,21 @@ def get_slug(tx: Tx, actor: views.Actor, app_ident: str, slug_id: str) -> views.
     if row is None or row.app_id != app.id:
         raise NotFound(f"Couldn't find that slug ({slug_id}).", resource="slug")
     return slug_view(row)
+
+
+def add_default_config(tx: Tx, app_id: str, defaults: Mapping[str, str]) -> list[str]:
+    """A buildpack's default config vars (bin/release `config_vars`), for those the app does
+    not have yet, as Heroku applies them: they are part of the deploy's release that follows.
+    The names set, sorted."""
+    app = tx.session.get(AppRow, app_id)
+    if app is None or not defaults:
+        return []
+    missing = {k: v for k, v in defaults.items() if k not in app.config}
+    if not missing:
+        return []
+    app.config = {**app.config, **missing}
+    app.updated_at = tx.clock.now()
+    return sorted(missing)
 
 
 def release_slug(

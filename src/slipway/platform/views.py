@@ -110,6 +110,7 @@ class Slug:
     checksum: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    runtimes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,8 @@ class Release:
     addon_plan_names: tuple[str, ...] = field(default_factory=tuple)
     # Its release phase runs (or ran): it has an output_stream_url.
     release_phase: bool = False
+    # The runtimes inside its slug (filled where releases are listed or read).
+    slug_runtimes: dict[str, str] = field(default_factory=dict)
 
     @property
     def eligible_for_rollback(self) -> bool:
@@ -166,6 +169,7 @@ class Build:
     user_email: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    runtimes: dict[str, str] = field(default_factory=dict)  # its slug's
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Where overlays cannot be mounted (not root), each dyno gets a copy instead.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import logging
 import os
@@ -169,6 +170,28 @@ def free_port() -> int:
         return port
 
 
+# The host's interpreters that slugs carry their own of (Heroku's stack has none either).
+HOST_RUNTIME_GLOBS = (
+    "/usr/bin/python3*",
+    "/usr/local/bin/python3*",
+    "/usr/lib/python3*",
+    "/usr/local/lib/python3*",
+    "/usr/bin/node",
+    "/usr/bin/nodejs",
+    "/usr/local/bin/node",
+    "/usr/lib/node_modules",
+    "/usr/share/nodejs",
+)
+
+
+def host_runtime_paths() -> tuple[str, ...]:
+    """What `--hide-host-runtimes` masks in dynos: the host's Python and Node.js."""
+    found = {p for pattern in HOST_RUNTIME_GLOBS for p in glob.glob(pattern)}
+    # A link is masked where it leads (bwrap cannot bind over a chain of absolute links);
+    # a dangling one hides nothing.
+    return tuple(sorted({os.path.realpath(p) for p in found if os.path.exists(p)}))
+
+
 @dataclass
 class LocalDriver:
     root: Path
@@ -177,6 +200,8 @@ class LocalDriver:
     hard_limit_factor: float = 2.0
     _slug_lock: threading.Lock = field(default_factory=threading.Lock)
     overlay_ok: bool = False
+    # Host paths masked in every dyno (runtime/sandbox.py, SandboxSpec.hidden).
+    hidden: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         (self.root / "slugs").mkdir(parents=True, exist_ok=True)
@@ -361,6 +386,7 @@ class LocalDriver:
             overlay=overlay,
             new_session=not request.tty,
             controlling_tty=request.tty,
+            hidden=self.hidden,
         )
 
     def _cgroup(self, request: LaunchRequest, spec: SandboxSpec) -> CgroupLimit | None:

@@ -75,6 +75,9 @@ class SandboxSpec:
     new_session: bool = True
     # Make the (PTY) stdin the controlling terminal, so `run bash` gets job control.
     controlling_tty: bool = False
+    # Host files and directories masked inside (files by /dev/null, directories by an empty
+    # tmpfs): the host's interpreters, to prove a slug runs on its own runtime.
+    hidden: Sequence[str] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -208,9 +211,25 @@ def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None)
             argv += ["--ro-bind", d, d]
     for extra in spec.extra_ro:
         argv += ["--ro-bind", str(extra), str(extra)]
+    for hidden in spec.hidden:
+        if os.path.isdir(hidden) and not os.path.islink(hidden):
+            argv += ["--tmpfs", hidden]
+        elif os.path.exists(hidden):
+            argv += ["--ro-bind", "/dev/null", hidden]
     # A private /tmp, writable by the unprivileged uid like any Unix /tmp (sticky, 1777).
     argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
+    made: set[str] = set()
     for mount in spec.mounts:
+        # bwrap makes missing mount points 0700: a mount at /runtimes/node (or an
+        # installation bound at its own path under /root) would be unreadable to the app's
+        # uid, so the directories leading to it are made traversable first.
+        for parent in reversed(Path(mount.inside).parents):
+            text = str(parent)
+            under_system = any(text == d or text.startswith(d + "/") for d in SYSTEM_DIRS)
+            if text in ("/", "/tmp") or under_system or text in made:  # noqa: S108
+                continue
+            made.add(text)
+            argv += ["--perms", "0755", "--dir", text]
         argv += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
     argv += ["--chdir", spec.workdir, "--clearenv"]
     for key, value in spec.env.items():

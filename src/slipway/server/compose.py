@@ -13,6 +13,7 @@ from slipway.api.app import create_api
 from slipway.builder.buildpack_resolver import BuildpackResolver
 from slipway.builder.fetch import HttpSourceFetcher
 from slipway.builder.runner import BuildRunner
+from slipway.builder.runtimes import RuntimeSupplier
 from slipway.git.http import GitHttp
 from slipway.git.repos import RepoStore
 from slipway.logs.drains import DrainDispatcher, ReachabilityProbe
@@ -49,7 +50,11 @@ def build_deployer(
     platform.ports.sources = HttpSourceFetcher()
     return Deployer(
         platform,
-        BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
+        BuildRunner(
+            Sandbox(),
+            BuildpackResolver(data_dir / "buildpacks"),
+            RuntimeSupplier(data_dir / "runtimes", config.runtimes),
+        ),
         SlugStore(data_dir / "slugs"),
         data_dir,
         secret,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from slipway.addons.provider import AddonSettings
 from slipway.api.app import RATE_LIMIT_CAPACITY
+from slipway.builder.runtimes import RuntimeSources
 from slipway.logs.history import DEFAULT_LIMIT
 from slipway.options import nested, option, option_factory
 from slipway.platform.deploys import DeployOptions
@@ -106,6 +107,7 @@ class ServerConfig:
     log_level: str = option("info", "--log-level")
     access_log: bool = option(False, "--access-log", off="--no-access-log")
     deploy: DeployOptions = nested(DeployOptions)
+    runtimes: RuntimeSources = nested(RuntimeSources)
     platform: PlatformSettings = nested(PlatformSettings)
     runtime: RuntimeOptions = nested(RuntimeOptions)
     addons: AddonSettings = nested(AddonSettings)

@@ -29,7 +29,7 @@ from slipway.platform.permissions import scope_refusal
 from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.tx import Platform
-from slipway.runtime.local import LocalDriver
+from slipway.runtime.local import LocalDriver, host_runtime_paths
 from slipway.runtime.manager import DynoManager
 from slipway.runtime.rendezvous import Rendezvous
 from slipway.server.config import ServerConfig
@@ -132,7 +132,10 @@ def start_runtime(
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tls.cert), str(tls.key))
     manager = DynoManager(
-        LocalDriver(data_dir / "runtime"),
+        LocalDriver(
+            data_dir / "runtime",
+            hidden=host_runtime_paths() if config.runtime.hide_host_runtimes else (),
+        ),
         RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish, release_outputs),
         config.runtime,
         rendezvous=Rendezvous(context, config.public_host),

@@ -161,6 +161,8 @@ class SlugRow(Base):
     stack: Mapped[str] = mapped_column(String(50))
     size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     checksum: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # The language runtimes inside, as the buildpacks' bin/release reported them.
+    runtimes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -217,6 +219,24 @@ class BuildRow(Base):
     release_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     user_id: Mapped[str] = mapped_column(String(36))
     user_email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AppSetupRow(Base):
+    """An app made from app.json (Heroku's app-setup): where it got to, and how it ended."""
+
+    __tablename__ = "app_setups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # pending, succeeded, failed
+    step: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    failure_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    manifest_errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    build_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    postdeploy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    user_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 

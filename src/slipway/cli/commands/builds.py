@@ -1,4 +1,4 @@
-"""builds, builds:output, buildpacks, buildpacks:set/add/remove/clear."""
+"""builds, builds:info, builds:output, buildpacks, buildpacks:set/add/remove/clear."""
 
 from __future__ import annotations
 
@@ -47,6 +47,58 @@ def builds_list(app: str | None, num: int, as_json: bool) -> None:
     output.table(["Id", "Status", "Version", "Release", "By", "Created at"], rows)
 
 
+def _latest_or(client: ApiClient, name: str, build_id: str | None) -> dict[str, Any]:
+    if build_id is not None:
+        build: dict[str, Any] = client.get(f"/apps/{seg(name)}/builds/{seg(build_id)}")
+        return build
+    latest = client.request(
+        "GET",
+        f"/apps/{seg(name)}/builds",
+        headers={"Range": "created_at ..; max=1, order=desc"},
+    ).json()
+    if not latest:
+        raise CliError(f"{name} has no builds yet; push with git first.")
+    first: dict[str, Any] = latest[0]
+    return first
+
+
+def runtimes_text(runtimes: dict[str, str] | None) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted((runtimes or {}).items()))
+
+
+@click.command("builds:info")
+@click.argument("build_id", required=False)
+@app_option
+@json_option
+def builds_info(build_id: str | None, app: str | None, as_json: bool) -> None:
+    """Show one build (the latest by default): its status, buildpacks, slug and runtimes."""
+    ctx = cli_context()
+    name = ctx.resolve_app(app)
+    client = ctx.client()
+    build = _latest_or(client, name, build_id)
+    slug = None
+    if build.get("slug"):
+        slug = client.get(f"/apps/{seg(name)}/slugs/{seg(build['slug']['id'])}")
+    if as_json:
+        output.print_json({**build, "slug": slug})
+        return
+    output.header(f"Build {build['id']}")
+    types = (slug or {}).get("process_types") or {}
+    output.key_values(
+        [
+            ("Status", build["status"]),
+            ("Version", build["source_blob"]["version"] or ""),
+            ("Buildpacks", ", ".join(b["url"] for b in build.get("buildpacks") or [])),
+            ("Release", f"v{build['release']['version']}" if build.get("release") else ""),
+            ("Slug", f"{slug['id']} ({slug['size'] or 0} bytes)" if slug else ""),
+            ("Runtimes", runtimes_text((slug or {}).get("runtimes"))),
+            ("Process types", ", ".join(f"{k}: {v}" for k, v in types.items())),
+            ("By", build["user"]["email"]),
+            ("When", output.when(build["created_at"])),
+        ]
+    )
+
+
 @click.command("builds:output")
 @click.argument("build_id", required=False)
 @app_option
@@ -55,17 +107,7 @@ def builds_output(build_id: str | None, app: str | None) -> None:
     ctx = cli_context()
     name = ctx.resolve_app(app)
     client = ctx.client()
-    if build_id is None:
-        latest = client.request(
-            "GET",
-            f"/apps/{seg(name)}/builds",
-            headers={"Range": "created_at ..; max=1, order=desc"},
-        ).json()
-        if not latest:
-            raise CliError(f"{name} has no builds yet; push with git first.")
-        build = latest[0]
-    else:
-        build = client.get(f"/apps/{seg(name)}/builds/{seg(build_id)}")
+    build = _latest_or(client, name, build_id)
     # No read timeout: a running build may be quiet for minutes.
     timeout = httpx.Timeout(10.0, read=None)
     with httpx.stream("GET", build["output_stream_url"], timeout=timeout) as response:

@@ -76,16 +76,23 @@ def releases_info(release: str | None, app: str | None, as_json: bool) -> None:
     else:
         info = client.get(f"/apps/{seg(name)}/releases/{seg(_version_arg(release))}")
     config = client.get(f"/apps/{seg(name)}/releases/{info['version']}/config-vars")
+    slug = None
+    if info.get("slug"):
+        slug = client.get(f"/apps/{seg(name)}/slugs/{seg(info['slug']['id'])}")
     if as_json:
-        output.print_json({**info, "config_vars": config})
+        output.print_json({**info, "config_vars": config, "slug": slug})
         return
     output.header(f"Release v{info['version']}")
+    types = (slug or {}).get("process_types") or {}
+    runtimes = (slug or {}).get("runtimes") or {}
     output.key_values(
         [
             ("Add-ons", ", ".join(info.get("addon_plan_names") or [])),
             ("Change", _description(info)),
             ("By", info["user"]["email"]),
             ("When", output.when(info["created_at"])),
+            ("Process types", ", ".join(f"{k}: {v}" for k, v in types.items())),
+            ("Runtimes", ", ".join(f"{k} {v}" for k, v in sorted(runtimes.items()))),
         ]
     )
     output.line()

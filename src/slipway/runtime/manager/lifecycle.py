@@ -267,7 +267,15 @@ def _launch_request(
         slug_archive=release.slug_archive,
         slug_checksum=release.slug_checksum,
         command=dyno.command,
-        env=dyno_env(spec, release, dyno.name, dyno.id, port=port, extra=dyno.env_extra),
+        # DYNO_RAM: the dyno's memory in MB, which the JVM's profile script sizes its heap by.
+        env=dyno_env(
+            spec,
+            release,
+            dyno.name,
+            dyno.id,
+            port=port,
+            extra={"DYNO_RAM": str(dyno.memory_mb), **dyno.env_extra},
+        ),
         memory_mb=dyno.memory_mb,
         tty=dyno.tty,
         interactive=dyno.on_output is not None,

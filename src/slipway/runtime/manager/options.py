@@ -92,3 +92,10 @@ class RuntimeOptions:
         scale=60,
         min=0.01,
     )
+    hide_host_runtimes: bool = option(
+        False,
+        "--hide-host-runtimes",
+        "Mask the host's Python and Node.js inside dynos, so slugs run on the runtimes they "
+        "carry (Ruby and Java stay the host's).",
+        off="--no-hide-host-runtimes",
+    )

@@ -26,12 +26,12 @@ def shell_double_quoted(text: str) -> str:
     return re.sub(r'([\\"$`])', r"\\\1", text)
 
 
-def write_export(buildpack_dir: Path, bin_dir: Path) -> None:
-    """The `export` file later buildpacks of the same build source: bin_dir first on PATH.
+def write_export(buildpack_dir: Path, *bin_dirs: Path) -> None:
+    """The `export` file later buildpacks of the same build source: bin_dirs first on PATH.
 
     Raises OSError when the buildpack directory is not writable.
     """
-    quoted = shell_double_quoted(str(bin_dir))
+    quoted = ":".join(shell_double_quoted(str(d)) for d in bin_dirs)
     (buildpack_dir / "export").write_text(f'export PATH="{quoted}:$PATH"\n', encoding="utf-8")
 
 

@@ -35,8 +35,11 @@ class Captured:
     stderr: str
 
 
-def stream(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> int:
-    """Run cmd, copying its stdout and stderr line by line, indented, as they come."""
+def stream(
+    cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str], keep: list[str] | None = None
+) -> int:
+    """Run cmd, copying its stdout and stderr line by line, indented, as they come (and into
+    keep, when given, for a caller that reads what it said)."""
     try:
         proc = subprocess.Popen(
             list(cmd),
@@ -53,7 +56,10 @@ def stream(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> int:
         for raw in proc.stdout:
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
             # Progress output redraws with \r: keep only what the last redraw says.
-            detail(text.rsplit("\r", 1)[-1])
+            line = text.rsplit("\r", 1)[-1]
+            detail(line)
+            if keep is not None:
+                keep.append(line)
     return proc.wait()
 
 

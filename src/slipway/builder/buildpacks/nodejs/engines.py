@@ -1,47 +1,77 @@
-"""The installed Node.js, checked against what package.json asks for in engines.node.
+"""Which Node.js runs the app: engines.node resolved, the release put into the slug.
 
-Slipway builds with the machine's node; it does not download one. A range it cannot parse
-is reported and ignored, as is a non-string; a range the installed version is outside of
-fails the build.
+    BUILD_DIR/.heroku/node/bin/node, bin/npm, lib/node_modules/npm
+
+The platform resolves and fetches it outside the sandbox and names the directory in
+SLIPWAY_NODE_HOME (read-only); a build without that does it itself, caching each
+version in CACHE_DIR/node-runtimes. Without engines.node the app gets the newest
+release of the build machine's own Node.js major.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..common.files import remove
 from ..common.output import BuildError, detail
+from ..common.runtimes import record
 from .environment import tool_output
-from .semver import parse_version, satisfies
+from .runtime import NodeRuntime, Registry, fetch, installed, package_name, resolve
+
+NODE_REL = Path(".heroku") / "node"
+RUNTIME_NAME = "Node.js"
+SUPPLIED_ENV = "SLIPWAY_NODE_HOME"
 
 
-def node_version(build_dir: Path, env: Mapping[str, str]) -> str:
-    raw_version = tool_output(["node", "--version"], build_dir, env)
-    try:
-        return str(parse_version(raw_version))
-    except ValueError as exc:
-        raise BuildError(f"`node --version` printed {raw_version!r}; reinstall Node.js.") from exc
-
-
-def check_engines(package: Mapping[str, Any], node_version: str) -> None:
+def wanted_range(package: Mapping[str, Any], host_env: Mapping[str, str], cwd: Path) -> str:
+    """engines.node, or the machine's own Node.js major when it says nothing usable."""
     engines = package.get("engines")
     wanted = engines.get("node") if isinstance(engines, dict) else None
-    if wanted is None:
-        detail("engines.node is not set in package.json; using the installed Node.js")
-        return
-    if not isinstance(wanted, str):
+    if isinstance(wanted, str) and wanted.strip():
+        return wanted.strip()
+    if wanted is not None:
         detail(f"Warning: engines.node must be a string, not {json.dumps(wanted)}; ignoring it.")
-        return
-    detail(f"engines.node (package.json): {wanted}")
-    try:
-        ok = satisfies(node_version, wanted)
-    except ValueError:
-        detail(f'Warning: cannot understand engines.node "{wanted}"; ignoring it.')
-        return
-    if not ok:
-        raise BuildError(
-            f'package.json asks for Node.js "{wanted}" (engines.node) but this machine has '
-            f"{node_version}; change engines.node or install that Node.js version."
-        )
+    host = tool_output(["node", "--version"], cwd, host_env)
+    match = re.match(r"v?(\d+)\.", host)
+    if match is None:
+        raise BuildError(f"`node --version` printed {host!r}; reinstall Node.js.")
+    return f"{match.group(1)}.x"
+
+
+def supplied_runtime(env: Mapping[str, str]) -> NodeRuntime | None:
+    home = env.get(SUPPLIED_ENV)
+    if not home:
+        return None
+    node = Path(home) / "bin" / "node"
+    if not node.is_file():
+        raise BuildError(f"{SUPPLIED_ENV} names {home}, which holds no bin/node; a platform bug.")
+    version = Path(home).name.split("-linux-")[0]
+    return NodeRuntime(version, Path(home))
+
+
+def install_node(
+    package: Mapping[str, Any], build_dir: Path, cache_dir: Path, host_env: Mapping[str, str]
+) -> str:
+    """Put the Node.js the app asks for into the slug; its version."""
+    runtime = supplied_runtime(host_env)
+    wanted = None
+    if runtime is None:
+        wanted = wanted_range(package, host_env, build_dir)
+        registry = Registry(host_env, build_dir)
+        arch = package_name()
+        root = cache_dir / "node-runtimes"
+        version = resolve(registry, arch, wanted, installed(root, arch))
+        runtime = fetch(registry, arch, version, root)
+    dest = build_dir / NODE_REL
+    remove(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(runtime.home, dest, symlinks=True)
+    if wanted is not None:
+        detail(f"Resolved engines.node {wanted!r} to {runtime.version}")
+    record(build_dir, RUNTIME_NAME, runtime.version)
+    return runtime.version

@@ -22,9 +22,18 @@ EXCLUDED_CONFIG_VARS = frozenset(
 )
 PROFILE_SCRIPT = """\
 # Added by the heroku/nodejs buildpack; sourced at dyno start with HOME=/app.
-export PATH="$HOME/node_modules/.bin:$PATH"
+export PATH="$HOME/.heroku/node/bin:$HOME/node_modules/.bin:$PATH"
 export NODE_ENV="${NODE_ENV:-production}"
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt  # the stack's trust store
+fi
 """
+NODE_BIN_REL = Path(".heroku") / "node" / "bin"
+# The machine's trust store and npm settings: the slug's Node.js carries Mozilla's CAs and
+# its npm looks for settings beside itself, so without these a build behind the operator's
+# proxy or registry mirror (and their CA) could not install anything.
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SYSTEM_NPMRCS = (Path("/etc/npmrc"), Path("/usr/etc/npmrc"))
 
 
 def read_env_dir(env_dir: Path | None) -> dict[str, str]:
@@ -37,7 +46,17 @@ def read_env_dir(env_dir: Path | None) -> dict[str, str]:
     return result
 
 
+def host_env(config: Mapping[str, str]) -> dict[str, str]:
+    """The environment for the machine's own node and npm, which find and fetch releases."""
+    env = dict(os.environ)
+    for name, value in config.items():
+        if name.lower().startswith("npm_config_") and name.lower() != "npm_config_cache":
+            env[name] = value  # the app's registry settings (a mirror, a proxy) apply too
+    return env
+
+
 def build_env(build_dir: Path, cache_dir: Path, config: Mapping[str, str]) -> dict[str, str]:
+    """The app's Node.js (in the slug) first on PATH, then its node_modules/.bin."""
     env = dict(os.environ)
     env.update(config)
     env["NODE_ENV"] = env.get("NODE_ENV") or "production"
@@ -50,8 +69,17 @@ def build_env(build_dir: Path, cache_dir: Path, config: Mapping[str, str]) -> di
     for name in [k for k in env if k.lower() in forced]:
         del env[name]
     env.update(forced)
+    if SYSTEM_CA_BUNDLE.is_file():
+        env.setdefault("NODE_EXTRA_CA_CERTS", str(SYSTEM_CA_BUNDLE))
+    npmrc = next((p for p in SYSTEM_NPMRCS if p.is_file()), None)
+    if npmrc is not None:
+        env.setdefault("npm_config_globalconfig", str(npmrc))
     env["PATH"] = os.pathsep.join(
-        [str(build_dir / "node_modules" / ".bin"), os.environ.get("PATH", os.defpath)]
+        [
+            str(build_dir / NODE_BIN_REL),
+            str(build_dir / "node_modules" / ".bin"),
+            os.environ.get("PATH", os.defpath),
+        ]
     )
     return env
 
@@ -82,6 +110,6 @@ def write_runtime_files(build_dir: Path) -> None:
     profile_d.mkdir(parents=True, exist_ok=True)
     (profile_d / "nodejs.sh").write_text(PROFILE_SCRIPT, encoding="utf-8")
     try:
-        write_export(BUILDPACK_DIR, build_dir / "node_modules" / ".bin")
+        write_export(BUILDPACK_DIR, build_dir / NODE_BIN_REL, build_dir / "node_modules" / ".bin")
     except OSError as exc:
         detail(f"Warning: could not write the buildpack export file ({exc.strerror}).")

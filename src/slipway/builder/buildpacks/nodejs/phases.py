@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..common.output import BuildError, error, header
+from ..common.runtimes import release_yaml
 from .dependencies import install_dependencies, prune
-from .engines import check_engines, node_version
-from .environment import build_env, read_env_dir, write_runtime_files
+from .engines import RUNTIME_NAME, install_node
+from .environment import build_env, host_env, read_env_dir, write_runtime_files
 from .package_json import build_script_name, read_package_json, scripts_of
 from .package_managers import choose_package_manager
 from .scripts import run_script
@@ -29,11 +30,11 @@ def compile_app(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> None:
     except OSError as exc:
         raise BuildError(f"Cannot create the cache directory {cache_dir}: {exc.strerror}.") from exc
     package = read_package_json(build_dir)
-    env = build_env(build_dir, cache_dir, read_env_dir(env_dir))
-
-    version = node_version(build_dir, env)
+    config = read_env_dir(env_dir)
+    header("Installing Node.js")
+    version = install_node(package, build_dir, cache_dir, host_env(config))
     header(f"Using Node.js {version}")
-    check_engines(package, version)
+    env = build_env(build_dir, cache_dir, config)
 
     pm = choose_package_manager(build_dir, env)
     scripts = scripts_of(package)
@@ -56,15 +57,27 @@ def detect(build_dir: Path) -> int:
     return 1
 
 
+def default_web(build_dir: Path, package: dict[str, object]) -> str | None:
+    """`npm start` when package.json has a start script, else `node MAIN` (its main file)."""
+    if "start" in scripts_of(package):
+        return "npm start"
+    main = package.get("main")
+    candidates = [main] if isinstance(main, str) and main.strip() else []
+    # npm's own defaults: main is index.js; `npm start` without a script runs server.js.
+    for name in [*candidates, "index.js", "server.js"]:
+        path = (build_dir / name).resolve()
+        if path.is_relative_to(build_dir.resolve()) and path.is_file():
+            return f"node {path.relative_to(build_dir.resolve()).as_posix()}"
+    return None
+
+
 def release(build_dir: Path) -> str:
     try:
         package = read_package_json(build_dir)
     except BuildError:
         package = {}
-    if "start" in scripts_of(package) or (build_dir / "server.js").is_file():
-        # npm start runs `node server.js` when there is no start script.
-        return "---\ndefault_process_types:\n  web: npm start\n"
-    return "---\ndefault_process_types: {}\n"
+    web = default_web(build_dir, package)
+    return release_yaml(build_dir, (RUNTIME_NAME,), {"web": web} if web else {})
 
 
 USAGE = (

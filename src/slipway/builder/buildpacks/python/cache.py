@@ -1,7 +1,7 @@
-"""The build cache: the virtualenv of the last build, reused when nothing it came from changed.
+"""The build cache: the last build's .heroku/python, reused when nothing it came from changed.
 
-    CACHE_DIR/python/venv   a copy of the virtualenv
-    CACHE_DIR/python/key    the hash of what it was built from (interpreter, plan, files)
+    CACHE_DIR/python/runtime  a copy of .heroku/python (the Python and the app's packages)
+    CACHE_DIR/python/key      the hash of what it was built from (interpreter, plan, files)
 
 An unchanged app reuses the copy and runs no pip at all.
 """
@@ -20,7 +20,7 @@ from .install import venv_python
 from .interpreters import Interpreter
 from .plan import Plan
 
-CACHE_FORMAT = "slipway-python-cache 1"
+CACHE_FORMAT = "slipway-python-cache 2"
 # Directories that are not the app's own source (VCS data, what builds and other buildpacks
 # generate) and are left out when hashing the tree.
 TREE_SKIP_DIRS = frozenset(
@@ -29,7 +29,7 @@ TREE_SKIP_DIRS = frozenset(
 
 
 def tree_digest(build_dir: Path) -> str:
-    """A hash of the app's source tree (for installs that copy the app's code into the venv)."""
+    """A hash of the app's source tree (for installs that copy the app's own code)."""
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(build_dir):
         dirs[:] = sorted(d for d in dirs if d not in TREE_SKIP_DIRS)
@@ -52,8 +52,13 @@ def tree_digest(build_dir: Path) -> str:
 def cache_key(build_dir: Path, interpreter: Interpreter, plan: Plan) -> str:
     digest = hashlib.sha256()
     digest.update(f"{CACHE_FORMAT}\0".encode())
-    # The venv's bin/python links to the interpreter's path, so the path is part of the key.
-    digest.update(f"python {interpreter.version_text} {interpreter.path}\0".encode())
+    # A different interpreter at the same version (rebuilt, patched) is a different copy.
+    try:
+        stamp = os.stat(interpreter.path)
+        identity = f"{stamp.st_size} {stamp.st_mtime_ns}"
+    except OSError:
+        identity = "?"
+    digest.update(f"python {interpreter.version_text} {interpreter.path} {identity}\0".encode())
     digest.update(f"plan {plan.kind}\0".encode())
     for path in plan.key_files:
         rel = os.path.relpath(path, build_dir)
@@ -64,39 +69,40 @@ def cache_key(build_dir: Path, interpreter: Interpreter, plan: Plan) -> str:
     return digest.hexdigest()
 
 
-def restore_cache(cache_dir: Path, venv: Path, key: str) -> bool:
+def restore_cache(cache_dir: Path, prefix: Path, key: str) -> bool:
     root = cache_dir / "python"
     try:
         if (root / "key").read_text(encoding="utf-8").strip() != key:
             return False
     except OSError:
         return False
-    cached = root / "venv"
+    cached = root / "runtime"
     if not venv_python(cached).exists():
         return False
     try:
-        shutil.copytree(cached, venv, symlinks=True)
+        shutil.copytree(cached, prefix, symlinks=True)
     except (OSError, shutil.Error):
-        remove(venv)
+        remove(prefix)
         return False
-    code, _ = ask([str(venv_python(venv)), "-I", "-c", "pass"], cwd="/", env=base_env())
+    code, _ = ask([str(venv_python(prefix)), "-I", "-c", "pass"], cwd="/", env=base_env())
     if code != 0:
-        remove(venv)
+        remove(prefix)
         return False
     return True
 
 
-def save_cache(cache_dir: Path, venv: Path, key: str) -> None:
-    """Replace the cached venv; the key is written last, so a broken copy never matches."""
+def save_cache(cache_dir: Path, prefix: Path, key: str) -> None:
+    """Replace the cached copy; the key is written last, so a broken copy never matches."""
     root = cache_dir / "python"
-    staging = root / "venv.new"
+    staging = root / "runtime.new"
     try:
         root.mkdir(parents=True, exist_ok=True)
         (root / "key").unlink(missing_ok=True)
         remove(staging)
-        shutil.copytree(venv, staging, symlinks=True)
-        remove(root / "venv")
-        staging.rename(root / "venv")
+        remove(root / "venv")  # the virtualenv older builds cached
+        shutil.copytree(prefix, staging, symlinks=True)
+        remove(root / "runtime")
+        staging.rename(root / "runtime")
         (root / "key.new").write_text(f"{key}\n", encoding="utf-8")
         os.replace(root / "key.new", root / "key")
     except (OSError, shutil.Error) as exc:

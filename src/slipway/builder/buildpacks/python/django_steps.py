@@ -11,17 +11,19 @@ from ..common.output import BuildError, header
 from ..common.process import stream
 from .environment import ask, base_env, config_flag, read_text
 from .install import venv_python
+from .runtime import scripts_dir
 
 COLLECTSTATIC = "$ python manage.py collectstatic --noinput"
 
 
-def collectstatic(build_dir: Path, venv: Path, config: Mapping[str, str]) -> None:
+def collectstatic(build_dir: Path, prefix: Path, config: Mapping[str, str]) -> None:
     if not (build_dir / "manage.py").is_file():
         return
     env = base_env(config)
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
-    env["VIRTUAL_ENV"] = str(venv)
-    python = str(venv_python(venv))
+    scripts = scripts_dir(venv_python(prefix))
+    path = [str(prefix / "bin"), str(scripts), os.environ.get("PATH", os.defpath)]
+    env["PATH"] = os.pathsep.join(path)
+    python = str(venv_python(prefix))
     code, _ = ask([python, "-c", "import django"], cwd=build_dir, env=env)
     if code != 0:
         return

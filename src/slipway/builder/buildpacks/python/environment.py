@@ -70,18 +70,20 @@ def ask(
     return done.returncode, done.stdout
 
 
-def write_env_files(build_dir: Path) -> None:
+def write_env_files(build_dir: Path, bin_dirs: Sequence[Path]) -> None:
+    """bin_dirs (inside BUILD_DIR/.heroku/python) first on PATH, in dynos and later buildpacks."""
     profile_d = build_dir / ".profile.d"
     profile_d.mkdir(parents=True, exist_ok=True)
+    rel = ":".join(f"$HOME/{d.relative_to(build_dir).as_posix()}" for d in bin_dirs)
     (profile_d / "python.sh").write_text(
-        'export PATH="$HOME/.heroku/python/bin:$PATH"\n'
+        f'export PATH="{rel}:$PATH"\n'
         "export PYTHONUNBUFFERED=true\n"
         "export LANG=${LANG:-C.UTF-8}\n"
         "export WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}\n",
         encoding="utf-8",
     )
     try:
-        write_export(BUILDPACK_DIR, build_dir / VENV_REL / "bin")
+        write_export(BUILDPACK_DIR, *bin_dirs)
     except OSError as exc:
         raise BuildError(
             f"Could not write {BUILDPACK_DIR / 'export'} ({exc.strerror}); "

@@ -1,91 +1,35 @@
-"""The virtualenv at BUILD_DIR/.heroku/python, and pip (or uv) installing the plan into it.
+"""pip (or uv) installing the plan into the slug's own Python at BUILD_DIR/.heroku/python.
 
-The virtualenv is relocatable (see fix_scripts) because the slug runs at /app, not where it
-was built.
+What pip writes is made independent of where it was built (see fix_scripts): the slug runs
+at /app, which is where a sandboxed build runs too, but not a build without the sandbox.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..common.files import remove
 from ..common.output import BuildError, detail, header
 from ..common.process import stream
-from .environment import ask, base_env
-from .interpreters import Interpreter
+from .environment import base_env
 from .plan import Plan, pipfile_requirements
 
 APP_HOME = "/app"
 SCRIPT_MARKER = b".heroku/python/bin/python"
 RELOCATED_SHEBANG = b"#!/usr/bin/env python3"
-PIP_MIN_FOR_PYTHON_OPTION = (22, 3)
 
 
-def venv_python(venv: Path) -> Path:
-    return venv / "bin" / "python"
+def venv_python(prefix: Path) -> Path:
+    return prefix / "bin" / "python"
 
 
-def create_venv(interpreter: Interpreter, venv: Path) -> bool:
-    """Create the virtualenv; True if it has its own pip.
-
-    Route chosen: `<interpreter> -m venv`, which on this Debian machine works because
-    python3-venv ships ensurepip with a bundled pip wheel, so the venv gets its own pip, needs
-    no network to bootstrap and installs with `venv/bin/python -m pip`. Where ensurepip is
-    missing (Debian without python3-venv), `-m venv` fails; then the venv is made
-    `--without-pip` and packages go in through an outside pip's `--python` option
-    (see outside_pip).
-    """
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    env = base_env()
-    # -I keeps the app's files (cwd, PYTHON* variables) out of the interpreter's sys.path.
-    code, out = ask([interpreter.path, "-I", "-m", "venv", str(venv)], cwd=venv.parent, env=env)
-    if code == 0 and venv_python(venv).exists():
-        return True
-    remove(venv)
-    code2, out2 = ask(
-        [interpreter.path, "-I", "-m", "venv", "--without-pip", str(venv)],
-        cwd=venv.parent,
-        env=env,
-    )
-    if code2 == 0 and venv_python(venv).exists():
-        detail("This Python has no ensurepip (python3-venv), so the environment has no pip;")
-        detail("packages are installed with an outside pip instead.")
-        return False
-    detail(out.strip() or out2.strip())
-    raise BuildError(
-        f"Could not create a virtualenv with {interpreter.path} -m venv; "
-        "install the python3-venv package for that Python on the build machine."
-    )
-
-
-def pip_version(python: str) -> tuple[int, ...] | None:
-    code, out = ask([python, "-I", "-m", "pip", "--version"], cwd="/", env=base_env())
-    match = re.match(r"pip (\d+)\.(\d+)", out.strip()) if code == 0 else None
-    return None if match is None else tuple(int(p) for p in match.groups())
-
-
-def outside_pip(interpreter: Interpreter, venv: Path) -> list[str]:
-    """A pip from outside the venv that can install into it (pip >= 22.3 has --python)."""
-    for python in dict.fromkeys([interpreter.path, sys.executable]):
-        version = pip_version(python)
-        if version is not None and version >= PIP_MIN_FOR_PYTHON_OPTION:
-            return [python, "-I", "-m", "pip", "--python", str(venv_python(venv))]
-    raise BuildError(
-        f"Python {interpreter.version_text} has neither ensurepip nor a pip of version 22.3 or "
-        "later, so nothing can be installed; install python3-venv or python3-pip on the "
-        "build machine."
-    )
-
-
-def pip_env(config: Mapping[str, str], cache_dir: Path | None, venv: Path) -> dict[str, str]:
+def pip_env(
+    config: Mapping[str, str], cache_dir: Path | None, bin_dirs: list[Path]
+) -> dict[str, str]:
     env = base_env(config)
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
-    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = os.pathsep.join([*map(str, bin_dirs), os.environ.get("PATH", os.defpath)])
     if cache_dir is not None:
         env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
         env["UV_CACHE_DIR"] = str(cache_dir / "uv")
@@ -96,16 +40,10 @@ def pip_env(config: Mapping[str, str], cache_dir: Path | None, venv: Path) -> di
     return env
 
 
-def install(
-    plan: Plan,
-    build_dir: Path,
-    venv: Path,
-    pip: list[str],
-    env: Mapping[str, str],
-) -> None:
+def install(plan: Plan, build_dir: Path, pip: list[str], env: Mapping[str, str]) -> None:
     if plan.kind == "none":
         header("No requirements.txt, Pipfile.lock, uv.lock, pyproject.toml or setup.py found")
-        detail("The environment has no packages besides the standard library.")
+        detail("The slug's Python has no packages besides the standard library.")
         return
     header(f"Installing requirements with {plan.tool}")
     if plan.kind == "requirements":
@@ -123,15 +61,19 @@ def install(
             code = stream([*pip, "install", "-r", str(req)], cwd=build_dir, env=env)
         failure = "pip could not install the packages pinned in Pipfile.lock; see the lines above."
     elif plan.kind == "uv":
+        # uv exports the locked packages; pip installs them into the slug's Python (uv sync
+        # wants a virtualenv, and the slug's Python is an installation of its own).
         uv_env = dict(env)
-        uv_env["UV_PROJECT_ENVIRONMENT"] = str(venv)
-        uv_env["UV_PYTHON"] = str(venv_python(venv))
         uv_env["UV_PYTHON_DOWNLOADS"] = "never"
         uv_env.setdefault("UV_NO_PROGRESS", "1")
-        cmd = ["uv", "sync", "--locked", "--no-dev", "--no-editable"]
-        code = stream(cmd, cwd=build_dir, env=uv_env)
+        with tempfile.TemporaryDirectory(prefix="slipway-uv-") as tmp:
+            req = Path(tmp) / "requirements.txt"
+            export = ["uv", "export", "--locked", "--no-dev", "--no-editable", "-o", str(req)]
+            code = stream(export, cwd=build_dir, env=uv_env)
+            if code == 0:
+                code = stream([*pip, "install", "-r", str(req)], cwd=build_dir, env=env)
         failure = (
-            "uv sync --locked could not install the packages in uv.lock; see the lines above "
+            "The packages in uv.lock could not be installed; see the lines above "
             "(if uv.lock is out of date, run uv lock and commit it)."
         )
     else:
@@ -141,19 +83,19 @@ def install(
         raise BuildError(failure)
 
 
-def fix_scripts(venv: Path, build_dir: Path) -> None:
-    """Make the venv independent of where it was built.
+def fix_scripts(prefix: Path, build_dir: Path, bin_dirs: list[Path]) -> None:
+    """Make what pip wrote independent of where it was built.
 
-    pip writes scripts with a shebang naming BUILD_DIR/.heroku/python/bin/python, which exists
-    neither at /app nor in the next build's BUILD_DIR. They become `#!/usr/bin/env python3`,
-    which finds the venv's python because .profile.d (and the export file) put the venv's bin
-    first on PATH. Long paths get pip's `#!/bin/sh` + `'''exec' "/path/python"` form instead:
-    the second line is a harmless Python string, so only the first line changes there too.
-    Editable installs (`-e .`) record BUILD_DIR in .pth files; those now say /app.
-    bin/python itself is a symlink to the system interpreter, the same at build and run time.
+    pip writes scripts with a shebang naming BUILD_DIR/.heroku/python/bin/python3.N, which
+    exists neither at /app (unless the build ran there) nor in the next build's BUILD_DIR.
+    They become `#!/usr/bin/env python3`, which finds the slug's python because .profile.d
+    (and the export file) put its bin first on PATH. Long paths get pip's `#!/bin/sh` +
+    `'''exec' "/path/python"` form instead: the second line is a harmless Python string, so
+    only the first line changes there too. Editable installs (`-e .`) record BUILD_DIR in
+    .pth files; those now say /app.
     """
-    bin_dir = venv / "bin"
-    for entry in sorted(bin_dir.iterdir()) if bin_dir.is_dir() else []:
+    entries = [e for d in bin_dirs if d.is_dir() for e in sorted(d.iterdir())]
+    for entry in entries:
         if entry.is_symlink() or not entry.is_file():
             continue
         with entry.open("rb") as handle:
@@ -172,7 +114,11 @@ def fix_scripts(venv: Path, build_dir: Path) -> None:
             data = entry.read_bytes()
             entry.write_bytes(RELOCATED_SHEBANG + data[len(first) :])
     old = str(build_dir).encode()
-    for site in venv.glob("lib/python*/site-packages"):
+    sites = [
+        *prefix.glob("lib/python*/site-packages"),
+        *prefix.glob("local/lib/python*/dist-packages"),
+    ]
+    for site in sites:
         for path in [*site.glob("*.pth"), *site.glob("__editable__*.py"), *site.glob("*.egg-link")]:
             data = path.read_bytes()
             if old in data:

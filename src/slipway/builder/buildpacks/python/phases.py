@@ -6,11 +6,11 @@
 
 Layout produced by compile:
 
-    BUILD_DIR/.heroku/python      a virtualenv holding the app's dependencies; it is relocatable
-                                  (see install.fix_scripts) because the slug runs at /app
-    BUILD_DIR/.profile.d/python.sh  puts that virtualenv first on PATH when a dyno starts
+    BUILD_DIR/.heroku/python      the app's own Python (interpreter and standard library,
+                                  copied: runtime.py) with the app's packages installed into it
+    BUILD_DIR/.profile.d/python.sh  puts its bin first on PATH when a dyno starts
     <buildpack>/export            puts it first on PATH for later buildpacks of the same build
-    CACHE_DIR/python/venv, key    a copy of the virtualenv and the hash of what it was built
+    CACHE_DIR/python/runtime, key a copy of .heroku/python and the hash of what it was built
                                   from; an unchanged app reuses it and runs no pip at all
 """
 
@@ -23,12 +23,16 @@ from pathlib import Path
 
 from ..common.files import remove
 from ..common.output import BuildError, detail, error, header
+from ..common.runtimes import record, release_yaml
 from .cache import cache_key, restore_cache, save_cache
 from .django_steps import collectstatic, find_wsgi_project
 from .environment import VENV_REL, read_config, write_env_files
-from .install import create_venv, fix_scripts, install, outside_pip, pip_env, venv_python
+from .install import fix_scripts, install, pip_env, venv_python
 from .interpreters import choose_interpreter
 from .plan import make_plan
+from .runtime import bootstrap_pip, copy_interpreter, scripts_dir
+
+RUNTIME_NAME = "Python"
 
 DETECT_FILES = (
     "requirements.txt",
@@ -69,48 +73,58 @@ def compile_app(args: Sequence[str]) -> int:
 
     plan = make_plan(build_dir)
     key = cache_key(build_dir, interpreter, plan)
-    venv = build_dir / VENV_REL
-    remove(venv)
-    if cache_dir is not None and restore_cache(cache_dir, venv, key):
+    prefix = build_dir / VENV_REL
+    remove(prefix)
+    if cache_dir is not None and restore_cache(cache_dir, prefix, key):
         header("Requirements unchanged; reusing the cached environment")
+        bin_dirs = _bin_dirs(prefix)
     else:
-        own_pip = create_venv(interpreter, venv)
-        env = pip_env(config, cache_dir, venv)
-        if plan.kind in ("none", "uv"):
-            pip: list[str] = []
-        elif own_pip:
-            pip = [str(venv_python(venv)), "-I", "-m", "pip"]
-        else:
-            pip = outside_pip(interpreter, venv)
-        install(plan, build_dir, venv, pip, env)
-        fix_scripts(venv, build_dir)
+        header(f"Installing Python {interpreter.version_text} into the slug")
+        copy_interpreter(interpreter, prefix)
+        python = venv_python(prefix)
+        bin_dirs = _bin_dirs(prefix)
+        env = pip_env(config, cache_dir, bin_dirs)
+        if plan.kind != "none":
+            bootstrap_pip(python, prefix)
+        install(plan, build_dir, [str(python), "-I", "-m", "pip"], env)
+        fix_scripts(prefix, build_dir, bin_dirs)
         if cache_dir is not None:
-            save_cache(cache_dir, venv, key)
+            save_cache(cache_dir, prefix, key)
 
-    write_env_files(build_dir)
-    collectstatic(build_dir, venv, config)
+    write_env_files(build_dir, bin_dirs)
+    record(build_dir, RUNTIME_NAME, interpreter.version_text)
+    collectstatic(build_dir, prefix, config)
     return 0
+
+
+def _bin_dirs(prefix: Path) -> list[Path]:
+    """The Python's bin, and where pip puts commands when that is elsewhere (Debian)."""
+    scripts = scripts_dir(venv_python(prefix))
+    return [prefix / "bin"] + ([scripts] if scripts != prefix / "bin" else [])
 
 
 def release(args: Sequence[str]) -> int:
     if not args:
         raise BuildError("release needs BUILD_DIR; the caller is broken.")
     build_dir = Path(args[0])
-    venv = build_dir / VENV_REL
-    web = None
-    if (build_dir / "manage.py").is_file():
-        has_gunicorn = any(venv.glob("lib/python*/site-packages/gunicorn/__init__.py"))
-        project = find_wsgi_project(build_dir) if has_gunicorn else None
-        if project:
-            web = f"gunicorn {project}.wsgi"
-    print("---")
-    if web:
-        print("default_process_types:")
-        print(f"  web: {web}")
-    else:
-        print("default_process_types: {}")
+    web = default_web(build_dir)
+    sys.stdout.write(release_yaml(build_dir, (RUNTIME_NAME,), {"web": web} if web else {}))
     sys.stdout.flush()
     return 0
+
+
+def default_web(build_dir: Path) -> str | None:
+    """Django without a Procfile: gunicorn PROJECT.wsgi when gunicorn is installed, else
+    Django's own server on $PORT."""
+    if not (build_dir / "manage.py").is_file():
+        return None
+    prefix = build_dir / VENV_REL
+    sites = ("lib/python*/site-packages", "local/lib/python*/dist-packages")
+    has_gunicorn = any(any(prefix.glob(f"{s}/gunicorn/__init__.py")) for s in sites)
+    project = find_wsgi_project(build_dir)
+    if has_gunicorn and project:
+        return f"gunicorn {project}.wsgi"
+    return "python manage.py runserver 0.0.0.0:$PORT"
 
 
 PHASES = {"detect": detect, "compile": compile_app, "release": release}

@@ -1,7 +1,7 @@
 """Heroku Scheduler's jobs and pg:backups:schedule's daily schedules.
 
 Revision ID: 0060
-Revises: 0020
+Revises: 0050
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from slipway.store.models import UTCDateTime
 
 revision = "0060"
-down_revision = "0020"
+down_revision = "0050"
 branch_labels = None
 depends_on = None
 

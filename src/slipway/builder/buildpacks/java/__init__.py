@@ -1,0 +1,1 @@
+"""The built-in heroku/java buildpack: Maven (pom.xml) and Gradle (build.gradle) apps."""
