@@ -265,7 +265,7 @@ RULES: dict[str, Rule] = {
     "GET /regions/{ident}": token(SIGNED_IN),
     # app.json: the setup makes the app (as POST /apps does), then acts on it as its owner.
     "POST /app-setups": token(SIGNED_IN_WRITE),
-    "GET /app-setups/{ident}": token(SIGNED_IN),
+    "GET /app-setups/{setup_id}": token(SIGNED_IN),
     # The release phase's output_stream_url: signed for the release.
     "GET /release-output/{release_id}": CAPABILITY,
     "GET /addons/{ident}/open": token(CONFIG_READ, prompt=True),
