@@ -171,7 +171,7 @@ def test_a_slug_release_carries_current_config(api: httpx.Client, make_app: Make
     assert api.get(f"/apps/{name}/releases/{release['version']}/config-vars").json() == {"A": "1"}
     # A later config change keeps the slug.
     api.patch(f"/apps/{name}/config-vars", json={"B": "2"})
-    assert releases(api, name)[-1]["slug"] == {"id": slug.json()["id"]}
+    assert releases(api, name)[-1]["slug"] == {"id": slug.json()["id"], "runtimes": {}}
     # Rolling back to v1 (no slug) goes back to no slug.
     rolled = api.post(f"/apps/{name}/releases", json={"release": "1"}).json()
     assert rolled["slug"] is None

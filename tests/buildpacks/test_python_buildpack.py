@@ -216,7 +216,14 @@ def test_slug_is_relocatable(tmp_path: Path, cached_build: Build) -> None:
     moved = cached_build.build_dir.with_name("app-gone")
     cached_build.build_dir.rename(moved)
     try:
-        script = (slug / ".heroku" / "python" / "bin" / "pyflakes").read_text()
+        # Debian's python installs console scripts into local/bin (its posix_local scheme),
+        # which .profile.d puts on PATH beside bin.
+        prefix = slug / ".heroku" / "python"
+        script = next(
+            p
+            for p in (prefix / "bin" / "pyflakes", prefix / "local" / "bin" / "pyflakes")
+            if p.exists()
+        ).read_text()
         assert script.startswith("#!/usr/bin/env python3\n")
         (tmp_path / "lint.py").write_text("import os\n")
         env = dict(os.environ, HOME=str(slug))
