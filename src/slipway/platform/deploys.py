@@ -45,6 +45,15 @@ class DeployOptions:
         min=1,
     )
     build_memory_mb: int = option(4096, "--build-memory", min=64)
+    build_pids: int = option(
+        4096, "--build-pids", "Processes and threads a build may run at once.", min=16
+    )
+    build_cpus: float = option(
+        0.0,
+        "--build-cpus",
+        "CPUs a build may use at most (0: all of the machine's but half a CPU).",
+        min=0,
+    )
     build_timeout: float = option(
         25 * 60, "--build-timeout", "Seconds a buildpack's compile may take.", min=1
     )
@@ -261,6 +270,8 @@ class Deployer:
                     uid=ctx.uid,
                     memory_mb=self.options.build_memory_mb,
                     timeout=self.options.build_timeout,
+                    pids=self.options.build_pids,
+                    cpus=self.options.build_cpus or None,
                 ),
                 out,
             )

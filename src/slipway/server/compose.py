@@ -31,6 +31,7 @@ from slipway.server.parts import (
     connect_logs,
     make_authoriser,
     start_addons,
+    start_network,
     start_router,
     start_runtime,
     stop_addons,
@@ -83,8 +84,10 @@ def serve(config: ServerConfig) -> None:
     repos = RepoStore(data_dir / "repos")
     deployer = build_deployer(config, platform, data_dir, secret, repos)
     logplex, dispatcher = start_logs(config, platform, data_dir, secret)
-    runtime = start_runtime(config, platform, data_dir, tls, logplex)
-    providers = start_addons(config, data_dir)
+    # Before the dyno manager and the add-on servers: dynos join it, add-ons listen on it.
+    network = start_network(config, data_dir)
+    runtime = start_runtime(config, platform, data_dir, tls, logplex, network)
+    providers = start_addons(config, data_dir, network)
     platform.ports.addons = providers
     token = router_token(data_dir)
     api = create_api(
@@ -115,6 +118,8 @@ def serve(config: ServerConfig) -> None:
             router.stop()
         runtime.close()
         stop_addons(providers)
+        if network is not None:
+            network.close()
         logplex.close()
         dispatcher.close()
         platform.store.dispose()

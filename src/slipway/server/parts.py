@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.tx import Platform
 from slipway.runtime.local import LocalDriver
 from slipway.runtime.manager import DynoManager
+from slipway.runtime.network.host import DynoNetwork, NetworkError, unavailable_reason
 from slipway.runtime.rendezvous import Rendezvous
 from slipway.server.config import ServerConfig
 from slipway.server.data_dir import prepare_data_dir
@@ -113,13 +115,45 @@ def connect_runtime(platform: Platform, manager: DynoManager) -> None:
     platform.bus.subscribe(on_event)
 
 
+def start_network(config: ServerConfig, data_dir: Path) -> DynoNetwork | None:
+    """The dyno network (a bridge, nftables rules, a namespace per dyno), or None with a
+    loud warning where it cannot be had: then dynos share the host's network."""
+    wanted = config.runtime.dyno_network.strip().lower()
+    if wanted == "off":
+        log.warning("!!! --dyno-network off: dynos share the host's network (NO isolation). !!!")
+        return None
+    reason = unavailable_reason(os.geteuid() == 0)
+    if reason is None:
+        try:
+            return DynoNetwork.open(
+                data_dir / "runtime" / "network", None if wanted == "auto" else wanted
+            )
+        except (NetworkError, ValueError, OSError) as exc:
+            reason = str(exc)
+    log.warning(
+        "!!! Dynos share the host's network (NO network isolation): %s. Run Slipway as "
+        "root with iproute2 and nftables installed to give each dyno its own. !!!",
+        reason,
+    )
+    return None
+
+
 def start_runtime(
-    config: ServerConfig, platform: Platform, data_dir: Path, tls: TlsFiles, logplex: Logplex
+    config: ServerConfig,
+    platform: Platform,
+    data_dir: Path,
+    tls: TlsFiles,
+    logplex: Logplex,
+    network: DynoNetwork | None = None,
 ) -> DynoManager:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tls.cert), str(tls.key))
     manager = DynoManager(
-        LocalDriver(data_dir / "runtime"),
+        LocalDriver(
+            data_dir / "runtime",
+            network=network,
+            disk_mb=config.runtime.dyno_disk_mb or None,
+        ),
         RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish),
         config.runtime,
         rendezvous=Rendezvous(context, config.public_host),
@@ -165,9 +199,17 @@ def start_router(
     return supervisor
 
 
-def start_addons(config: ServerConfig, data_dir: Path) -> dict[str, Provider]:
-    """Add-on providers (built-in and entry points), with the servers they run brought back."""
-    providers = load_providers(data_dir, config.addons)
+def start_addons(
+    config: ServerConfig, data_dir: Path, network: DynoNetwork | None = None
+) -> dict[str, Provider]:
+    """Add-on providers (built-in and entry points), with the servers they run brought back.
+
+    With a dyno network, their servers also listen on its bridge address, which their
+    URLs name: the one platform address a dyno reaches (on its app's add-on ports)."""
+    settings = config.addons
+    if network is not None and settings.listen_host is None:
+        settings = dataclasses.replace(settings, listen_host=network.plan.host_address)
+    providers = load_providers(data_dir, settings)
     for name, provider in providers.items():
         try:
             provider.start()

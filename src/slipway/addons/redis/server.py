@@ -151,7 +151,7 @@ class RedisServers:
         lines = [
             f"# Written by Slipway for {state['resource_name']} ({state['resource_id']}).",
             "# Rendered again from state.json at every start and rotation: do not edit.",
-            f"bind {HOST}",
+            f"bind {' '.join(self.bind_addresses())}",
             f"port {state['port']}",
             "protected-mode yes",
             "daemonize no",
@@ -195,4 +195,9 @@ class RedisServers:
 
     def url(self, state: Mapping[str, Any]) -> str:
         # The explicit `default` user: redis-cli 7 misreads an empty one (redis://:pw@).
-        return f"redis://default:{state['password']}@{HOST}:{state['port']}"
+        host = self.settings.listen_host or HOST
+        return f"redis://default:{state['password']}@{host}:{state['port']}"
+
+    def bind_addresses(self) -> list[str]:
+        extra = self.settings.listen_host
+        return [HOST, extra] if extra and extra != HOST else [HOST]

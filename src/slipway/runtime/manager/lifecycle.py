@@ -53,6 +53,7 @@ class DynoLifecycle:
             command=process.command,
             size=process.size,
             memory_mb=process.memory_mb,
+            limits=process.limits,
             release=spec.release,
             created_at=now,
             updated_at=now,
@@ -120,6 +121,7 @@ class DynoLifecycle:
         state = self.state
         dyno.proc = proc
         dyno.port = port
+        dyno.address = proc.address
         dyno.started = state.now()
         dyno.partial = b""
         dyno.oom_seen = 0
@@ -269,6 +271,9 @@ def _launch_request(
         command=dyno.command,
         env=dyno_env(spec, release, dyno.name, dyno.id, port=port, extra=dyno.env_extra),
         memory_mb=dyno.memory_mb,
+        limits=dyno.limits,
+        port=port,
+        addon_endpoints=release.addon_endpoints,
         tty=dyno.tty,
         interactive=dyno.on_output is not None,
         columns=_int(dyno.env_extra.get("COLUMNS"), 80),
