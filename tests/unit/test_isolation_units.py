@@ -133,7 +133,8 @@ def test_the_plan_names_fit_the_kernel_and_stay_apart() -> None:
     host, inside = attach_commands(plan, 7)
     assert "link set slw1ffev07 type bridge_slave isolated on learning off" in host
     assert "route add unreachable 169.254.0.0/16" in inside
-    assert "route add default via 172.31.254.1" in inside
+    assert "route add default via 172.31.254.1 dev eth0" in inside
+    assert "addr add 172.31.254.7/32 dev eth0" in inside
 
 
 def test_the_rules_let_the_router_in_and_the_dyno_out_and_nothing_else() -> None:
@@ -148,7 +149,9 @@ def test_the_rules_let_the_router_in_and_the_dyno_out_and_nothing_else() -> None
     # Each chain that guards the dynos ends by refusing.
     for chain in ("dyno_to_host", "host_to_dyno"):
         body = rules.split(f"chain {chain} {{", 1)[1].split("}", 1)[0]
-        assert body.strip().splitlines()[-1].strip().endswith("reject with icmpx admin-prohibited")
+        assert body.strip().splitlines()[-1].strip() == "goto refuse"
+    refuse = rules.split("chain refuse {", 1)[1].split("}", 1)[0]
+    assert "meta l4proto tcp counter reject with tcp reset" in refuse
     assert element_lines(plan, "add", "172.30.5.9", 5000, [16380, 15432, 16380]) == [
         "add element inet slipway_1e05 web { 172.30.5.9 . 5000 }",
         "add element inet slipway_1e05 addon_access { 172.30.5.9 . 15432, 172.30.5.9 . 16380 }",

@@ -42,6 +42,7 @@ from slipway.runtime.sandbox import (
     detect_capabilities,
     make_disk_image,
     remove_leftover_cgroups,
+    spawn_fds,
 )
 
 log = logging.getLogger("slipway.runtime")
@@ -345,16 +346,18 @@ class LocalDriver:
                 lease = self.network.attach(request.port, request.addon_endpoints)
             spec = self._sandbox_spec(request, app_dir, overlay, lease)
             cgroup = self._cgroup(request, spec)
-            argv = build_argv(spec, self.caps, cgroup.procs_files if cgroup else None)
             host_env = (
                 {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"} if self.caps.isolated else dict(spec.env)
             )
-            stdio, popen = _spawn(
-                argv,
-                request,
-                env=host_env,
-                cwd=None if self.caps.isolated else spec.workdir,
-            )
+            with spawn_fds(spec, self.caps) as (ready, fds):
+                argv = build_argv(ready, self.caps, cgroup.procs_files if cgroup else None)
+                stdio, popen = _spawn(
+                    argv,
+                    request,
+                    env=host_env,
+                    cwd=None if self.caps.isolated else spec.workdir,
+                    pass_fds=fds,
+                )
         except (OSError, SandboxError, NetworkError) as exc:
             if cgroup:
                 cgroup.remove()
@@ -482,7 +485,12 @@ def _open_stdio(request: LaunchRequest) -> _Stdio:
 
 
 def _spawn(
-    argv: list[str], request: LaunchRequest, *, env: dict[str, str], cwd: str | None
+    argv: list[str],
+    request: LaunchRequest,
+    *,
+    env: dict[str, str],
+    cwd: str | None,
+    pass_fds: tuple[int, ...] = (),
 ) -> tuple[_Stdio, subprocess.Popen[bytes]]:
     stdio = _open_stdio(request)
     try:
@@ -495,6 +503,7 @@ def _spawn(
             cwd=cwd,
             start_new_session=True,
             close_fds=True,
+            pass_fds=pass_fds,
         )
     finally:
         for fd in stdio.child_fds:

@@ -15,6 +15,7 @@ command runs as a plain process after a loud warning.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -23,9 +24,12 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from slipway.runtime.network.host import DynoNetwork, NetworkError
+from slipway.runtime.seccomp import filter_fd, no_user_namespaces
 
 log = logging.getLogger("slipway.sandbox")
 
@@ -105,6 +109,10 @@ class SandboxSpec:
     tmp: Path | None = None
     # Enter this network namespace (a bind-mounted nsfs file) before bwrap starts.
     netns: Path | None = None
+    # An inherited descriptor holding a seccomp program (`runtime/seccomp.py`).
+    seccomp_fd: int | None = None
+    # An inherited descriptor bwrap reads its options from (`bwrap --args`), NUL-separated.
+    options_fd: int | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +334,40 @@ def make_disk_image(image: Path, size_mb: int, uid: int, mkfs: str = "mkfs.ext4"
 
 
 # $0 is the colon-separated list of cgroup.procs files to join.
+def _drops_to_uid(spec: SandboxSpec, caps: Capabilities) -> bool:
+    return caps.is_root and spec.uid is not None and caps.setpriv is not None
+
+
+def bwrap_options(spec: SandboxSpec, caps: Capabilities) -> list[str]:
+    """bwrap's options (pure): namespaces, the read-only system, mounts, the environment."""
+    opts = ["--die-with-parent"]
+    if spec.seccomp_fd is not None:
+        opts += ["--add-seccomp-fd", str(spec.seccomp_fd)]
+    if spec.new_session:
+        opts += ["--new-session"]
+    if not _drops_to_uid(spec, caps):
+        opts += ["--unshare-user"]
+    opts += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    opts += ["--hostname", spec.hostname]
+    for d in SYSTEM_DIRS:
+        if Path(d).exists():
+            opts += ["--ro-bind", d, d]
+    for extra in spec.extra_ro:
+        opts += ["--ro-bind", str(extra), str(extra)]
+    opts += ["--proc", "/proc", "--dev", "/dev"]
+    if spec.tmp is not None:
+        opts += ["--bind", str(spec.tmp), "/tmp"]  # noqa: S108
+    else:
+        # A private /tmp, writable by the unprivileged uid like any Unix /tmp (sticky, 1777).
+        opts += ["--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
+    for mount in spec.mounts:
+        opts += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
+    opts += ["--chdir", spec.workdir, "--clearenv"]
+    for key, value in spec.env.items():
+        opts += ["--setenv", key, value]
+    return opts
+
+
 _JOIN_CGROUPS = 'IFS=:; for f in $0; do echo $$ > "$f" || exit 125; done; unset IFS; exec "$@"'
 
 
@@ -377,30 +419,12 @@ def build_argv(
     # directories) and setpriv inside the sandbox drops to the app's uid for good: no
     # capabilities, no new privileges, files written owned by that uid on the host.
     # As anyone else, a user namespace maps the caller to itself.
-    drop_to_uid = caps.is_root and spec.uid is not None and caps.setpriv is not None
-    argv += [caps.bwrap, "--die-with-parent"]
-    if spec.new_session:
-        argv += ["--new-session"]
-    if not drop_to_uid:
-        argv += ["--unshare-user"]
-    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    argv += ["--hostname", spec.hostname]
-    for d in SYSTEM_DIRS:
-        if Path(d).exists():
-            argv += ["--ro-bind", d, d]
-    for extra in spec.extra_ro:
-        argv += ["--ro-bind", str(extra), str(extra)]
-    # A private /tmp, writable by the unprivileged uid like any Unix /tmp (sticky, 1777).
-    argv += ["--proc", "/proc", "--dev", "/dev"]
-    if spec.tmp is not None:
-        argv += ["--bind", str(spec.tmp), "/tmp"]  # noqa: S108
-    else:
-        argv += ["--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
-    for mount in spec.mounts:
-        argv += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
-    argv += ["--chdir", spec.workdir, "--clearenv"]
-    for key, value in spec.env.items():
-        argv += ["--setenv", key, value]
+    drop_to_uid = _drops_to_uid(spec, caps)
+    argv += [caps.bwrap]
+    options = bwrap_options(spec, caps)
+    # Options from a descriptor: the environment (config vars, add-on credentials) must
+    # never be in a process title, which every user of the host can read.
+    argv += ["--args", str(spec.options_fd)] if spec.options_fd is not None else options
     if drop_to_uid:
         assert caps.setpriv is not None
         assert spec.uid is not None
@@ -423,30 +447,56 @@ Spawner = Callable[..., "subprocess.Popen[bytes]"]
 
 
 class Sandbox:
-    def __init__(self, caps: Capabilities | None = None, spawner: Spawner | None = None) -> None:
+    """Runs builds. With a dyno network, each run gets a network namespace of its own on
+    it: the outside world (package registries) through NAT, nothing of the platform."""
+
+    def __init__(
+        self,
+        caps: Capabilities | None = None,
+        spawner: Spawner | None = None,
+        network: DynoNetwork | None = None,
+    ) -> None:
         self.caps = caps or detect_capabilities()
         self._spawn: Spawner = spawner or subprocess.Popen
+        self.network = network if self.caps.isolated else None
 
     def run(self, spec: SandboxSpec, on_line: Callable[[str], None]) -> int:
         """Run to completion, feeding each output line (stdout and stderr merged) to on_line."""
+        if self.network is None or spec.netns is not None:
+            return self._run(spec, on_line)
+        try:
+            lease = self.network.attach(None, ())
+        except NetworkError as exc:
+            raise SandboxError(f"cannot give {spec.argv[0]} a network: {exc}") from exc
+        try:
+            mounts = list(spec.mounts)
+            if self.network.resolv_conf is not None:
+                mounts.append(Mount(self.network.resolv_conf, "/etc/resolv.conf"))
+            return self._run(dataclasses.replace(spec, netns=lease.netns, mounts=mounts), on_line)
+        finally:
+            self.network.detach(lease)
+
+    def _run(self, spec: SandboxSpec, on_line: Callable[[str], None]) -> int:
         cgroup = None
         if spec.limits != Limits() and self.caps.cgroup:
             try:
                 cgroup = Cgroup(self.caps.cgroup, f"s-{uuid.uuid4().hex[:12]}", spec.limits)
             except OSError as exc:
                 log.warning("cannot create a cgroup (%s); no memory, process or CPU limit", exc)
-        argv = build_argv(spec, self.caps, cgroup.procs_files if cgroup else None)
         env = dict(spec.env) if not self.caps.isolated else {"PATH": "/usr/bin:/bin"}
         try:
-            proc = self._spawn(
-                argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                cwd=None if self.caps.isolated else spec.workdir,
-                start_new_session=True,
-            )
+            with spawn_fds(spec, self.caps) as (ready, fds):
+                argv = build_argv(ready, self.caps, cgroup.procs_files if cgroup else None)
+                proc = self._spawn(
+                    argv,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    cwd=None if self.caps.isolated else spec.workdir,
+                    start_new_session=True,
+                    pass_fds=fds,
+                )
         except OSError as exc:
             if cgroup:
                 cgroup.remove()
@@ -475,6 +525,29 @@ class Sandbox:
         if timed_out.is_set():
             raise SandboxTimeout(f"{spec.argv[0]} did not finish within {spec.timeout:.0f} s")
         return code
+
+
+@contextlib.contextmanager
+def spawn_fds(
+    spec: SandboxSpec, caps: Capabilities
+) -> Iterator[tuple[SandboxSpec, tuple[int, ...]]]:
+    """The spec with its seccomp filter and bwrap's options in inheritable descriptors, and
+    the descriptors to pass to the spawned process; closed again afterwards."""
+    if not caps.isolated:
+        yield spec, ()
+        return
+    fds: list[int] = []
+    try:
+        program = no_user_namespaces()
+        if program is not None:
+            fds.append(filter_fd(program))
+            spec = dataclasses.replace(spec, seccomp_fd=fds[-1])
+        payload = b"".join(o.encode() + b"\0" for o in bwrap_options(spec, caps))
+        fds.append(filter_fd(payload, "slipway-bwrap-args"))
+        yield dataclasses.replace(spec, options_fd=fds[-1]), tuple(fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

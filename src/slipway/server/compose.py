@@ -22,6 +22,7 @@ from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.deploys import Deployer
 from slipway.platform.tx import Platform
+from slipway.runtime.network.host import DynoNetwork
 from slipway.runtime.sandbox import Sandbox
 from slipway.server.config import ServerConfig
 from slipway.server.data_dir import bootstrap, load_secret, router_token, tls_files
@@ -41,13 +42,18 @@ from slipway.store import StoreError
 
 
 def build_deployer(
-    config: ServerConfig, platform: Platform, data_dir: Path, secret: bytes, repos: RepoStore
+    config: ServerConfig,
+    platform: Platform,
+    data_dir: Path,
+    secret: bytes,
+    repos: RepoStore,
+    network: DynoNetwork | None,
 ) -> Deployer:
     platform.ports.repositories = repos
     platform.ports.sources = HttpSourceFetcher()
     return Deployer(
         platform,
-        BuildRunner(Sandbox(), BuildpackResolver(data_dir / "buildpacks")),
+        BuildRunner(Sandbox(network=network), BuildpackResolver(data_dir / "buildpacks")),
         SlugStore(data_dir / "slugs"),
         data_dir,
         secret,
@@ -82,10 +88,11 @@ def serve(config: ServerConfig) -> None:
     tls = tls_files(config, data_dir)
     secret = load_secret(data_dir)
     repos = RepoStore(data_dir / "repos")
-    deployer = build_deployer(config, platform, data_dir, secret, repos)
-    logplex, dispatcher = start_logs(config, platform, data_dir, secret)
-    # Before the dyno manager and the add-on servers: dynos join it, add-ons listen on it.
+    # Before builds, the dyno manager and the add-on servers: builds and dynos join it,
+    # add-on servers listen on it.
     network = start_network(config, data_dir)
+    deployer = build_deployer(config, platform, data_dir, secret, repos, network)
+    logplex, dispatcher = start_logs(config, platform, data_dir, secret)
     runtime = start_runtime(config, platform, data_dir, tls, logplex, network)
     providers = start_addons(config, data_dir, network)
     platform.ports.addons = providers

@@ -95,7 +95,7 @@ def ruleset(plan: NetworkPlan) -> str:
     """The whole table, replaced atomically by one `nft -f` (add, delete, then define)."""
     br, host, table = plan.bridge, plan.host_address, plan.table
     denied = ", ".join((str(plan.pool), *DENIED))
-    reject = "counter reject with icmpx admin-prohibited"
+    reject = "goto refuse"
     return f"""table inet {table}
 delete table inet {table}
 table inet {table} {{
@@ -104,6 +104,12 @@ table inet {table} {{
     }}
     set addon_access {{
         type ipv4_addr . inet_service
+    }}
+    chain refuse {{
+        # A TCP reset for TCP (ICMP errors are rate-limited: a dyno trying many ports
+        # would wait a second for each), ICMP admin-prohibited for the rest.
+        meta l4proto tcp counter reject with tcp reset
+        counter reject with icmpx admin-prohibited
     }}
     chain input {{
         type filter hook input priority filter - 5; policy accept;
@@ -171,10 +177,14 @@ def attach_commands(plan: NetworkPlan, index: int) -> tuple[list[str], list[str]
         f"link set {veth} up",
     ]
     inside = [
-        f"addr add {plan.address(index)}/{plan.subnet.prefixlen} dev eth0",
+        # A /32 and a route through the bridge: even other dynos' addresses go through the
+        # host, whose rules refuse them at once (on-link, they would wait for ARP replies
+        # the isolated bridge ports never pass).
+        f"addr add {plan.address(index)}/32 dev eth0",
         "link set lo up",
         "link set eth0 up",
-        f"route add default via {plan.host_address}",
+        f"route add {plan.host_address} dev eth0 scope link",
+        f"route add default via {plan.host_address} dev eth0",
         # A second lock on the metadata address: even a broken host rule cannot route it.
         "route add unreachable 169.254.0.0/16",
     ]
