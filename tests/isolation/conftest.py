@@ -142,7 +142,7 @@ class Latency:
         return statistics.quantiles(self.samples, n=100)[98] * 1000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def escape_server() -> Iterator[ServerProcess]:
     # Not under pytest's 0700 tmp dir: the embedded servers run as their own OS users.
     root = Path(tempfile.mkdtemp(prefix="slipway-escape-"))
@@ -169,13 +169,18 @@ def _deploy(server: ServerProcess, user: User, dest: Path, prefix: str) -> App:
     return app
 
 
+@pytest.fixture(scope="session")
+def escape_user(escape_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> User:
+    user = User(tmp_path_factory.mktemp("escape-home"), escape_server)
+    slipway_login(user.env, escape_server.api_key)
+    return user
+
+
 @pytest.fixture(scope="module")
 def escape_apps(
-    escape_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+    escape_server: ServerProcess, escape_user: User, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[App, App]]:
-    home = tmp_path_factory.mktemp("escape-home")
-    user = User(home, escape_server)
-    slipway_login(user.env, escape_server.api_key)
+    user = escape_user
     work = tmp_path_factory.mktemp("escape-apps")
     attacker = _deploy(escape_server, user, work / "attacker", "evil")
     victim = _deploy(escape_server, user, work / "victim", "victim")
