@@ -36,6 +36,12 @@ MAX_SOURCE_BYTES = 1024 * 1024 * 1024
 PUSH_TOKEN_TTL = 3600
 
 
+def same_token(expected: str, given: str) -> bool:
+    """A constant-time comparison that any string may be given to (compare_digest refuses
+    str with non-ASCII characters, which a forged URL may well carry)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 @dataclass
 class DeployOptions:
     keep_releases: int = option(
@@ -144,7 +150,7 @@ class Deployer:
         return f"{self.public_api_url}/build-output/{build_id}?token={self.output_token(build_id)}"
 
     def check_output_token(self, build_id: str, token: str) -> bool:
-        return hmac.compare_digest(self.output_token(build_id), token)
+        return same_token(self.output_token(build_id), token)
 
     # -- uploaded sources ----------------------------------------------------------
 
@@ -152,7 +158,7 @@ class Deployer:
         return hmac.new(self.secret, f"{purpose}:{ident}".encode(), hashlib.sha256).hexdigest()
 
     def source_path(self, source_id: str) -> Path:
-        if not source_id.isalnum():
+        if not (source_id.isascii() and source_id.isalnum()):
             raise ValueError("bad source id")
         return self.data_dir / "sources" / f"{source_id}.tgz"
 
@@ -161,7 +167,11 @@ class Deployer:
         return f"{self.public_api_url}/source-blobs/{source_id}?token={token}"
 
     def check_source_token(self, source_id: str, token: str) -> bool:
-        return source_id.isalnum() and hmac.compare_digest(self._token("source", source_id), token)
+        return (
+            source_id.isascii()
+            and source_id.isalnum()
+            and same_token(self._token("source", source_id), token)
+        )
 
     # -- deploys ----------------------------------------------------------------
 
