@@ -86,7 +86,15 @@ def connect_logs(platform: Platform, logplex: Logplex, dispatcher: DrainDispatch
 
     def on_event(event: Event) -> None:
         if isinstance(event, AppLog):
-            logplex.publish(event.app_id, event.source, event.process, event.message)
+            # The platform's lines (`app[api]`) belong to a committed change about to be
+            # acknowledged: on disk before the reply. Router lines may wait for the flush.
+            logplex.publish(
+                event.app_id,
+                event.source,
+                event.process,
+                event.message,
+                durable=event.process == "api",
+            )
         elif isinstance(event, DrainsChanged):
             load_drains(event.app_id)
         elif isinstance(event, AppDestroyed):
