@@ -412,6 +412,10 @@ class Chaos:
         fault = self.inject(target, self.rng.uniform(0.0, 2.5 if not builds else 4.0))
         self.workload(round_no)
         fault.join()
+        if target == "server" and self.server.proc is not None:
+            # SIGKILL is delivered asynchronously: wait for the exit before looking.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.server.proc.wait(10 if self.report.faults.get("server") else 0.1)
         restarted = self.server.proc is not None and self.server.proc.poll() is not None
         if restarted:
             self.server.start(timeout=60)
@@ -426,7 +430,10 @@ class Chaos:
                 self.report.violations.append(
                     f"round {round_no}: converged {took:.1f}s after killing the {target}"
                 )
-        self.check(round_no)
+        try:
+            self.check(round_no)
+        except httpx.HTTPError as exc:
+            self.report.violations.append(f"round {round_no}: the API did not answer: {exc!r}")
         self.report.rounds += 1
         self.say(
             f"round {round_no}: killed {target}{' (restarted)' if restarted else ''}, "

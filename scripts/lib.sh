@@ -50,9 +50,12 @@ ensure_venv() {
 # What the platform needs on the host: git (repositories and `git http-backend`),
 # bubblewrap (the build and dyno sandbox), venv for the Python buildpack, Node.js
 # and npm for the Node.js buildpack, PostgreSQL (initdb/pg_ctl for the embedded
-# cluster, psql, pg_dump/pg_restore) and redis-server/redis-cli for add-ons.
+# cluster, psql, pg_dump/pg_restore) and redis-server/redis-cli for add-ons;
+# iproute2 and nftables give each dyno its own network namespace and its rules,
+# e2fsprogs (mkfs.ext4) the size-capped disk of each dyno.
 ensure_platform_packages() {
-    local pkgs=(git bubblewrap python3-venv postgresql postgresql-client redis-server redis-tools)
+    local pkgs=(git bubblewrap python3-venv postgresql postgresql-client redis-server redis-tools
+        iproute2 nftables e2fsprogs)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     apt_install "${pkgs[@]}"

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,6 +27,22 @@ class Handler(BaseHTTPRequestHandler):
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        """/slow-upload: reads the body at about 1 MB/s (a slow dyno for bench/abuse.py)."""
+        length = int(self.headers.get("Content-Length", "0"))
+        received = 0
+        while received < length:
+            chunk = self.rfile.read(min(16384, length - received))
+            if not chunk:
+                break
+            received += len(chunk)
+            time.sleep(0.016)
+        data = json.dumps({"received": received}).encode()
+        self.send_response(200)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
