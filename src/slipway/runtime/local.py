@@ -152,11 +152,12 @@ class DynoProcess:
                     os.close(fd)
         self.output_fd = self.pidfd = -1
         self.input_fd = None
-        if self.cgroup is not None:
-            self.cgroup.remove()
+        # The network first: removing the cgroup may wait for the last processes to go.
         if self.lease is not None and self.network is not None:
             self.network.detach(self.lease)
             self.lease = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -228,7 +228,12 @@ class DynoNetwork:
                 return
         if lease.elements:
             self.run(["nft", "-f", "-"], "\n".join(lease.elements) + "\n")
-        self.run(["ip", "netns", "del", self.plan.netns(lease.index)], "")
+        # The veth goes at once, even if a dying process still holds the namespace: the
+        # next dyno at this address must not meet the last one's interface on the bridge.
+        self.run(
+            ["ip", "-force", "-batch", "-"],
+            f"link del {self.plan.veth(lease.index)}\nnetns del {self.plan.netns(lease.index)}\n",
+        )
         with self._lock:
             self._free.append(lease.index)
 
