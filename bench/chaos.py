@@ -9,7 +9,7 @@ A killed server is started again on the same data dir. After each round it check
 * release numbers are contiguous from v1;
 * the formation converges (every web dyno up and routed) within 5 s of the restart;
 * nothing is left behind: no dyno network namespace, cgroup, mount or loop device
-  beyond the dynos that run;
+  beyond the dynos that run, and no router process but the supervised one;
 * the log history kept the line of every acknowledged change and every release.
 
 Prints rounds, faults injected, invariant violations (the target is 0) and the time to
@@ -392,12 +392,37 @@ class Chaos:
                 problems.append(f"mounts left on the host: {mounts[:3]}")
             if loops != len(running):
                 problems.append(f"{loops} loop devices for {len(running)} dynos")
+            routers = self.stray_routers()
+            if routers:
+                problems.append(f"router processes beside the supervised one: {routers}")
             if not problems:
                 return
             if time.monotonic() > deadline:
                 v.append(f"round {round_no}: " + "; ".join(problems))
                 return
             time.sleep(0.1)
+
+    def stray_routers(self) -> list[int]:
+        """Routers of this server that are neither the one in router.pid nor its workers."""
+        marker = f"--control-url http://127.0.0.1:{self.server.port}".encode()
+        try:
+            main = int((self.server.data_dir / "router.pid").read_text().split()[0])
+        except (OSError, ValueError):
+            main = -1
+        stray = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                text = cmdline.read_bytes().replace(b"\0", b" ")
+                stat = (cmdline.parent / "stat").read_text()
+            except OSError:
+                continue
+            if b"slipway.router" not in text or marker not in text:
+                continue
+            pid = int(cmdline.parent.name)
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if main not in (pid, ppid):
+                stray.append(pid)
+        return stray
 
     # -- a round ------------------------------------------------------------------------
 

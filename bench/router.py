@@ -36,6 +36,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -233,6 +234,7 @@ def main() -> None:
     parser.add_argument("--router-workers", type=int, default=1)
     parser.add_argument("--wake-runs", type=int, default=5)
     parser.add_argument("--netns", action="store_true", help="the cost of dyno namespaces")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs (--netns)")
     parser.add_argument("--backend-host", default="127.0.0.1", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend:
@@ -324,58 +326,75 @@ def bench_netns(args: argparse.Namespace) -> None:
     from slipway.runtime.network.host import DynoNetwork
 
     loads = {"throughput": (args.threads, args.connections), "latency": (1, 1)}
-    results: dict[str, list[Result]] = {load: [] for load in loads}
+    # name -> load -> one Result per repeat; the two alternate, so a noisy neighbour on
+    # the machine hits both alike, and the medians are compared.
+    results: dict[str, dict[str, list[Result]]] = {
+        name: {load: [] for load in loads} for name in ("loopback", "netns")
+    }
     with tempfile.TemporaryDirectory(prefix="slipway-bench-netns-") as tmp_name:
         tmp = Path(tmp_name)
         network = DynoNetwork.open(tmp / "network")
         port = free_port()
         lease = network.attach(port, ())
         try:
-            for name, host, prefix in (
-                ("loopback", "127.0.0.1", []),
-                ("netns", lease.address, ["nsenter", f"--net={lease.netns}"]),
-            ):
-                router_port = free_port()
-                backend = [
-                    *prefix,
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "--backend",
-                    str(port),
-                    "--backend-host",
-                    host,
-                ]
-                router = [
-                    sys.executable,
-                    "-m",
-                    "slipway.router",
-                    "--listen",
-                    f"127.0.0.1:{router_port}",
-                    "--static-table",
-                    str(static_table(tmp / f"{name}.json", host, port)),
-                    "--workers",
-                    str(args.router_workers),
-                ]
-                with (
-                    running(backend, port, tmp / f"{name}-backend.log", host=host),
-                    running(router, router_port, tmp / f"{name}-router.log"),
+            for _ in range(args.repeat):
+                for name, host, prefix in (
+                    ("loopback", "127.0.0.1", []),
+                    ("netns", lease.address, ["nsenter", f"--net={lease.netns}"]),
                 ):
-                    for load, (threads, connections) in loads.items():
-                        results[load].append(wrk(name, router_port, args, threads, connections))
+                    router_port = free_port()
+                    backend = [
+                        *prefix,
+                        sys.executable,
+                        str(Path(__file__).resolve()),
+                        "--backend",
+                        str(port),
+                        "--backend-host",
+                        host,
+                    ]
+                    router = [
+                        sys.executable,
+                        "-m",
+                        "slipway.router",
+                        "--listen",
+                        f"127.0.0.1:{router_port}",
+                        "--static-table",
+                        str(static_table(tmp / f"{name}.json", host, port)),
+                        "--workers",
+                        str(args.router_workers),
+                    ]
+                    with (
+                        running(backend, port, tmp / f"{name}-backend.log", host=host),
+                        running(router, router_port, tmp / f"{name}-router.log"),
+                    ):
+                        for load, (threads, connections) in loads.items():
+                            results[name][load].append(
+                                wrk(name, router_port, args, threads, connections)
+                            )
         finally:
             network.detach(lease)
             network.close()
-    print(f"router -> backend on loopback vs in a dyno namespace, wrk -d{args.duration}s")
+    print(
+        f"router -> backend on loopback vs in a dyno namespace, wrk -d{args.duration}s, "
+        f"medians of {args.repeat} alternating runs"
+    )
     for load, (threads, connections) in loads.items():
-        loop_r, ns_r = results[load]
         print(f"\n{load}: wrk -t{threads} -c{connections}")
         print(f"{'':9} {'requests/s':>12} {'p50':>10} {'p99':>10}")
-        for r in (loop_r, ns_r):
-            print(f"{r.name:9} {r.rps:12.0f} {r.p50_ms:8.2f}ms {r.p99_ms:8.2f}ms")
+        med = {}
+        for name in ("loopback", "netns"):
+            runs = results[name][load]
+            med[name] = (
+                statistics.median(r.rps for r in runs),
+                statistics.median(r.p50_ms for r in runs),
+                statistics.median(r.p99_ms for r in runs),
+            )
+            rps, p50, p99 = med[name]
+            print(f"{name:9} {rps:12.0f} {p50:8.2f}ms {p99:8.2f}ms")
+        (lr, l50, l99), (nr, n50, n99) = med["loopback"], med["netns"]
         print(
-            f"netns/loopback: throughput {ns_r.rps / loop_r.rps:.3f}x, "
-            f"p50 {ns_r.p50_ms / loop_r.p50_ms:.3f}x, p99 {ns_r.p99_ms / loop_r.p99_ms:.3f}x "
-            "(aim: within 5 %)"
+            f"netns/loopback: throughput {nr / lr:.3f}x, p50 {n50 / l50:.3f}x, "
+            f"p99 {n99 / l99:.3f}x (aim: within 5 %)"
         )
 
 
