@@ -17,8 +17,13 @@ With --wake, it also runs a private `slipway server`, deploys tests/apps/flask
 (gunicorn), lets it go idle and times the first request through the router
 (wake, boot, answer), against a request to the same app awake. Target: < 1 s.
 
+With --netns (as root), it also measures what a dyno's own network namespace costs
+per request: the router to the backend on the host's loopback (as dynos were reached
+before) against the router to the same backend in a dyno network namespace on the
+platform's bridge, with its nftables rules (as dynos are reached now). Aim: within 5 %.
+
 Usage: .venv/bin/python bench/router.py [--duration 10] [--connections 50] [--threads 2]
-       [--wake] [--wake-runs 5]
+       [--wake] [--wake-runs 5] [--netns]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,12 +75,12 @@ class _Hello(asyncio.Protocol):
         self.buffer = buffer
 
 
-def serve_backend(port: int) -> None:
+def serve_backend(port: int, host: str = "127.0.0.1") -> None:
     import uvloop
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Hello, "127.0.0.1", port, backlog=1024)
+        server = await loop.create_server(_Hello, host, port, backlog=1024)
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         async with server:
@@ -93,23 +99,27 @@ def free_port() -> int:
         return port
 
 
-def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+def wait_listening(
+    port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0, host: str = "127.0.0.1"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        with contextlib.suppress(OSError), socket.create_connection((host, port), 0.2):
             return
         time.sleep(0.05)
     raise RuntimeError(f"nothing listening on {port}")
 
 
 @contextlib.contextmanager
-def running(argv: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    argv: list[str], port: int, log: Path, host: str = "127.0.0.1"
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_listening(port, proc)
+        wait_listening(port, proc, host=host)
         yield proc
     finally:
         if proc.poll() is None:
@@ -223,12 +233,18 @@ def main() -> None:
     parser.add_argument("--wake", action="store_true", help="also time wake-from-idle")
     parser.add_argument("--router-workers", type=int, default=1)
     parser.add_argument("--wake-runs", type=int, default=5)
+    parser.add_argument("--netns", action="store_true", help="the cost of dyno namespaces")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs (--netns)")
+    parser.add_argument("--backend-host", default="127.0.0.1", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend:
-        serve_backend(args.backend)
+        serve_backend(args.backend, args.backend_host)
         return
     if args.wake:
         bench_wake(args.wake_runs)
+    if args.netns:
+        bench_netns(args)
+        return
 
     backend_port, router_port, nginx_port = free_port(), free_port(), free_port()
     loads = {"throughput": (args.threads, args.connections), "latency": (1, 1)}
@@ -292,6 +308,93 @@ def main() -> None:
         print(f"router/nginx throughput: {ratio:.2f}x (target >= 0.80)")
         print(
             f"router p99 - direct p99: {added:+.2f}ms (target < 1.00; nginx: {nginx_added:+.2f}ms)"
+        )
+
+
+def static_table(path: Path, host: str, port: int) -> Path:
+    dyno = {"name": "web.1", "host": host, "port": port}
+    app = {"id": "bench", "name": "bench", "domains": [], "maintenance": False, "state": "up"}
+    path.write_text(
+        json.dumps({"version": 1, "base_domain": "localhost", "apps": [{**app, "dynos": [dyno]}]})
+    )
+    return path
+
+
+def bench_netns(args: argparse.Namespace) -> None:
+    """The router to a backend on loopback vs. in a dyno network namespace (same run)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from slipway.runtime.network.host import DynoNetwork
+
+    loads = {"throughput": (args.threads, args.connections), "latency": (1, 1)}
+    # name -> load -> one Result per repeat; the two alternate, so a noisy neighbour on
+    # the machine hits both alike, and the medians are compared.
+    results: dict[str, dict[str, list[Result]]] = {
+        name: {load: [] for load in loads} for name in ("loopback", "netns")
+    }
+    with tempfile.TemporaryDirectory(prefix="slipway-bench-netns-") as tmp_name:
+        tmp = Path(tmp_name)
+        network = DynoNetwork.open(tmp / "network")
+        port = free_port()
+        lease = network.attach(port, ())
+        try:
+            for _ in range(args.repeat):
+                for name, host, prefix in (
+                    ("loopback", "127.0.0.1", []),
+                    ("netns", lease.address, ["nsenter", f"--net={lease.netns}"]),
+                ):
+                    router_port = free_port()
+                    backend = [
+                        *prefix,
+                        sys.executable,
+                        str(Path(__file__).resolve()),
+                        "--backend",
+                        str(port),
+                        "--backend-host",
+                        host,
+                    ]
+                    router = [
+                        sys.executable,
+                        "-m",
+                        "slipway.router",
+                        "--listen",
+                        f"127.0.0.1:{router_port}",
+                        "--static-table",
+                        str(static_table(tmp / f"{name}.json", host, port)),
+                        "--workers",
+                        str(args.router_workers),
+                    ]
+                    with (
+                        running(backend, port, tmp / f"{name}-backend.log", host=host),
+                        running(router, router_port, tmp / f"{name}-router.log"),
+                    ):
+                        for load, (threads, connections) in loads.items():
+                            results[name][load].append(
+                                wrk(name, router_port, args, threads, connections)
+                            )
+        finally:
+            network.detach(lease)
+            network.close()
+    print(
+        f"router -> backend on loopback vs in a dyno namespace, wrk -d{args.duration}s, "
+        f"medians of {args.repeat} alternating runs"
+    )
+    for load, (threads, connections) in loads.items():
+        print(f"\n{load}: wrk -t{threads} -c{connections}")
+        print(f"{'':9} {'requests/s':>12} {'p50':>10} {'p99':>10}")
+        med = {}
+        for name in ("loopback", "netns"):
+            runs = results[name][load]
+            med[name] = (
+                statistics.median(r.rps for r in runs),
+                statistics.median(r.p50_ms for r in runs),
+                statistics.median(r.p99_ms for r in runs),
+            )
+            rps, p50, p99 = med[name]
+            print(f"{name:9} {rps:12.0f} {p50:8.2f}ms {p99:8.2f}ms")
+        (lr, l50, l99), (nr, n50, n99) = med["loopback"], med["netns"]
+        print(
+            f"netns/loopback: throughput {nr / lr:.3f}x, p50 {n50 / l50:.3f}x, "
+            f"p99 {n99 / l99:.3f}x (aim: within 5 %)"
         )
 
 

@@ -96,9 +96,14 @@ class Dynos:
     def ports(self) -> dict[str, int]:
         return {d["name"]: d["port"] for d in self.routes().get("dynos", [])}
 
+    def urls(self) -> dict[str, str]:
+        """Where each up web dyno answers, as the router reaches it (its namespace's address)."""
+        return {
+            d["name"]: f"http://{d['host']}:{d['port']}" for d in self.routes().get("dynos", [])
+        }
+
     def get(self, dyno: str, path: str = "/") -> dict[str, Any]:
-        port = self.ports()[dyno]
-        result: dict[str, Any] = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).json()
+        result: dict[str, Any] = httpx.get(self.urls()[dyno] + path, timeout=5).json()
         return result
 
     def logs(self) -> list[str]:

@@ -170,11 +170,11 @@ def test_preboot_moves_to_new_dynos_only_once_they_are_up(deployed: tuple[Dynos,
     # The old dyno answers until the new one is up; then the route moves to it.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        port = dynos.ports().get("web.1")
-        if port is None:
+        url = dynos.urls().get("web.1")
+        if url is None:
             served.append("no route")
         else:
-            served.append(httpx.get(f"http://127.0.0.1:{port}/", timeout=5).json()["greeting"])
+            served.append(httpx.get(url + "/", timeout=5).json()["greeting"])
         if served[-1] == "bonjour":
             break
     assert served[-1] == "bonjour"
@@ -211,7 +211,7 @@ def test_new_dynos_that_never_bind_leave_the_old_ones_serving(
         for line in logs
     )
     assert dynos.ports() == {"web.1": port}
-    assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).json()["release"] == "v2"
+    assert dynos.get("web.1")["release"] == "v2"
     assert dynos.states() == ["web.1:up"]
     # A crash during boot fails the same way, and a fix afterwards deploys normally.
     dynos.config(NO_BIND=None, CRASH_ON_BOOT="1")

@@ -15,6 +15,19 @@ from tests.dynos.conftest import RUNTIME_ARGS, Dynos
 from tests.support import ServerProcess, slipway_login
 
 
+def _describe(pids: list[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cgroup = Path(f"/proc/{pid}/cgroup").read_text().replace("\n", " ")
+        except OSError:
+            continue
+        out.append(f"{pid} [{stat.split(')')[1].split()[:2]}] {cmd} {cgroup[:300]}")
+    return out
+
+
 def _dyno_pids(uid: int) -> list[int]:
     """Host processes running as an app's uid: its dynos' processes."""
     pids = []
@@ -51,7 +64,7 @@ def test_kill_9_leaves_no_orphan_and_a_restart_brings_the_formation_back(
         server.stop(signal.SIGKILL)
         deadline = time.monotonic() + 10
         while _dyno_pids(uid):
-            assert time.monotonic() < deadline, f"orphans: {_dyno_pids(uid)}"
+            assert time.monotonic() < deadline, f"orphans: {_describe(_dyno_pids(uid))}"
             time.sleep(0.1)
 
         started = time.monotonic()

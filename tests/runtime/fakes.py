@@ -77,6 +77,8 @@ class FakeProcess:
         # The exit status SIGTERM leads to; None: the process ignores it.
         self.on_sigterm: int | None = 143
         self.released = False
+        # Fakes listen on the host's loopback, as dynos without a namespace do.
+        self.address = "127.0.0.1"
         self._listener: socket.socket | None = None
         self._lock = threading.Lock()
 
@@ -110,6 +112,9 @@ class FakeProcess:
             os.write(self._exit_w, b"x")
 
     # -- what the manager calls (driver.Process) ---------------------------------------
+
+    def listening_ports(self) -> set[int] | None:
+        return None
 
     def signal_all(self, sig: int) -> None:
         self.signals.append(sig)

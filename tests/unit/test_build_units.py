@@ -142,7 +142,7 @@ def test_sandbox_argv_as_root_drops_to_the_app_uid() -> None:
     assert argv[:4] == [
         "/bin/sh",
         "-c",
-        'echo $$ > "$0" && exec "$@"',
+        'IFS=:; for f in $0; do echo $$ > "$f" || exit 125; done; unset IFS; exec "$@"',
         "/sys/fs/cgroup/memory/slipway/x/cgroup.procs",
     ]
     joined = " ".join(argv)

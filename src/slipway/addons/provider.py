@@ -139,8 +139,14 @@ class AddonSettings:
         "platform runs under its data dir).",
         envvar="SLIPWAY_POSTGRES_ADMIN_URL",
     )
-    # The host written into DATABASE_URL; default: the admin URL's host, or 127.0.0.1.
+    # The host written into DATABASE_URL; default: the admin URL's host, or `listen_host`.
     postgres_host: str | None = None
+    # Where dynos reach the embedded add-on servers: an address those servers listen on
+    # besides 127.0.0.1, and the host their URLs name. The server sets it to the dyno
+    # network's bridge address (dynos in their own network namespace cannot reach the
+    # host's loopback); None: 127.0.0.1 only. Providers of other add-on servers should
+    # listen and name it the same way.
+    listen_host: str | None = None
     # Where initdb, pg_ctl, pg_dump, pg_restore and psql live; None: the newest
     # /usr/lib/postgresql/*/bin, then $PATH.
     postgres_bin_dir: Path | None = None

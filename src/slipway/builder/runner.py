@@ -20,12 +20,20 @@ from slipway.builder.procfile import parse_procfile
 from slipway.builder.release_info import ReleaseInfo, parse_release
 from slipway.builder.runtimes import RuntimeSupplier, SuppliedRuntime
 from slipway.builder.source import apply_slugignore, extract_source
-from slipway.runtime.sandbox import Mount, Sandbox, SandboxError, SandboxSpec, SandboxTimeout
+from slipway.runtime.sandbox import (
+    Limits,
+    Mount,
+    Sandbox,
+    SandboxError,
+    SandboxSpec,
+    SandboxTimeout,
+)
 
 Emit = Callable[[str], None]
 log = logging.getLogger("slipway.builder")
 
 DEFAULT_MEMORY_MB = 4096
+DEFAULT_PIDS = 4096
 DEFAULT_TIMEOUT = 25 * 60
 DETECT_TIMEOUT = 60
 # Config vars never handed to a buildpack: they would change how the build itself runs.
@@ -56,6 +64,9 @@ class BuildRequest:
     uid: int | None = None
     memory_mb: int = DEFAULT_MEMORY_MB
     timeout: float = DEFAULT_TIMEOUT
+    # Processes and threads; CPUs at most (None: the machine's, less half a CPU for the rest).
+    pids: int | None = DEFAULT_PIDS
+    cpus: float | None = None
 
 
 @dataclass(frozen=True)
@@ -268,7 +279,12 @@ class _Context:
             workdir=self.layout.build,
             hostname="build",
             uid=self.uid,
-            memory_mb=self.req.memory_mb,
+            limits=Limits(
+                memory_mb=self.req.memory_mb,
+                pids=self.req.pids,
+                cpu_weight=100,
+                cpu_quota=self.req.cpus or max(1.0, (os.cpu_count() or 1) - 0.5),
+            ),
             timeout=timeout,
         )
         try:

@@ -142,14 +142,22 @@ class Logplex:
             self._flusher.join(timeout=5)
         self.history.flush()
 
-    def publish(self, app_id: str, source: str, process: str, message: str) -> None:
-        """The one way in, from any thread: `app[web.1]: ...`, `heroku[router]: ...`."""
+    def publish(
+        self, app_id: str, source: str, process: str, message: str, *, durable: bool = False
+    ) -> None:
+        """The one way in, from any thread: `app[web.1]: ...`, `heroku[router]: ...`.
+
+        `durable` lines are on disk when this returns (not only at the next flush): the
+        platform's own lines of a change the API is about to acknowledge, which a
+        kill -9 right after the reply must not lose."""
         now = self._now()
         pieces = split_message(sanitize(message))
         with self._lock:
             subscribed = self._tails.get(app_id)
             tails = list(subscribed) if subscribed else []
             lines = self.history.add(app_id, now, source, process, pieces)
+        if durable:
+            self.history.flush()
         drains = self.drains
         for line in lines:
             for tail in tails:

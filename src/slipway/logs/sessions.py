@@ -55,8 +55,10 @@ class SessionSigner:
     def verify(self, token: str) -> SessionParams | None:
         """The session's parameters, or None when the token is forged, broken or expired."""
         payload_text, _, mac = token.partition(".")
-        payload = payload_text.encode()
-        if not mac or not hmac.compare_digest(self._mac(payload), mac):
+        payload = payload_text.encode("utf-8", "surrogatepass")
+        if not mac or not hmac.compare_digest(
+            self._mac(payload).encode(), mac.encode("utf-8", "surrogatepass")
+        ):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))

@@ -11,6 +11,12 @@ import hashlib
 import hmac
 
 
+def same_token(expected: str, given: str) -> bool:
+    """A constant-time comparison that any string may be given to (compare_digest refuses
+    str with non-ASCII characters, which a forged URL may well carry)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 class Signer:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
@@ -25,4 +31,4 @@ class Signer:
         """Whether `token` was made for (purpose, ident, expires) and has not expired."""
         if expires is not None and now > expires:
             return False
-        return hmac.compare_digest(self.token(purpose, ident, expires), token)
+        return same_token(self.token(purpose, ident, expires), token)

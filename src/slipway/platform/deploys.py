@@ -24,6 +24,7 @@ from slipway.builder.errors import BuildError
 from slipway.builder.runner import BuildRequest, BuildRunner
 from slipway.options import option
 from slipway.platform import access, accounts, apps, authorizations, builds, releases, views
+from slipway.platform.capabilities import same_token
 from slipway.platform.errors import PlatformError, Unauthorized, Unavailable
 from slipway.platform.ports import SourceFetcher
 from slipway.platform.route_rules import BUILD_OUTPUT, GIT_PUSH
@@ -46,6 +47,15 @@ class DeployOptions:
         min=1,
     )
     build_memory_mb: int = option(4096, "--build-memory", min=64)
+    build_pids: int = option(
+        4096, "--build-pids", "Processes and threads a build may run at once.", min=16
+    )
+    build_cpus: float = option(
+        0.0,
+        "--build-cpus",
+        "CPUs a build may use at most (0: all of the machine's but half a CPU).",
+        min=0,
+    )
     build_timeout: float = option(
         25 * 60, "--build-timeout", "Seconds a buildpack's compile may take.", min=1
     )
@@ -143,7 +153,7 @@ class Deployer:
         return url + (f"&grant={grant}" if grant else "")
 
     def check_output_token(self, build_id: str, token: str, grant: str | None = None) -> bool:
-        return hmac.compare_digest(self.output_token(build_id, grant), token)
+        return same_token(self.output_token(build_id, grant), token)
 
     def output_grant(self, build_id: str, grant: str | None) -> access.Grant | None:
         """The grant the output URL was made with, checked now; None when refused."""
@@ -160,7 +170,7 @@ class Deployer:
         return hmac.new(self.secret, f"{purpose}:{ident}".encode(), hashlib.sha256).hexdigest()
 
     def source_path(self, source_id: str) -> Path:
-        if not source_id.isalnum():
+        if not (source_id.isascii() and source_id.isalnum()):
             raise ValueError("bad source id")
         return self.data_dir / "sources" / f"{source_id}.tgz"
 
@@ -169,7 +179,11 @@ class Deployer:
         return f"{self.public_api_url}/source-blobs/{source_id}?token={token}"
 
     def check_source_token(self, source_id: str, token: str) -> bool:
-        return source_id.isalnum() and hmac.compare_digest(self._token("source", source_id), token)
+        return (
+            source_id.isascii()
+            and source_id.isalnum()
+            and same_token(self._token("source", source_id), token)
+        )
 
     # -- deploys ----------------------------------------------------------------
 
@@ -283,6 +297,8 @@ class Deployer:
                     uid=ctx.uid,
                     memory_mb=self.options.build_memory_mb,
                     timeout=self.options.build_timeout,
+                    pids=self.options.build_pids,
+                    cpus=self.options.build_cpus or None,
                 ),
                 out,
             )

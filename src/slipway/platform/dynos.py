@@ -16,11 +16,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from slipway.platform import access, audit, features, views
+from slipway.platform.addon_keys import addon_endpoints
 from slipway.platform.apps import current_release_row, find_app_row, latest_live_release_row
 from slipway.platform.domains import custom_hostnames
 from slipway.platform.errors import InvalidParams, NotFound, PlatformError, Unavailable
 from slipway.platform.events import RuntimeChanged
-from slipway.platform.formation_rules import parse_size
+from slipway.platform.formation_rules import DynoSize, parse_size
 from slipway.platform.formations import formation_rows, planned_formation, sync_formation
 from slipway.platform.ports import DynoRuntime
 from slipway.platform.releases import ReleaseReason
@@ -28,7 +29,7 @@ from slipway.platform.route_rules import RUN_ATTACH
 from slipway.platform.tx import Tx
 from slipway.runtime.errors import DynoError, DynoNotFound
 from slipway.runtime.manager import DynoInfo, OneOffRequest
-from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec
+from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec, SizeLimits
 from slipway.store.models import AppRow, EcoUsageRow, ReleaseRow, SlugRow
 
 SlugPath = Callable[[str], Path]
@@ -49,6 +50,17 @@ def _release_spec(tx: Tx, row: ReleaseRow, slug_path: SlugPath) -> ReleaseSpec |
         created_at=row.created_at.isoformat(),
         description=row.description,
         runs_release_phase=ReleaseReason(row.reason).runs_release_phase,
+        addon_endpoints=addon_endpoints(row.config[k] for k in row.addon_keys if k in row.config),
+    )
+
+
+def size_limits(size: DynoSize) -> SizeLimits:
+    """What the runtime enforces for a size: its CPU weight is 100 per unit of compute."""
+    return SizeLimits(
+        pids=size.pids,
+        cpu_weight=100 * size.compute,
+        cpu_quota=size.cpu_quota,
+        disk_mb=size.disk_mb,
     )
 
 
@@ -69,7 +81,14 @@ def app_spec(tx: Tx, app_id: str, slug_path: SlugPath) -> AppSpec | None:
         target.process_types, formation_rows(tx, app), tx.settings.default_dyno_size
     )
     formation = tuple(
-        ProcessSpec(ptype, command, quantity, size, parse_size(size).memory_mb)
+        ProcessSpec(
+            ptype,
+            command,
+            quantity,
+            size,
+            parse_size(size).memory_mb,
+            size_limits(parse_size(size)),
+        )
         for ptype, command, quantity, size in planned
     )
     web_host = tx.settings.web_url(app.name).split("://", 1)[1].split("/", 1)[0]
@@ -327,6 +346,7 @@ def create_dyno(
                 attach=attach,
                 size=chosen.name,
                 memory_mb=chosen.memory_mb,
+                limits=size_limits(chosen),
                 env={str(k): str(v) for k, v in env.items()},
                 # A terminal only for a client that has one: the official CLI sends
                 # COLUMNS/LINES exactly when its output is a terminal (a piped `heroku run

@@ -16,20 +16,54 @@ from slipway.platform.errors import InvalidParams, NotFound
 
 @dataclass(frozen=True)
 class DynoSize:
+    """A dyno size and what it may use. Memory, compute (the CPU share) and the process
+    limit are Heroku's published figures; the CPU quota (at most this many CPUs,
+    however idle the machine: shared sizes share) and the disk cap are Slipway's."""
+
     name: str
     memory_mb: int
     compute: int
     dedicated: bool
     sleeps: bool
+    pids: int = 256
+    cpu_quota: float = 1.0
+    disk_mb: int = 2048
 
 
 DYNO_SIZES: tuple[DynoSize, ...] = (
-    DynoSize("eco", 512, 1, dedicated=False, sleeps=True),
+    DynoSize("eco", 512, 1, dedicated=False, sleeps=True, cpu_quota=0.5),
     DynoSize("basic", 512, 1, dedicated=False, sleeps=False),
     DynoSize("standard-1X", 512, 1, dedicated=False, sleeps=False),
-    DynoSize("standard-2X", 1024, 2, dedicated=False, sleeps=False),
-    DynoSize("performance-M", 2560, 12, dedicated=True, sleeps=False),
-    DynoSize("performance-L", 14336, 50, dedicated=True, sleeps=False),
+    DynoSize(
+        "standard-2X",
+        1024,
+        2,
+        dedicated=False,
+        sleeps=False,
+        pids=512,
+        cpu_quota=2.0,
+        disk_mb=4096,
+    ),
+    DynoSize(
+        "performance-M",
+        2560,
+        12,
+        dedicated=True,
+        sleeps=False,
+        pids=16384,
+        cpu_quota=2.0,
+        disk_mb=8192,
+    ),
+    DynoSize(
+        "performance-L",
+        14336,
+        50,
+        dedicated=True,
+        sleeps=False,
+        pids=32768,
+        cpu_quota=8.0,
+        disk_mb=16384,
+    ),
 )
 _SIZES_BY_KEY = {s.name.lower(): s for s in DYNO_SIZES}
 # Older names people still type.

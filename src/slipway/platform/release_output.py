@@ -19,6 +19,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from slipway.platform.capabilities import same_token
 from slipway.privatefile import write_private
 
 
@@ -49,7 +50,7 @@ class ReleaseOutputs:
         return f"{self.public_api_url}/release-output/{release_id}?token={self.token(release_id)}"
 
     def check_token(self, release_id: str, token: str) -> bool:
-        return hmac.compare_digest(self.token(release_id), token)
+        return same_token(self.token(release_id), token)
 
     def started(self, app_id: str, version: int) -> bool:
         return self.path(app_id, version).exists()

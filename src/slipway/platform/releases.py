@@ -248,6 +248,14 @@ def update_config(
 ) -> dict[str, str]:
     """Apply a PATCH; a real change becomes a new release carrying the current slug."""
     app = find_app_row(tx, actor, app_ident, lock=True)
+    # An add-on's values are its own (they also decide which add-on servers the app's
+    # dynos may reach): Heroku refuses to overwrite them.
+    managed = set(addon_config_keys(tx, app.id))
+    taken = sorted(
+        k for k, v in changes.items() if k in managed and v is not None and v != app.config.get(k)
+    )
+    if taken:
+        raise InvalidParams(f"Cannot overwrite attachment values {', '.join(taken)}.")
     change = apply_changes(app.config, changes, app_name=app.name)
     if change.is_empty:
         return dict(app.config)

@@ -8,9 +8,11 @@ a test can hand it a driver whose processes exit, bind or use memory on cue.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from slipway.runtime.specs import SizeLimits
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class LaunchRequest:
     interactive: bool = False
     columns: int = 80
     lines: int = 24
+    limits: SizeLimits = field(default_factory=SizeLimits)
+    # The web dyno's $PORT, which the router (and only the router) may reach.
+    port: int | None = None
+    # The add-on servers this dyno may reach (its release's add-on endpoints).
+    addon_endpoints: tuple[tuple[str, int], ...] = ()
 
 
 class Process(Protocol):
@@ -41,6 +48,15 @@ class Process(Protocol):
     input_fd: int | None
     # Readable once the main process has exited; -1 where pidfds are not supported.
     pidfd: int
+
+    @property
+    def address(self) -> str:
+        """Where the router reaches the dyno's $PORT: its network namespace's address."""
+        ...
+
+    def listening_ports(self) -> set[int] | None:
+        """TCP ports listening in the dyno's own network namespace; None: it shares the host's."""
+        ...
 
     def signal_all(self, sig: int) -> None: ...
 

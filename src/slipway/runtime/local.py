@@ -3,7 +3,11 @@
 Each release's slug is unpacked once, read-only and shared; each dyno gets an
 overlay with its own empty upper layer mounted at /app (the ephemeral
 filesystem: what one dyno writes no other sees, and a restart starts clean).
-Where overlays cannot be mounted (not root), each dyno gets a copy instead.
+The upper layer and /tmp live on a sparse ext4 image of the size's disk cap,
+loop-mounted in the dyno's private mount namespace, so a full disk is ENOSPC
+in that dyno only. Where overlays cannot be mounted (not root), each dyno
+gets a copy instead. With a `DynoNetwork`, each dyno runs in a network
+namespace of its own and the router reaches it at the namespace's address.
 """
 
 from __future__ import annotations
@@ -26,14 +30,20 @@ from pathlib import Path
 from slipway.runtime.driver import LaunchRequest
 from slipway.runtime.env import launch_argv
 from slipway.runtime.errors import DynoError, SlugUnavailable
+from slipway.runtime.network.host import DynoNetwork, Lease, NetworkError
 from slipway.runtime.sandbox import (
     Capabilities,
-    CgroupLimit,
+    Cgroup,
+    Limits,
     Mount,
     Overlay,
+    SandboxError,
     SandboxSpec,
     build_argv,
     detect_capabilities,
+    make_disk_image,
+    remove_leftover_cgroups,
+    spawn_fds,
 )
 
 log = logging.getLogger("slipway.runtime")
@@ -50,11 +60,23 @@ class DynoProcess:
     popen: subprocess.Popen[bytes]
     output_fd: int
     workdir: Path
-    cgroup: CgroupLimit | None
+    cgroup: Cgroup | None
     cgroup_version: str | None
     # The other end of a PTY or pipe that the attached client writes into.
     input_fd: int | None = None
     pidfd: int = -1
+    lease: Lease | None = None
+    network: DynoNetwork | None = None
+
+    @property
+    def address(self) -> str:
+        return self.lease.address if self.lease is not None else "127.0.0.1"
+
+    def listening_ports(self) -> set[int] | None:
+        """The ports bound in the dyno's own namespace (bwrap's view: it is in it)."""
+        if self.lease is None:
+            return None
+        return listening_ports(f"/proc/{self.popen.pid}/net")
 
     def __post_init__(self) -> None:
         try:
@@ -131,9 +153,29 @@ class DynoProcess:
                     os.close(fd)
         self.output_fd = self.pidfd = -1
         self.input_fd = None
+        # The network first: removing the cgroup may wait for the last processes to go.
+        if self.lease is not None and self.network is not None:
+            self.network.detach(self.lease)
+            self.lease = None
         if self.cgroup is not None:
             self.cgroup.remove()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def listening_ports(net_dir: str = "/proc/net") -> set[int]:
+    """TCP ports in LISTEN in the network namespace whose /proc/.../net this is."""
+    ports: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"{net_dir}/{table}") as fh:
+                next(fh, None)
+                for line in fh:
+                    parts = line.split(None, 4)
+                    if len(parts) > 3 and parts[3] == "0A":  # TCP_LISTEN
+                        ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+        except OSError:
+            continue
+    return ports
 
 
 def _comm(pid: int) -> str:
@@ -198,10 +240,15 @@ class LocalDriver:
     caps: Capabilities = field(default_factory=detect_capabilities)
     # R15 kills at twice the quota (Heroku's Cedar rule): the cgroup's hard limit.
     hard_limit_factor: float = 2.0
+    # Each dyno in a network namespace of its own (None: dynos share the host's network).
+    network: DynoNetwork | None = None
+    # Caps every dyno's ephemeral filesystem at this many MB instead of its size's cap.
+    disk_mb: int | None = None
     _slug_lock: threading.Lock = field(default_factory=threading.Lock)
     overlay_ok: bool = False
     # Host paths masked in every dyno (runtime/sandbox.py, SandboxSpec.hidden).
     hidden: tuple[str, ...] = ()
+    disk_ok: bool = False
 
     def __post_init__(self) -> None:
         (self.root / "slugs").mkdir(parents=True, exist_ok=True)
@@ -209,9 +256,14 @@ class LocalDriver:
         # Leftovers of a previous run (killed with -9): their processes died with it.
         shutil.rmtree(dynos, ignore_errors=True)
         dynos.mkdir(parents=True, exist_ok=True)
+        if self.caps.cgroup:
+            remove_leftover_cgroups("dyno-")
         self.overlay_ok = self.caps.is_root and self.caps.isolated and self._probe_overlay()
         if self.caps.isolated and not self.overlay_ok:
             log.warning("overlay mounts are unavailable; each dyno gets a copy of its slug")
+        self.disk_ok = self.overlay_ok and shutil.which("mkfs.ext4") is not None
+        if self.overlay_ok and not self.disk_ok:
+            log.warning("mkfs.ext4 is missing (Debian e2fsprogs): dyno disks are NOT capped")
 
     def _probe_overlay(self) -> bool:
         probe = self.root / "dynos" / ".probe"
@@ -312,21 +364,31 @@ class LocalDriver:
 
     def launch(self, request: LaunchRequest, lower: Path) -> DynoProcess:
         workdir = self._workdir(request)
-        app_dir, overlay = self._app_dir(request, lower, workdir)
-        spec = self._sandbox_spec(request, app_dir, overlay)
-        cgroup = self._cgroup(request, spec)
-        argv = build_argv(spec, self.caps, cgroup.procs if cgroup else None)
-        host_env = {"PATH": "/usr/bin:/bin"} if self.caps.isolated else dict(spec.env)
+        lease: Lease | None = None
+        cgroup: Cgroup | None = None
         try:
-            stdio, popen = _spawn(
-                argv,
-                request,
-                env=host_env,
-                cwd=None if self.caps.isolated else spec.workdir,
+            app_dir, overlay = self._app_dir(request, lower, workdir)
+            if self.network is not None:
+                lease = self.network.attach(request.port, request.addon_endpoints)
+            spec = self._sandbox_spec(request, app_dir, overlay, lease)
+            cgroup = self._cgroup(request, spec)
+            host_env = (
+                {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"} if self.caps.isolated else dict(spec.env)
             )
-        except OSError as exc:
+            with spawn_fds(spec, self.caps) as (ready, fds):
+                argv = build_argv(ready, self.caps, cgroup.procs_files if cgroup else None)
+                stdio, popen = _spawn(
+                    argv,
+                    request,
+                    env=host_env,
+                    cwd=None if self.caps.isolated else spec.workdir,
+                    pass_fds=fds,
+                )
+        except (OSError, SandboxError, NetworkError) as exc:
             if cgroup:
                 cgroup.remove()
+            if lease is not None and self.network is not None:
+                self.network.detach(lease)
             shutil.rmtree(workdir, ignore_errors=True)
             raise DynoError(f"cannot start the dyno: {exc}") from exc
         os.set_blocking(stdio.output_fd, False)
@@ -337,6 +399,8 @@ class LocalDriver:
             cgroup,
             self.caps.cgroup if cgroup else None,
             stdio.input_fd,
+            lease=lease,
+            network=self.network,
         )
 
     def _workdir(self, request: LaunchRequest) -> Path:
@@ -351,6 +415,15 @@ class LocalDriver:
         self, request: LaunchRequest, lower: Path, workdir: Path
     ) -> tuple[Path, Overlay | None]:
         """The dyno's /app: an overlay on the shared slug, or a copy where overlays fail."""
+        disk_mb = self.disk_mb or request.limits.disk_mb
+        if self.overlay_ok and self.disk_ok and disk_mb:
+            # upper/, work/ and tmp/ are made inside the image by make_disk_image.
+            image, disk = workdir / "disk.img", workdir / "disk"
+            make_disk_image(image, disk_mb, request.uid)
+            disk.mkdir()
+            (workdir / "merged").mkdir()
+            overlay = Overlay(lower, disk / "upper", disk / "work", workdir / "merged", image, disk)
+            return overlay.merged, overlay
         if self.overlay_ok:
             overlay = Overlay(lower, workdir / "upper", workdir / "work", workdir / "merged")
             for path in (overlay.upper, overlay.work, overlay.merged):
@@ -365,13 +438,16 @@ class LocalDriver:
         return app_dir, None
 
     def _sandbox_spec(
-        self, request: LaunchRequest, app_dir: Path, overlay: Overlay | None
+        self, request: LaunchRequest, app_dir: Path, overlay: Overlay | None, lease: Lease | None
     ) -> SandboxSpec:
         inside = "/app" if self.caps.isolated else str(app_dir)
         mounts = [Mount(app_dir, "/app", writable=True)]
         if self.caps.isolated:
             passwd, group = self._identity(request.uid)
             mounts += [Mount(passwd, "/etc/passwd"), Mount(group, "/etc/group")]
+        if lease is not None and self.network is not None and self.network.resolv_conf:
+            mounts.append(Mount(self.network.resolv_conf, "/etc/resolv.conf"))
+        limits = request.limits
         env = dict(request.env)
         if not self.caps.isolated:
             env["HOME"] = inside
@@ -382,20 +458,27 @@ class LocalDriver:
             workdir=inside,
             hostname=request.hostname,
             uid=request.uid,
-            memory_mb=int(request.memory_mb * self.hard_limit_factor),
+            limits=Limits(
+                memory_mb=int(request.memory_mb * self.hard_limit_factor),
+                pids=limits.pids,
+                cpu_weight=limits.cpu_weight,
+                cpu_quota=limits.cpu_quota,
+            ),
             overlay=overlay,
             new_session=not request.tty,
             controlling_tty=request.tty,
             hidden=self.hidden,
+            tmp=overlay.image_mount / "tmp" if overlay and overlay.image_mount else None,
+            netns=lease.netns if lease is not None else None,
         )
 
-    def _cgroup(self, request: LaunchRequest, spec: SandboxSpec) -> CgroupLimit | None:
+    def _cgroup(self, request: LaunchRequest, spec: SandboxSpec) -> Cgroup | None:
         if not self.caps.cgroup:
             return None
         try:
-            return CgroupLimit(self.caps.cgroup, f"dyno-{request.dyno_id}", spec.memory_mb or 512)
+            return Cgroup(self.caps.cgroup, f"dyno-{request.dyno_id}", spec.limits)
         except OSError as exc:
-            log.warning("cannot create a memory cgroup (%s); no memory limit", exc)
+            log.warning("cannot create a cgroup (%s); no memory, process or CPU limit", exc)
             return None
 
 
@@ -429,7 +512,12 @@ def _open_stdio(request: LaunchRequest) -> _Stdio:
 
 
 def _spawn(
-    argv: list[str], request: LaunchRequest, *, env: dict[str, str], cwd: str | None
+    argv: list[str],
+    request: LaunchRequest,
+    *,
+    env: dict[str, str],
+    cwd: str | None,
+    pass_fds: tuple[int, ...] = (),
 ) -> tuple[_Stdio, subprocess.Popen[bytes]]:
     stdio = _open_stdio(request)
     try:
@@ -442,6 +530,7 @@ def _spawn(
             cwd=cwd,
             start_new_session=True,
             close_fds=True,
+            pass_fds=pass_fds,
         )
     finally:
         for fd in stdio.child_fds:

@@ -1,15 +1,21 @@
-"""Run a command in a sandbox: bubblewrap namespaces, an unprivileged uid, cgroup memory limit.
+"""Run a command in a sandbox: bubblewrap namespaces, an unprivileged uid, cgroup limits.
 
-Builds run here now; dynos will too. Inside, the system directories are
-read-only, only the given directories are writable, /tmp is private, PID/IPC/
-UTS namespaces are private, and the hostname is the given one. Nothing of the
-data directory, the store or any key is mounted. Where bubblewrap or cgroups
-are missing the command runs as a plain process after a loud warning.
+Builds and dynos run here. Inside, the system directories are read-only, only
+the given directories are writable, /tmp is private, PID/IPC/UTS namespaces
+are private, and the hostname is the given one. Nothing of the data
+directory, the store or any key is mounted. The cgroup caps memory, the
+number of processes (a fork bomb stops at `pids.max`) and CPU (a weight, so
+dynos share a busy machine by size, and a quota, so one cannot take it all).
+A dyno's writable layer can live on a size-capped loop-mounted image (a full
+disk is ENOSPC in that dyno only), and a dyno can run in a network namespace
+of its own (`runtime/network/`). Where bubblewrap or cgroups are missing the
+command runs as a plain process after a loud warning.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -18,9 +24,12 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from slipway.runtime.network.host import DynoNetwork, NetworkError
+from slipway.runtime.seccomp import filter_fd, no_user_namespaces
 
 log = logging.getLogger("slipway.sandbox")
 
@@ -46,13 +55,34 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What the sandbox's cgroup allows; None leaves that resource unlimited."""
+
+    memory_mb: int | None = None
+    # Processes and threads together (cgroup `pids.max`).
+    pids: int | None = None
+    # Relative CPU share when the machine is busy: 100 is one standard share (cgroup v2's
+    # cpu.weight scale; v1's cpu.shares is 1024 per 100).
+    cpu_weight: int | None = None
+    # CPUs the tree may use at most, busy machine or not (1.0 = one whole CPU).
+    cpu_quota: float | None = None
+
+
+@dataclass(frozen=True)
 class Overlay:
-    """A fresh writable view of a read-only directory: `lower` shared, `upper` this dyno's own."""
+    """A fresh writable view of a read-only directory: `lower` shared, `upper` this dyno's own.
+
+    With an `image` (an ext4 file made by `make_disk_image`), `upper` and `work` are
+    directories inside it, mounted at `image_mount` first: the writable layer is
+    then capped at the image's size.
+    """
 
     lower: Path
     upper: Path
     work: Path
     merged: Path
+    image: Path | None = None
+    image_mount: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +93,7 @@ class SandboxSpec:
     workdir: str = "/"
     hostname: str = "sandbox"
     uid: int | None = None
-    memory_mb: int | None = None
+    limits: Limits = field(default_factory=Limits)
     timeout: float | None = None
     # Extra host directories made visible read-only at the same path (e.g. toolchains).
     extra_ro: Sequence[Path] = field(default_factory=tuple)
@@ -78,6 +108,14 @@ class SandboxSpec:
     # Host files and directories masked inside (files by /dev/null, directories by an empty
     # tmpfs): the host's interpreters, to prove a slug runs on its own runtime.
     hidden: Sequence[str] = field(default_factory=tuple)
+    # A host directory used as /tmp (on the dyno's capped disk); None: a fresh tmpfs.
+    tmp: Path | None = None
+    # Enter this network namespace (a bind-mounted nsfs file) before bwrap starts.
+    netns: Path | None = None
+    # An inherited descriptor holding a seccomp program (`runtime/seccomp.py`).
+    seccomp_fd: int | None = None
+    # An inherited descriptor bwrap reads its options from (`bwrap --args`), NUL-separated.
+    options_fd: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,87 +175,199 @@ def detect_capabilities() -> Capabilities:
     return caps
 
 
-class CgroupLimit:
-    """A memory cgroup for one sandboxed process tree, removed afterwards."""
+# cgroup v1 keeps one hierarchy per controller; v2 has one tree with every controller.
+_V1_CONTROLLERS = ("memory", "pids", "cpu")
+_CPU_PERIOD_US = 100_000
 
-    def __init__(self, version: str, name: str, memory_mb: int) -> None:
-        base = CGROUP_ROOT / "memory" if version == "v1" else CGROUP_ROOT
-        self.path = base / "slipway" / name
-        self.path.mkdir(parents=True, exist_ok=True)
-        limit = str(memory_mb * 1024 * 1024)
-        if version == "v1":
-            (self.path / "memory.limit_in_bytes").write_text(limit)
-        else:
-            (self.path / "memory.max").write_text(limit)
-            (self.path / "memory.swap.max").write_text("0")
+
+def cgroup_settings(version: str, limits: Limits, cpus: int) -> dict[str, dict[str, str]]:
+    """The files to write per controller directory (pure): {"memory": {"memory.max": ...}}.
+
+    v2 has one directory, keyed "" here. A quota above the machine's CPUs is no limit."""
+    files: dict[str, dict[str, str]] = {}
+    if version == "v2":
+        v2: dict[str, str] = {}
+        if limits.memory_mb:
+            v2["memory.max"] = str(limits.memory_mb * 1024 * 1024)
+            v2["memory.swap.max"] = "0"
+        if limits.pids:
+            v2["pids.max"] = str(limits.pids)
+        if limits.cpu_weight:
+            v2["cpu.weight"] = str(max(1, min(10000, limits.cpu_weight)))
+        if limits.cpu_quota and limits.cpu_quota < cpus:
+            v2["cpu.max"] = f"{int(limits.cpu_quota * _CPU_PERIOD_US)} {_CPU_PERIOD_US}"
+        return {"": v2}
+    if limits.memory_mb:
+        files["memory"] = {"memory.limit_in_bytes": str(limits.memory_mb * 1024 * 1024)}
+    if limits.pids:
+        files["pids"] = {"pids.max": str(limits.pids)}
+    cpu: dict[str, str] = {}
+    if limits.cpu_weight:
+        cpu["cpu.shares"] = str(max(2, limits.cpu_weight * 1024 // 100))
+    if limits.cpu_quota and limits.cpu_quota < cpus:
+        cpu["cpu.cfs_period_us"] = str(_CPU_PERIOD_US)
+        cpu["cpu.cfs_quota_us"] = str(int(limits.cpu_quota * _CPU_PERIOD_US))
+    if cpu:
+        files["cpu"] = cpu
+    return files
+
+
+class Cgroup:
+    """The cgroup(s) of one sandboxed process tree, with its limits; removed afterwards.
+
+    On cgroup v1 that is one directory per limited controller (memory, pids, cpu),
+    each under `slipway/NAME`; on v2 one directory `slipway/NAME`."""
+
+    def __init__(self, version: str, name: str, limits: Limits, cpus: int | None = None) -> None:
+        self.version = version
+        self.dirs: list[Path] = []
+        settings = cgroup_settings(version, limits, cpus or os.cpu_count() or 1)
+        try:
+            if version == "v2":
+                _enable_v2_controllers()
+                self._make(CGROUP_ROOT / "slipway" / name, settings[""])
+            else:
+                # The memory directory always exists: memory.stat is what R14 reads.
+                settings.setdefault("memory", {})
+                for controller in _V1_CONTROLLERS:
+                    if controller in settings and (CGROUP_ROOT / controller).is_dir():
+                        self._make(
+                            CGROUP_ROOT / controller / "slipway" / name, settings[controller]
+                        )
+        except OSError:
+            self.remove()
+            raise
+
+    def _make(self, path: Path, files: dict[str, str]) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.dirs.append(path)
+        for key, value in files.items():
+            (path / key).write_text(value)
+
+    @property
+    def path(self) -> Path:
+        """Where memory.stat and the OOM counters are."""
+        if self.version == "v2":
+            return self.dirs[0]
+        return next((d for d in self.dirs if d.parts[-3] == "memory"), self.dirs[0])
 
     @property
     def procs(self) -> Path:
         return self.path / "cgroup.procs"
 
+    @property
+    def procs_files(self) -> list[Path]:
+        return [d / "cgroup.procs" for d in self.dirs]
+
     def remove(self) -> None:
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.1)  # processes still leaving the cgroup
+        for path in self.dirs:
+            _rmdir_when_empty(path)
 
 
-def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None) -> list[str]:
-    """The full command line (pure): cgroup entry, uid drop, bwrap, then the command."""
-    argv: list[str] = []
-    if cgroup_procs is not None:
-        # The shell joins the cgroup before exec'ing the rest, so no child escapes it.
-        argv += ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup_procs)]
-    if spec.overlay is not None:
-        # A private mount namespace: the overlay vanishes with the sandbox, even after a
-        # kill -9 of the platform, so no mount is ever left behind on the host.
-        ov = spec.overlay
-        argv += [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "/bin/sh",
-            "-c",
-            'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" '
-            '&& shift 4 && exec "$@"',
-            "overlay",
-            str(ov.lower),
-            str(ov.upper),
-            str(ov.work),
-            str(ov.merged),
-        ]
-    if not caps.isolated:
-        return argv + list(spec.argv)
-    assert caps.bwrap is not None
-    # As root, bwrap itself runs privileged (so it can reach bind sources under private
-    # directories) and setpriv inside the sandbox drops to the app's uid for good: no
-    # capabilities, no new privileges, files written owned by that uid on the host.
-    # As anyone else, a user namespace maps the caller to itself.
-    drop_to_uid = caps.is_root and spec.uid is not None and caps.setpriv is not None
-    argv += [caps.bwrap, "--die-with-parent"]
+def _enable_v2_controllers() -> None:
+    """Delegate memory, pids and cpu to `slipway/` and its children (idempotent)."""
+    base = CGROUP_ROOT / "slipway"
+    base.mkdir(exist_ok=True)
+    for parent in (CGROUP_ROOT, base):
+        control = parent / "cgroup.subtree_control"
+        enabled = control.read_text().split()
+        wanted = [c for c in ("memory", "pids", "cpu") if c not in enabled]
+        if wanted:
+            with contextlib.suppress(OSError):
+                control.write_text(" ".join(f"+{c}" for c in wanted))
+
+
+def _rmdir_when_empty(path: Path) -> None:
+    for _ in range(50):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)  # processes still leaving the cgroup
+
+
+def remove_leftover_cgroups(prefix: str) -> int:
+    """Remove empty `slipway/<prefix>*` cgroups a kill -9 left behind; returns how many."""
+    removed = 0
+    bases = [CGROUP_ROOT / "slipway"] + [CGROUP_ROOT / c / "slipway" for c in _V1_CONTROLLERS]
+    for base in bases:
+        if not base.is_dir():
+            continue
+        for path in base.glob(prefix + "*"):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+                removed += 1
+    return removed
+
+
+def make_disk_image(image: Path, size_mb: int, uid: int, mkfs: str = "mkfs.ext4") -> None:
+    """A sparse ext4 image holding `upper/` (the uid's), `work/` and `tmp/` (1777).
+
+    It takes no room until written to, and formats in milliseconds (no journal:
+    the layer is thrown away with the dyno anyway)."""
+    staging = image.with_name(image.name + ".d")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "upper").mkdir(parents=True)
+    (staging / "work").mkdir()
+    (staging / "tmp").mkdir()
+    os.chown(staging / "upper", uid, uid)
+    (staging / "upper").chmod(0o755)
+    (staging / "work").chmod(0o700)
+    (staging / "tmp").chmod(0o1777)
+    with image.open("wb") as fh:
+        fh.truncate(size_mb * 1024 * 1024)
+    try:
+        done = subprocess.run(
+            [
+                *(mkfs, "-q", "-F", "-O", "^has_journal", "-E", "lazy_itable_init=1,nodiscard"),
+                *("-m", "0", "-d", str(staging), str(image)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if done.returncode != 0:
+        image.unlink(missing_ok=True)
+        raise SandboxError(f"cannot make the dyno's disk: {done.stderr.strip() or done.stdout}")
+
+
+# $0 is the colon-separated list of cgroup.procs files to join.
+def _drops_to_uid(spec: SandboxSpec, caps: Capabilities) -> bool:
+    return caps.is_root and spec.uid is not None and caps.setpriv is not None
+
+
+def bwrap_options(spec: SandboxSpec, caps: Capabilities) -> list[str]:
+    """bwrap's options (pure): namespaces, the read-only system, mounts, the environment."""
+    opts = ["--die-with-parent"]
+    if spec.seccomp_fd is not None:
+        opts += ["--add-seccomp-fd", str(spec.seccomp_fd)]
     if spec.new_session:
-        argv += ["--new-session"]
-    if not drop_to_uid:
-        argv += ["--unshare-user"]
-    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    argv += ["--hostname", spec.hostname]
+        opts += ["--new-session"]
+    if not _drops_to_uid(spec, caps):
+        opts += ["--unshare-user"]
+    opts += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    opts += ["--hostname", spec.hostname]
     for d in SYSTEM_DIRS:
         if Path(d).exists():
-            argv += ["--ro-bind", d, d]
+            opts += ["--ro-bind", d, d]
     for extra in spec.extra_ro:
-        argv += ["--ro-bind", str(extra), str(extra)]
+        opts += ["--ro-bind", str(extra), str(extra)]
     for hidden in spec.hidden:
         if os.path.isdir(hidden) and not os.path.islink(hidden):
-            argv += ["--tmpfs", hidden]
+            opts += ["--tmpfs", hidden]
         elif os.path.exists(hidden):
-            argv += ["--ro-bind", "/dev/null", hidden]
-    # A private /tmp, writable by the unprivileged uid like any Unix /tmp (sticky, 1777).
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
+            opts += ["--ro-bind", "/dev/null", hidden]
+    opts += ["--proc", "/proc", "--dev", "/dev"]
+    if spec.tmp is not None:
+        opts += ["--bind", str(spec.tmp), "/tmp"]  # noqa: S108
+    else:
+        # A private /tmp, writable by the unprivileged uid like any Unix /tmp (sticky, 1777).
+        opts += ["--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
     made: set[str] = set()
     for mount in spec.mounts:
         # bwrap makes missing mount points 0700: a mount at /runtimes/node (or an
@@ -229,11 +379,71 @@ def build_argv(spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | None)
             if text in ("/", "/tmp") or under_system or text in made:  # noqa: S108
                 continue
             made.add(text)
-            argv += ["--perms", "0755", "--dir", text]
-        argv += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
-    argv += ["--chdir", spec.workdir, "--clearenv"]
+            opts += ["--perms", "0755", "--dir", text]
+        opts += ["--bind" if mount.writable else "--ro-bind", str(mount.host), mount.inside]
+    opts += ["--chdir", spec.workdir, "--clearenv"]
     for key, value in spec.env.items():
-        argv += ["--setenv", key, value]
+        opts += ["--setenv", key, value]
+    return opts
+
+
+_JOIN_CGROUPS = 'IFS=:; for f in $0; do echo $$ > "$f" || exit 125; done; unset IFS; exec "$@"'
+
+
+def build_argv(
+    spec: SandboxSpec, caps: Capabilities, cgroup_procs: Path | Sequence[Path] | None
+) -> list[str]:
+    """The full command line (pure): cgroup entry, mounts, network, uid drop, bwrap, command."""
+    argv: list[str] = []
+    if cgroup_procs is not None:
+        procs = [cgroup_procs] if isinstance(cgroup_procs, Path) else list(cgroup_procs)
+        # The shell joins the cgroup(s) before exec'ing the rest, so no child escapes them.
+        argv += ["/bin/sh", "-c", _JOIN_CGROUPS, ":".join(str(p) for p in procs)]
+    if spec.overlay is not None:
+        # A private mount namespace: the overlay (and the loop-mounted disk under it)
+        # vanishes with the sandbox, even after a kill -9 of the platform, so no mount
+        # and no loop device is ever left behind on the host.
+        ov = spec.overlay
+        argv += ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c"]
+        if ov.image is not None and ov.image_mount is not None:
+            argv += [
+                'mount -o loop,nosuid,nodev "$5" "$6" && '
+                'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" '
+                '&& shift 6 && exec "$@"',
+                "overlay",
+                str(ov.lower),
+                str(ov.upper),
+                str(ov.work),
+                str(ov.merged),
+                str(ov.image),
+                str(ov.image_mount),
+            ]
+        else:
+            argv += [
+                'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" '
+                '&& shift 4 && exec "$@"',
+                "overlay",
+                str(ov.lower),
+                str(ov.upper),
+                str(ov.work),
+                str(ov.merged),
+            ]
+    if spec.netns is not None:
+        # Joined as root, before bwrap: the sandbox cannot leave it (no CAP_SYS_ADMIN).
+        argv += ["nsenter", f"--net={spec.netns}"]
+    if not caps.isolated:
+        return argv + list(spec.argv)
+    assert caps.bwrap is not None
+    # As root, bwrap itself runs privileged (so it can reach bind sources under private
+    # directories) and setpriv inside the sandbox drops to the app's uid for good: no
+    # capabilities, no new privileges, files written owned by that uid on the host.
+    # As anyone else, a user namespace maps the caller to itself.
+    drop_to_uid = _drops_to_uid(spec, caps)
+    argv += [caps.bwrap]
+    options = bwrap_options(spec, caps)
+    # Options from a descriptor: the environment (config vars, add-on credentials) must
+    # never be in a process title, which every user of the host can read.
+    argv += ["--args", str(spec.options_fd)] if spec.options_fd is not None else options
     if drop_to_uid:
         assert caps.setpriv is not None
         assert spec.uid is not None
@@ -256,30 +466,56 @@ Spawner = Callable[..., "subprocess.Popen[bytes]"]
 
 
 class Sandbox:
-    def __init__(self, caps: Capabilities | None = None, spawner: Spawner | None = None) -> None:
+    """Runs builds. With a dyno network, each run gets a network namespace of its own on
+    it: the outside world (package registries) through NAT, nothing of the platform."""
+
+    def __init__(
+        self,
+        caps: Capabilities | None = None,
+        spawner: Spawner | None = None,
+        network: DynoNetwork | None = None,
+    ) -> None:
         self.caps = caps or detect_capabilities()
         self._spawn: Spawner = spawner or subprocess.Popen
+        self.network = network if self.caps.isolated else None
 
     def run(self, spec: SandboxSpec, on_line: Callable[[str], None]) -> int:
         """Run to completion, feeding each output line (stdout and stderr merged) to on_line."""
+        if self.network is None or spec.netns is not None:
+            return self._run(spec, on_line)
+        try:
+            lease = self.network.attach(None, ())
+        except NetworkError as exc:
+            raise SandboxError(f"cannot give {spec.argv[0]} a network: {exc}") from exc
+        try:
+            mounts = list(spec.mounts)
+            if self.network.resolv_conf is not None:
+                mounts.append(Mount(self.network.resolv_conf, "/etc/resolv.conf"))
+            return self._run(dataclasses.replace(spec, netns=lease.netns, mounts=mounts), on_line)
+        finally:
+            self.network.detach(lease)
+
+    def _run(self, spec: SandboxSpec, on_line: Callable[[str], None]) -> int:
         cgroup = None
-        if spec.memory_mb and self.caps.cgroup:
+        if spec.limits != Limits() and self.caps.cgroup:
             try:
-                cgroup = CgroupLimit(self.caps.cgroup, f"s-{uuid.uuid4().hex[:12]}", spec.memory_mb)
+                cgroup = Cgroup(self.caps.cgroup, f"s-{uuid.uuid4().hex[:12]}", spec.limits)
             except OSError as exc:
-                log.warning("cannot create a memory cgroup (%s); no memory limit", exc)
-        argv = build_argv(spec, self.caps, cgroup.procs if cgroup else None)
+                log.warning("cannot create a cgroup (%s); no memory, process or CPU limit", exc)
         env = dict(spec.env) if not self.caps.isolated else {"PATH": "/usr/bin:/bin"}
         try:
-            proc = self._spawn(
-                argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                cwd=None if self.caps.isolated else spec.workdir,
-                start_new_session=True,
-            )
+            with spawn_fds(spec, self.caps) as (ready, fds):
+                argv = build_argv(ready, self.caps, cgroup.procs_files if cgroup else None)
+                proc = self._spawn(
+                    argv,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    cwd=None if self.caps.isolated else spec.workdir,
+                    start_new_session=True,
+                    pass_fds=fds,
+                )
         except OSError as exc:
             if cgroup:
                 cgroup.remove()
@@ -308,6 +544,29 @@ class Sandbox:
         if timed_out.is_set():
             raise SandboxTimeout(f"{spec.argv[0]} did not finish within {spec.timeout:.0f} s")
         return code
+
+
+@contextlib.contextmanager
+def spawn_fds(
+    spec: SandboxSpec, caps: Capabilities
+) -> Iterator[tuple[SandboxSpec, tuple[int, ...]]]:
+    """The spec with its seccomp filter and bwrap's options in inheritable descriptors, and
+    the descriptors to pass to the spawned process; closed again afterwards."""
+    if not caps.isolated:
+        yield spec, ()
+        return
+    fds: list[int] = []
+    try:
+        program = no_user_namespaces()
+        if program is not None:
+            fds.append(filter_fd(program))
+            spec = dataclasses.replace(spec, seccomp_fd=fds[-1])
+        payload = b"".join(o.encode() + b"\0" for o in bwrap_options(spec, caps))
+        fds.append(filter_fd(payload, "slipway-bwrap-args"))
+        yield dataclasses.replace(spec, options_fd=fds[-1]), tuple(fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -13,6 +13,20 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
+class SizeLimits:
+    """What a dyno size allows besides memory; None leaves it unlimited."""
+
+    # Processes and threads (Heroku's per-size "process/thread limit").
+    pids: int | None = None
+    # CPU share when the machine is busy (100 = one standard-1X share).
+    cpu_weight: int | None = None
+    # CPUs the dyno may use at most, however idle the machine.
+    cpu_quota: float | None = None
+    # The ephemeral filesystem (/app's writable layer and /tmp), in MB.
+    disk_mb: int | None = None
+
+
+@dataclass(frozen=True)
 class ProcessSpec:
     """One process type of the formation: `web: gunicorn app:app`, scaled to 2 basic dynos."""
 
@@ -21,6 +35,7 @@ class ProcessSpec:
     quantity: int
     size: str
     memory_mb: int
+    limits: SizeLimits = field(default_factory=SizeLimits)
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,9 @@ class ReleaseSpec:
     description: str
     # Heroku skips the release phase for releases that only change add-on config vars.
     runs_release_phase: bool = True
+    # (host, port) of the add-on servers its add-on config vars name: the only
+    # platform addresses its dynos may reach besides the outside world.
+    addon_endpoints: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from slipway.platform.deploys import Deployer
 from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.ticker import Ticker
 from slipway.platform.tx import Platform
+from slipway.runtime.network.host import DynoNetwork
 from slipway.runtime.sandbox import Sandbox
 from slipway.server.config import ServerConfig
 from slipway.server.data_dir import bootstrap, load_secret, router_token, tls_files
@@ -35,6 +36,7 @@ from slipway.server.parts import (
     connect_logs,
     make_authoriser,
     start_addons,
+    start_network,
     start_router,
     start_runtime,
     stop_addons,
@@ -44,14 +46,19 @@ from slipway.store import StoreError
 
 
 def build_deployer(
-    config: ServerConfig, platform: Platform, data_dir: Path, secret: bytes, repos: RepoStore
+    config: ServerConfig,
+    platform: Platform,
+    data_dir: Path,
+    secret: bytes,
+    repos: RepoStore,
+    network: DynoNetwork | None,
 ) -> Deployer:
     platform.ports.repositories = repos
     platform.ports.sources = HttpSourceFetcher()
     return Deployer(
         platform,
         BuildRunner(
-            Sandbox(),
+            Sandbox(network=network),
             BuildpackResolver(data_dir / "buildpacks"),
             RuntimeSupplier(data_dir / "runtimes", config.runtimes),
         ),
@@ -89,11 +96,14 @@ def serve(config: ServerConfig) -> None:
     tls = tls_files(config, data_dir)
     secret = load_secret(data_dir)
     repos = RepoStore(data_dir / "repos")
-    deployer = build_deployer(config, platform, data_dir, secret, repos)
+    # Before builds, the dyno manager and the add-on servers: builds and dynos join it,
+    # add-on servers listen on it.
+    network = start_network(config, data_dir)
+    deployer = build_deployer(config, platform, data_dir, secret, repos, network)
     logplex, dispatcher = start_logs(config, platform, data_dir, secret)
     release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.api_url)
-    runtime = start_runtime(config, platform, data_dir, tls, logplex, release_outputs)
-    providers = start_addons(config, data_dir, tls)
+    runtime = start_runtime(config, platform, data_dir, tls, logplex, release_outputs, network)
+    providers = start_addons(config, data_dir, tls, network)
     platform.ports.addons = providers
     ticker = Ticker(platform, config.ticker)
     ticker.start()
@@ -131,6 +141,8 @@ def serve(config: ServerConfig) -> None:
         ticker.stop()
         runtime.close()
         stop_addons(providers)
+        if network is not None:
+            network.close()
         logplex.close()
         dispatcher.close()
         platform.store.dispose()

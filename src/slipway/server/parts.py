@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ from slipway.platform.runtime_bridge import RuntimeBridge
 from slipway.platform.tx import Platform
 from slipway.runtime.local import LocalDriver, host_runtime_paths
 from slipway.runtime.manager import DynoManager
+from slipway.runtime.network.host import DynoNetwork, NetworkError, unavailable_reason
 from slipway.runtime.rendezvous import Rendezvous
 from slipway.server.config import ServerConfig
 from slipway.server.data_dir import prepare_data_dir
@@ -92,7 +94,15 @@ def connect_logs(platform: Platform, logplex: Logplex, dispatcher: DrainDispatch
 
     def on_event(event: Event) -> None:
         if isinstance(event, AppLog):
-            logplex.publish(event.app_id, event.source, event.process, event.message)
+            # The platform's lines (`app[api]`) belong to a committed change about to be
+            # acknowledged: on disk before the reply. Router lines may wait for the flush.
+            logplex.publish(
+                event.app_id,
+                event.source,
+                event.process,
+                event.message,
+                durable=event.process == "api",
+            )
         elif isinstance(event, DrainsChanged):
             load_drains(event.app_id)
         elif isinstance(event, AppDestroyed):
@@ -121,6 +131,29 @@ def connect_runtime(platform: Platform, manager: DynoManager) -> None:
     platform.bus.subscribe(on_event)
 
 
+def start_network(config: ServerConfig, data_dir: Path) -> DynoNetwork | None:
+    """The dyno network (a bridge, nftables rules, a namespace per dyno), or None with a
+    loud warning where it cannot be had: then dynos share the host's network."""
+    wanted = config.runtime.dyno_network.strip().lower()
+    if wanted == "off":
+        log.warning("!!! --dyno-network off: dynos share the host's network (NO isolation). !!!")
+        return None
+    reason = unavailable_reason(os.geteuid() == 0)
+    if reason is None:
+        try:
+            return DynoNetwork.open(
+                data_dir / "runtime" / "network", None if wanted == "auto" else wanted
+            )
+        except (NetworkError, ValueError, OSError) as exc:
+            reason = str(exc)
+    log.warning(
+        "!!! Dynos share the host's network (NO network isolation): %s. Run Slipway as "
+        "root with iproute2 and nftables installed to give each dyno its own. !!!",
+        reason,
+    )
+    return None
+
+
 def start_runtime(
     config: ServerConfig,
     platform: Platform,
@@ -128,6 +161,7 @@ def start_runtime(
     tls: TlsFiles,
     logplex: Logplex,
     release_outputs: ReleaseOutputs,
+    network: DynoNetwork | None = None,
 ) -> DynoManager:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tls.cert), str(tls.key))
@@ -135,6 +169,8 @@ def start_runtime(
         LocalDriver(
             data_dir / "runtime",
             hidden=host_runtime_paths() if config.runtime.hide_host_runtimes else (),
+            network=network,
+            disk_mb=config.runtime.dyno_disk_mb or None,
         ),
         RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish, release_outputs),
         config.runtime,
@@ -181,21 +217,30 @@ def start_router(
     return supervisor
 
 
-def addon_settings(config: ServerConfig, tls: TlsFiles) -> AddonSettings:
-    """The providers' settings, with a certificate for the add-on servers: one from the
-    platform's CA for the hosts in add-on URLs, or the operator's own."""
+def addon_settings(
+    config: ServerConfig, tls: TlsFiles, network: DynoNetwork | None = None
+) -> AddonSettings:
+    """The providers' settings: with a dyno network, their servers also listen on its
+    bridge address, which their URLs name (the one platform address a dyno reaches, on its
+    app's add-on ports); and a certificate for the add-on servers, from the platform's CA
+    for the hosts in add-on URLs, or the operator's own."""
+    settings = config.addons
+    if network is not None and settings.listen_host is None:
+        settings = dataclasses.replace(settings, listen_host=network.plan.host_address)
     if tls.ca_cert is None:
-        return dataclasses.replace(config.addons, tls_cert=tls.cert, tls_key=tls.key)
+        return dataclasses.replace(settings, tls_cert=tls.cert, tls_key=tls.key)
     hosts = ["127.0.0.1", "localhost", "::1", config.public_host]
-    if config.addons.postgres_host:
-        hosts.append(config.addons.postgres_host)
+    hosts += [h for h in (settings.postgres_host, settings.listen_host) if h]
     addon_tls = ensure_host_certificate(tls.ca_cert.parent, "addons", hosts)
-    return dataclasses.replace(config.addons, tls_cert=addon_tls.cert, tls_key=addon_tls.key)
+    return dataclasses.replace(settings, tls_cert=addon_tls.cert, tls_key=addon_tls.key)
 
 
-def start_addons(config: ServerConfig, data_dir: Path, tls: TlsFiles) -> dict[str, Provider]:
+def start_addons(
+    config: ServerConfig, data_dir: Path, tls: TlsFiles, network: DynoNetwork | None = None
+) -> dict[str, Provider]:
     """Add-on providers (built-in and entry points), with the servers they run brought back."""
-    providers = load_providers(data_dir, addon_settings(config, tls))
+    settings = addon_settings(config, tls, network)
+    providers = load_providers(data_dir, settings)
     for name, provider in providers.items():
         try:
             provider.start()

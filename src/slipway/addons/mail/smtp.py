@@ -69,7 +69,9 @@ class Accounts:
         import hmac
 
         account = self.by_login.get(login)
-        if account is None or not hmac.compare_digest(account.password, password):
+        if account is None or not hmac.compare_digest(
+            account.password.encode(), password.encode("utf-8", "surrogatepass")
+        ):
             return None
         return account
 

@@ -231,9 +231,26 @@ class EmbeddedCluster:
         def quoted(value: str) -> str:
             return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
+        addresses = ["127.0.0.1"]
+        if self.settings.listen_host and self.settings.listen_host != "127.0.0.1":
+            addresses.append(self.settings.listen_host)
+        hba = self.pgdata / "slipway_hba.conf"
+        # Every connection needs a password. Beyond loopback, only the networks the
+        # server is on directly (the dyno bridge): the host's nftables rules decide
+        # which dynos reach the port at all.
+        hba_text = (
+            "# Written by Slipway at every start.\n"
+            "local all all scram-sha-256\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+            "host all all ::1/128 scram-sha-256\n"
+        )
+        if len(addresses) > 1:
+            hba_text += "host all all samenet scram-sha-256\n"
+        write_private(hba, hba_text, owner=user)
         conf = (
             "# Written by Slipway at every start.\n"
-            "listen_addresses = '127.0.0.1'\n"
+            f"listen_addresses = {quoted(','.join(addresses))}\n"
+            f"hba_file = {quoted(str(hba))}\n"
             f"port = {self.port()}\n"
             f"unix_socket_directories = {quoted(str(self.socket_dir))}\n"
             f"max_connections = {_EMBEDDED_MAX_CONNECTIONS}\n"

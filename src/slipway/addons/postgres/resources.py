@@ -119,7 +119,8 @@ class Resources:
             return server, self.settings.postgres_host or host, port, "external"
         self.cluster.ensure_running()
         server = self.cluster.server()
-        return server, self.settings.postgres_host or "127.0.0.1", self.cluster.port(), "embedded"
+        host = self.settings.postgres_host or self.settings.listen_host or "127.0.0.1"
+        return server, host, self.cluster.port(), "embedded"
 
     def external_speaks_tls(self, server: AdminServer) -> bool:
         """Whether the named server accepts `sslmode=require` (asked once per start)."""

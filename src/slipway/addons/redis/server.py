@@ -154,7 +154,7 @@ class RedisServers:
         lines = [
             f"# Written by Slipway for {state['resource_name']} ({state['resource_id']}).",
             "# Rendered again from state.json at every start and rotation: do not edit.",
-            f"bind {HOST}",
+            f"bind {' '.join(self.bind_addresses())}",
             f"port {state['port']}",
             "protected-mode yes",
             "daemonize no",
@@ -227,12 +227,14 @@ class RedisServers:
 
     def url(self, state: Mapping[str, Any]) -> str:
         # The explicit `default` user: redis-cli 7 misreads an empty one (redis://:pw@).
-        return f"redis://default:{state['password']}@{HOST}:{state['port']}"
+        host = self.settings.listen_host or HOST
+        return f"redis://default:{state['password']}@{host}:{state['port']}"
 
     def tls_url(self, state: Mapping[str, Any]) -> str | None:
         if not state.get("tls_port"):
             return None
-        return f"rediss://default:{state['password']}@{HOST}:{state['tls_port']}"
+        host = self.settings.listen_host or HOST
+        return f"rediss://default:{state['password']}@{host}:{state['tls_port']}"
 
     def config(self, state: Mapping[str, Any]) -> dict[str, str]:
         """The add-on's config vars: URL (rediss:// with --tls) and TLS_URL, as Heroku's."""
@@ -240,3 +242,7 @@ class RedisServers:
         if tls is None:
             return {"URL": self.url(state)}
         return {"URL": tls if state.get("tls_only") else self.url(state), "TLS_URL": tls}
+
+    def bind_addresses(self) -> list[str]:
+        extra = self.settings.listen_host
+        return [HOST, extra] if extra and extra != HOST else [HOST]

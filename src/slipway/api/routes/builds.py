@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import (
     FileResponse,
     JSONResponse,
-    PlainTextResponse,
     Response,
     StreamingResponse,
 )
@@ -23,6 +22,7 @@ from fastapi.responses import (
 from slipway.api import serialize
 from slipway.api.bodies import BuildCreate, BuildpackInstallations
 from slipway.api.deps import current_account, get_platform
+from slipway.api.errors import error_response
 from slipway.api.paging import paged_response
 from slipway.platform import builds, views
 from slipway.platform.deploys import MAX_SOURCE_BYTES, Deployer
@@ -96,10 +96,12 @@ async def build_output(
     made for, checked while it streams)."""
     d = deployer(request)
     if not d.check_output_token(build_id, token, grant):
-        return PlainTextResponse("This output URL is not valid.\n", 404)
+        return error_response(404, "not_found", "This output URL is not valid.")
     allowed = await asyncio.to_thread(d.output_grant, build_id, grant)
     if allowed is None:
-        return PlainTextResponse("This output URL's token was revoked or has expired.\n", 404)
+        return error_response(
+            404, "not_found", "This output URL's token was revoked or has expired."
+        )
     path = d.output_path(build_id)
     platform = get_platform(request)
 
@@ -162,7 +164,7 @@ def create_source(request: Request, actor: Actor) -> dict[str, Any]:
 async def upload_source(source_id: str, token: str, request: Request) -> Response:
     d = deployer(request)
     if not d.check_source_token(source_id, token):
-        return PlainTextResponse("This upload URL is not valid.\n", 404)
+        return error_response(404, "not_found", "This upload URL is not valid.")
     path = d.source_path(source_id)
     tmp = path.with_suffix(".part")
     size = 0
@@ -171,7 +173,9 @@ async def upload_source(source_id: str, token: str, request: Request) -> Respons
             size += len(chunk)
             if size > MAX_SOURCE_BYTES:
                 tmp.unlink(missing_ok=True)
-                return PlainTextResponse("The source archive is over 1 GB.\n", 413)
+                return error_response(
+                    413, "request_entity_too_large", "The source archive is over 1 GB."
+                )
             fh.write(chunk)
     tmp.replace(path)
     return Response(status_code=200)
@@ -180,9 +184,9 @@ async def upload_source(source_id: str, token: str, request: Request) -> Respons
 @router.get("/source-blobs/{source_id}")
 def download_source(source_id: str, token: str, request: Request) -> Response:
     d = deployer(request)
+    if not d.check_source_token(source_id, token) or not d.source_path(source_id).exists():
+        return error_response(404, "not_found", "No such source.")
     path = d.source_path(source_id)
-    if not d.check_source_token(source_id, token) or not path.exists():
-        return PlainTextResponse("No such source.\n", 404)
     return FileResponse(path, media_type="application/octet-stream")
 
 
@@ -243,7 +247,7 @@ def ca_certificate(request: Request) -> Response:
     """The platform's CA, public: clients add it to their trust for git and the CLI."""
     path: Path | None = request.app.state.ca_cert
     if path is None or not path.exists():
-        return PlainTextResponse("This server uses a certificate of its own.\n", 404)
+        return error_response(404, "not_found", "This server uses a certificate of its own.")
     return Response(path.read_bytes(), media_type="application/x-pem-file")
 
 

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from slipway.api import serialize
 from slipway.api.bodies import LogDrainCreate, LogSessionCreate
 from slipway.api.deps import current_account, get_platform
+from slipway.api.errors import error_response
 from slipway.platform import drains, log_sessions, views
 from slipway.platform.errors import NotFound, Unavailable
 from slipway.platform.ports import LogEntry
@@ -73,9 +74,9 @@ async def log_stream(token: str, request: Request) -> Response:
     try:
         logs = log_sessions.open_log_stream(get_platform(request), token, after=after)
     except NotFound as exc:
-        return PlainTextResponse(f"{exc.message}\n", 404)
+        return error_response(404, "not_found", exc.message)
     except Unavailable as exc:
-        return PlainTextResponse(f"{exc.message}\n", 503)
+        return error_response(503, "unavailable", exc.message)
 
     async def stream() -> AsyncIterator[bytes]:
         try:

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 
 from slipway.runtime.driver import Process
+from slipway.runtime.local import listening_ports
 from slipway.runtime.manager.options import RuntimeOptions
 from slipway.runtime.manager.records import RunningApp, RunningDyno
 from slipway.runtime.manager.state import LoopState
@@ -81,8 +82,15 @@ class HealthTimers:
         ]
         if not starting:
             return
-        listening = _listening_ports()
+        host: set[int] | None = None
         for dyno in starting:
+            assert dyno.proc is not None
+            # A dyno in its own namespace: its own table (exact, and cheap to read).
+            listening = dyno.proc.listening_ports()
+            if listening is None:
+                if host is None:
+                    host = listening_ports()
+                listening = host
             if dyno.port in listening:
                 dyno.ever_up = True
                 self.state.set_state(dyno, DynoState.UP)
@@ -199,21 +207,6 @@ class HealthTimers:
                     self.state.hooks.eco_seconds(app.app_id, seconds)
                 except Exception:
                     log.exception("cannot record eco usage")
-
-
-def _listening_ports() -> set[int]:
-    ports: set[int] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as fh:
-                next(fh, None)
-                for line in fh:
-                    parts = line.split(None, 4)
-                    if len(parts) > 3 and parts[3] == "0A":  # TCP_LISTEN
-                        ports.add(int(parts[1].rsplit(":", 1)[1], 16))
-        except OSError:
-            continue
-    return ports
 
 
 def _mem_line(used: int, quota: int) -> str:

@@ -53,6 +53,7 @@ class DynoLifecycle:
             command=process.command,
             size=process.size,
             memory_mb=process.memory_mb,
+            limits=process.limits,
             release=spec.release,
             created_at=now,
             updated_at=now,
@@ -120,6 +121,7 @@ class DynoLifecycle:
         state = self.state
         dyno.proc = proc
         dyno.port = port
+        dyno.address = proc.address
         dyno.started = state.now()
         dyno.partial = b""
         dyno.oom_seen = 0
@@ -277,6 +279,9 @@ def _launch_request(
             extra={"DYNO_RAM": str(dyno.memory_mb), **dyno.env_extra},
         ),
         memory_mb=dyno.memory_mb,
+        limits=dyno.limits,
+        port=port,
+        addon_endpoints=release.addon_endpoints,
         tty=dyno.tty,
         interactive=dyno.on_output is not None,
         columns=_int(dyno.env_extra.get("COLUMNS"), 80),

@@ -23,7 +23,7 @@ from slipway.runtime.manager.lifecycle import DynoLifecycle
 from slipway.runtime.manager.records import DynoInfo, OneOffRequest, RunningApp, RunningDyno
 from slipway.runtime.manager.state import LoopState
 from slipway.runtime.planner import DynoState, Generation
-from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec
+from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec, SizeLimits
 
 # Heroku's `run --exit-code` line (cli-contract.md §6): the dyno's status, sent last.
 EXIT_MARKER = "\uffff heroku-command-exit-status:"
@@ -44,6 +44,7 @@ class OneOffs:
         *,
         size: str | None = None,
         memory_mb: int | None = None,
+        limits: SizeLimits | None = None,
     ) -> RunningDyno:
         """A one-off's record (`run.4721`), sized like the web dynos unless told otherwise."""
         taken = {d.index for d in app.one_offs if d.type == ptype}
@@ -61,6 +62,7 @@ class OneOffs:
             command=command,
             size=size or (default.size if default else "basic"),
             memory_mb=memory_mb or (default.memory_mb if default else 512),
+            limits=limits or (default.limits if default else SizeLimits()),
             release=release,
             created_at=now,
             updated_at=now,
@@ -86,6 +88,7 @@ class OneOffs:
             spec.formation,
             size=request.size,
             memory_mb=request.memory_mb,
+            limits=request.limits,
         )
         dyno.env_extra = dict(request.env)
         dyno.tty = request.tty and request.attach

@@ -99,3 +99,16 @@ class RuntimeOptions:
         "carry (Ruby and Java stay the host's).",
         off="--no-hide-host-runtimes",
     )
+    dyno_network: str = option(
+        "auto",
+        "--dyno-network",
+        "Each dyno's own network namespace on a bridge: a /24 of private addresses for "
+        "this server, 'auto' (one of 172.30.0.0/15, kept in the data dir) or 'off' "
+        "(dynos share the host's network).",
+    )
+    dyno_disk_mb: int = option(
+        0,
+        "--dyno-disk",
+        "Cap every dyno's ephemeral filesystem at this many MB (0: its size's cap).",
+        min=0,
+    )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from slipway.runtime.driver import Process
 from slipway.runtime.planner import DynoFacts, DynoState, Generation
-from slipway.runtime.specs import AppSpec, ReleaseSpec
+from slipway.runtime.specs import AppSpec, ReleaseSpec, SizeLimits
 
 if TYPE_CHECKING:
     from slipway.runtime.manager.output import LineBucket
@@ -55,6 +55,7 @@ class OneOffRequest:
     # Asked when the client arrives at the rendezvous: is whoever asked for this dyno
     # still allowed to attach (their token not revoked meanwhile)? None: always.
     still_allowed: Callable[[], bool] | None = None
+    limits: SizeLimits | None = None
 
 
 @dataclass
@@ -74,7 +75,10 @@ class RunningDyno:
     updated_at: dt.datetime
     state: DynoState = DynoState.STARTING
     one_off: bool = False
+    limits: SizeLimits = field(default_factory=SizeLimits)
     port: int | None = None
+    # Where the router reaches $PORT: the dyno's namespace address (or the host's loopback).
+    address: str = "127.0.0.1"
     proc: Process | None = None
     started: float = 0.0
     ever_up: bool = False

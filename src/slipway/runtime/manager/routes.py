@@ -38,15 +38,13 @@ def route_table(apps: Mapping[str, RunningApp]) -> list[dict[str, Any]]:
                 "maintenance": app.spec.maintenance,
                 "domains": list(app.spec.domains),
                 "state": state,
-                "dynos": [
-                    {"name": name, "host": "127.0.0.1", "port": port} for name, port in dynos
-                ],
+                "dynos": [{"name": name, "host": host, "port": port} for name, host, port in dynos],
             }
         )
     return table
 
 
-def route(app: RunningApp) -> tuple[str, list[tuple[str, int]]]:
+def route(app: RunningApp) -> tuple[str, list[tuple[str, str, int]]]:
     spec = app.spec
     if spec is None:
         return ("blank", [])
@@ -57,7 +55,7 @@ def route(app: RunningApp) -> tuple[str, list[tuple[str, int]]]:
     current = spec.release.version if promoted or spec.current is None else spec.current.version
     web = [d for d in app.dynos if d.type == "web"]
     up = [
-        (d.name, d.port)
+        (d.name, d.address, d.port)
         for d in web
         if d.state == DynoState.UP
         and d.port is not None
@@ -67,12 +65,12 @@ def route(app: RunningApp) -> tuple[str, list[tuple[str, int]]]:
     if not up:
         # Mid-rollover the old release's dynos serve until the new ones are promoted.
         up = [
-            (d.name, d.port)
+            (d.name, d.address, d.port)
             for d in web
             if d.state == DynoState.UP and d.port is not None and not d.stopping
         ]
     if up:
-        return ("up", [(n, p) for n, p in up if p is not None])
+        return ("up", [(n, a, p) for n, a, p in up if p is not None])
     web_spec = spec.process("web")
     if app.asleep:
         return (app.asleep_for or "idle", [])
