@@ -28,15 +28,22 @@ def _describe(pids: list[int]) -> list[str]:
     return out
 
 
-def _dyno_pids(uid: int) -> list[int]:
-    """Host processes running as an app's uid: its dynos' processes."""
+def _dyno_pids(uid: int, data_dir: Path) -> list[int]:
+    """Host processes running as an app's uid inside this server's dyno mounts.
+
+    Each server numbers its apps' uids from the same start, so another server on the
+    machine (the suite's shared ones) may run dynos as the same uid; a dyno of this one
+    has this server's data dir in its mounts (its overlay's layers live there)."""
     pids = []
+    marker = str(data_dir.resolve())
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
+                if os.stat(f"/proc/{entry}").st_uid != uid:
+                    continue
+                if marker in Path(f"/proc/{entry}/mountinfo").read_text():
                     pids.append(int(entry))
-            except FileNotFoundError:
+            except OSError:
                 continue
     return pids
 
@@ -60,11 +67,12 @@ def test_kill_9_leaves_no_orphan_and_a_restart_brings_the_formation_back(
             what="the formation up",
         )
         uid = dynos.get("web.1")["uid"]
-        assert len(_dyno_pids(uid)) >= 3
+        assert len(_dyno_pids(uid, server.data_dir)) >= 3
         server.stop(signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while _dyno_pids(uid):
-            assert time.monotonic() < deadline, f"orphans: {_describe(_dyno_pids(uid))}"
+        while _dyno_pids(uid, server.data_dir):
+            orphans = _describe(_dyno_pids(uid, server.data_dir))
+            assert time.monotonic() < deadline, f"orphans: {orphans}"
             time.sleep(0.1)
 
         started = time.monotonic()
