@@ -70,7 +70,8 @@ ensure_platform_packages() {
         ruby bundler ruby-sinatra puma ruby-rails
         default-jdk-headless maven maven-debian-helper libmaven-jar-plugin-java
         libmaven-compiler-plugin-java libmaven-resources-plugin-java
-        libmaven-install-plugin-java libmaven-clean-plugin-java libsurefire-java)
+        libmaven-install-plugin-java libmaven-clean-plugin-java libsurefire-java
+        chromium)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     apt_install "${pkgs[@]}"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from slipway.runtime.driver import LaunchRequest
+from slipway.runtime.driver import LaunchRequest, Usage
 from slipway.runtime.manager import DynoManager, RuntimeOptions
 from slipway.runtime.specs import AppSpec, ProcessSpec, ReleaseSpec
 
@@ -129,6 +129,9 @@ class FakeProcess:
 
     def memory_bytes(self) -> int | None:
         return self.memory
+
+    def usage(self) -> Usage | None:
+        return None if self.memory is None else Usage(self.memory, 0, 0.0)
 
     def oom_kills(self) -> int:
         return self.ooms

@@ -28,6 +28,7 @@ from slipway.api.routes import (
     internal,
     login_host,
     logs,
+    metrics,
     oauth,
     releases,
     scheduler,
@@ -56,6 +57,8 @@ RAW_PREFIXES = (
     "/log-stream/",
     "/auth",
     "/invitations/",
+    # Prometheus scrapes without Heroku's Accept header.
+    "/metrics",
 )
 
 # Every group of routes, in the order they are matched (teams' fixed paths before
@@ -71,6 +74,7 @@ ROUTE_MODULES = (
     formation,
     builds,
     logs,
+    metrics,
     dynos,
     domains,
     addons,

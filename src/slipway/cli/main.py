@@ -19,6 +19,7 @@ from slipway.cli.commands import (
     domains,
     logs,
     marketplace,
+    metrics,
     ps,
     releases,
     run,
@@ -134,5 +135,6 @@ for command in (
     logs.drains_list,
     logs.drains_add,
     logs.drains_remove,
+    metrics.metrics,
 ):
     cli.add_command(command)

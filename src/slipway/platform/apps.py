@@ -20,6 +20,7 @@ from slipway.store.models import (
     CollaboratorRow,
     FormationRow,
     LogDrainRow,
+    MetricRow,
     ReleaseRow,
     SlugRow,
     TeamRow,
@@ -248,7 +249,7 @@ def delete_app(tx: Tx, actor: views.Actor, ident: str) -> views.App:
     view = app_view(tx, row)
     audit.record(tx, actor, "app-destroy", f"Destroyed {row.name}", app=row)
     # Children first: releases hold slugs with RESTRICT, so the order matters.
-    for model in (FormationRow, BuildRow, LogDrainRow, ReleaseRow, SlugRow):
+    for model in (FormationRow, BuildRow, LogDrainRow, MetricRow, ReleaseRow, SlugRow):
         tx.session.execute(delete(model).where(model.app_id == row.id))
     tx.session.delete(row)
     tx.emit(AppDestroyed(row.id))

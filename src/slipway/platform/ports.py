@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from slipway.addons.provider import Provider
-    from slipway.runtime.manager import DynoInfo, OneOffRequest, ReleaseOutcome
+    from slipway.runtime.manager import DynoInfo, DynoSample, OneOffRequest, ReleaseOutcome
 
 
 class DynoRuntime(Protocol):
@@ -101,6 +101,12 @@ class Ports:
     dyno_runtime: DynoRuntime | None = None
     # The route table and router reports, for /internal/router/* (the same manager).
     router_feed: RouterFeed | None = None
+    # Each running dyno's memory and CPU from its cgroup, for metrics (the same manager).
+    dyno_samples: DynoSamples | None = None
+
+
+class DynoSamples(Protocol):
+    def samples(self) -> list[DynoSample]: ...
 
 
 class DrainProbe(Protocol):

@@ -197,6 +197,10 @@ RULES: dict[str, Rule] = {
     "GET /apps/{app}/sni-endpoints": token(VIEW),
     # -- logs ----------------------------------------------------------------------------
     "POST /apps/{app}/log-sessions": token(VIEW),
+    # -- metrics (platform/metrics) ------------------------------------------------------
+    "GET /apps/{app}/metrics": token(VIEW),
+    # Prometheus text for the whole platform: an admin's token (Bearer or Basic).
+    "GET /metrics": token(ADMIN),
     "GET /apps/{app}/log-drains": token(VIEW),
     "POST /apps/{app}/log-drains": token(OPERATE),
     "GET /apps/{app}/log-drains/{ident:path}": token(VIEW),
@@ -314,9 +318,49 @@ def listing() -> str:
         ("build output stream (checked again while it is open)", BUILD_OUTPUT),
         ("`heroku run` rendezvous", RUN_ATTACH),
     ]
+    lines += ["", "## The dashboard", "", "| page or form | door |", "| --- | --- |"]
+    lines += [
+        f"| `{key}` | {rule.describe()} |" for key, rule in sorted(DASHBOARD.items(), key=_key)
+    ]
     lines += ["", "| other door | needs |", "| --- | --- |"]
     lines += [f"| {name} | {n.describe()} |" for name, n in others]
     return "\n".join(lines) + "\n"
+
+
+# The dashboard's pages and forms (`slipway.dashboard`), on `dashboard.<base domain>`:
+# the session cookie is the token; an app the person may not see is a 404 page there.
+DASHBOARD: dict[str, Rule] = {
+    "GET /signin": PUBLIC,
+    "POST /signin": PUBLIC,
+    "POST /signout": token(SIGNED_IN),
+    "GET /": token(SIGNED_IN),
+    "POST /apps": token(SIGNED_IN_WRITE),
+    "GET /apps/{app}": token(VIEW),
+    "GET /apps/{app}/resources": token(VIEW),
+    "POST /apps/{app}/formation": token(OPERATE),
+    "POST /apps/{app}/addons": token(DEPLOY_OR_OPERATE),
+    "POST /apps/{app}/addons/remove": token(DEPLOY_OR_OPERATE),
+    "GET /apps/{app}/deploy": token(VIEW),
+    "GET /apps/{app}/builds/{build}/output": token(BUILD_OUTPUT),
+    "GET /apps/{app}/metrics": token(VIEW),
+    "GET /apps/{app}/metrics.json": token(VIEW),
+    "GET /apps/{app}/activity": token(VIEW),
+    "POST /apps/{app}/rollback": token(DEPLOY_OR_OPERATE),
+    "GET /apps/{app}/access": token(VIEW),
+    "POST /apps/{app}/collaborators": token(OWNER),
+    "POST /apps/{app}/collaborators/remove": token(LEAVE),
+    "GET /apps/{app}/settings": token(VIEW),
+    "GET /apps/{app}/config.json": token(CONFIG_READ),
+    "POST /apps/{app}/config": token(CONFIG_WRITE),
+    "POST /apps/{app}/maintenance": token(APP_SETTINGS),
+    "POST /apps/{app}/rename": token(MANAGE),
+    "POST /apps/{app}/domains": token(MANAGE),
+    "POST /apps/{app}/domains/remove": token(MANAGE),
+    "POST /apps/{app}/transfer": token(OWNER),
+    "POST /apps/{app}/delete": token(OWNER),
+    "GET /apps/{app}/logs": token(VIEW),
+    "GET /apps/{app}/logs/stream": token(LOG_STREAM),
+}
 
 
 def _key(item: tuple[str, Rule]) -> tuple[str, str]:

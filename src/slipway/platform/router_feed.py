@@ -58,13 +58,14 @@ def report(
 ) -> int:
     """The router's request lines and each app's last request time; returns the line count."""
     feed = _feed(platform)
-    count = 0
-    for app_id, line in lines:
+    batch = list(lines)
+    for app_id, line in batch:
         platform.bus.publish(AppLog(app_id, "heroku", "router", line))
-        count += 1
+    # Each line is also a measurement: status class, H-code, service time, process type.
+    platform.metrics.observe_lines(batch)
     if activity:
         feed.activity(dict(activity))
-    return count
+    return len(batch)
 
 
 def wake(platform: Platform, app_id: str) -> None:

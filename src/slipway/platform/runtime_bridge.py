@@ -44,6 +44,8 @@ class RuntimeBridge:
 
     def publish(self, app_id: str, source: str, process: str, message: str) -> None:
         self._publish(app_id, source, process, message)
+        if source == "heroku":
+            self.platform.metrics.observe_runtime_line(app_id, process, message)
 
     def app_stub(self, app_id: str) -> tuple[str, bool, tuple[str, ...]] | None:
         with self.platform.tx() as tx:
@@ -52,6 +54,7 @@ class RuntimeBridge:
     def eco_seconds(self, app_id: str, seconds: float) -> None:
         with self.platform.tx() as tx:
             dynos.record_eco_usage(tx, app_id, seconds)
+        self.platform.metrics.observe_eco(app_id, seconds)
 
     def release_phase_started(self, app_id: str, version: int) -> None:
         if self.release_outputs is not None:

@@ -46,6 +46,14 @@ class PlatformSettings:
     login_failure_window: float = option(
         15 * 60.0, "--login-failure-window", "Seconds wrong passwords are counted for.", min=1
     )
+    # Metrics (platform/metrics): off, router lines are only logged (bench/dashboard.py
+    # compares the router's throughput both ways).
+    metrics: bool = option(
+        True, "--metrics", "Measure requests, memory and CPU per app.", off="--no-metrics"
+    )
+    metrics_sample_interval: float = option(
+        10.0, "--metrics-sample-interval", "Seconds between dyno memory and CPU samples.", min=0.1
+    )
     invitation_days: float = option(
         7.0, "--invitation-days", "Days an invitation link stays valid.", min=0.001
     )

@@ -14,6 +14,7 @@ from slipway.platform.browser_login import BrowserLogins
 from slipway.platform.clock import Clock, SystemClock
 from slipway.platform.errors import Conflict
 from slipway.platform.events import AccessChanged, AppLog, Event, EventBus
+from slipway.platform.metrics.collector import MetricsCollector
 from slipway.platform.passwords import Passwords
 from slipway.platform.ports import Ports
 from slipway.platform.settings import PlatformSettings
@@ -72,6 +73,8 @@ class Platform:
         # Bumped after every committed access change: open streams compare it to know
         # when to look at their grant again (platform/access.Grant.still_valid).
         self.access_epoch = 0
+        # Requests, memory and CPU per app and process type (platform/metrics).
+        self.metrics = MetricsCollector(self, enabled=s.metrics)
         self.bus.subscribe(self._count_access_change)
 
     def _count_access_change(self, event: Event) -> None:

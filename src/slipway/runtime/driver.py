@@ -16,6 +16,13 @@ from slipway.runtime.specs import SizeLimits
 
 
 @dataclass(frozen=True)
+class Usage:
+    rss_bytes: int
+    swap_bytes: int
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
 class LaunchRequest:
     dyno_id: str
     hostname: str
@@ -65,6 +72,10 @@ class Process(Protocol):
     def exit_status(self) -> int | None: ...
 
     def memory_bytes(self) -> int | None: ...
+
+    def usage(self) -> Usage | None:
+        """Resident memory, swap and CPU time so far, from the dyno's cgroup (metrics)."""
+        ...
 
     def oom_kills(self) -> int: ...
 

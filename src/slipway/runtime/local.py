@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slipway.runtime.driver import LaunchRequest
+from slipway.runtime.driver import LaunchRequest, Usage
 from slipway.runtime.env import launch_argv
 from slipway.runtime.errors import DynoError, SlugUnavailable
 from slipway.runtime.network.host import DynoNetwork, Lease, NetworkError
@@ -131,6 +131,38 @@ class DynoProcess:
         if self.cgroup_version == "v1":
             return int(fields.get("total_rss", 0)) + int(fields.get("total_swap", 0))
         return int(fields.get("anon", 0)) + int(fields.get("swap", 0))
+
+    def usage(self) -> Usage | None:
+        if self.cgroup is None:
+            return None
+        try:
+            fields = dict(
+                line.split() for line in (self.cgroup.path / "memory.stat").read_text().splitlines()
+            )
+        except (OSError, ValueError):
+            return None
+        if self.cgroup_version == "v1":
+            rss, swap = int(fields.get("total_rss", 0)), int(fields.get("total_swap", 0))
+        else:
+            rss, swap = int(fields.get("anon", 0)), int(fields.get("swap", 0))
+        return Usage(rss, swap, self._cpu_seconds())
+
+    def _cpu_seconds(self) -> float:
+        assert self.cgroup is not None
+        try:
+            if self.cgroup_version == "v2":
+                for line in (self.cgroup.path / "cpu.stat").read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "usage_usec":
+                        return int(value) / 1e6
+                return 0.0
+            for d in self.cgroup.dirs:
+                usage = d / "cpuacct.usage"
+                if usage.exists():
+                    return int(usage.read_text()) / 1e9
+        except (OSError, ValueError):
+            pass
+        return 0.0
 
     def oom_kills(self) -> int:
         if self.cgroup is None:

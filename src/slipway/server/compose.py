@@ -14,6 +14,7 @@ from slipway.builder.buildpack_resolver import BuildpackResolver
 from slipway.builder.fetch import HttpSourceFetcher
 from slipway.builder.runner import BuildRunner
 from slipway.builder.runtimes import RuntimeSupplier
+from slipway.dashboard import create_dashboard
 from slipway.git.http import GitHttp
 from slipway.git.repos import RepoStore
 from slipway.logs.drains import DrainDispatcher, ReachabilityProbe
@@ -23,6 +24,7 @@ from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
 from slipway.platform.capabilities import Signer
 from slipway.platform.deploys import Deployer
+from slipway.platform.metrics.sampler import Sampler
 from slipway.platform.release_output import ReleaseOutputs
 from slipway.platform.ticker import Ticker
 from slipway.platform.tx import Platform
@@ -30,7 +32,7 @@ from slipway.runtime.network.host import DynoNetwork
 from slipway.runtime.sandbox import Sandbox
 from slipway.server.config import ServerConfig
 from slipway.server.data_dir import bootstrap, load_secret, router_token, tls_files
-from slipway.server.listeners import listener, serve_together
+from slipway.server.listeners import ByHost, listener, serve_together
 from slipway.server.parts import (
     build_platform,
     connect_logs,
@@ -127,9 +129,26 @@ def serve(config: ServerConfig) -> None:
         deployer.push_tokens.revoke,
         f"{config.api_url}/internal/pushes",
     )
-    tls_app = Starlette(routes=[*git.routes(), Mount("/", app=api)])
+    dashboard = create_dashboard(
+        platform,
+        secret,
+        deployer=deployer,
+        release_outputs=release_outputs,
+        api_url=config.api_url,
+    )
+    front = ByHost(api, dashboard, platform.settings.base_domain)
+    tls_app = ByHost(
+        Starlette(routes=[*git.routes(), Mount("/", app=api)]),
+        dashboard,
+        platform.settings.base_domain,
+    )
+    sampler = Sampler(platform)
+    sampler.start()
     router = start_router(config, data_dir, tls, token)
-    servers = [listener(config, api, config.port), listener(config, tls_app, config.git_port, tls)]
+    servers = [
+        listener(config, front, config.port),
+        listener(config, tls_app, config.git_port, tls),
+    ]
     click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
     if tls.ca_cert:
         click.echo(f"The platform's CA certificate: {tls.ca_cert}")
@@ -139,6 +158,7 @@ def serve(config: ServerConfig) -> None:
         if router is not None:
             router.stop()
         ticker.stop()
+        sampler.stop()
         runtime.close()
         stop_addons(providers)
         if network is not None:

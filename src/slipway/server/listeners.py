@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from slipway.server.config import ServerConfig
 from slipway.tls import TlsFiles
@@ -41,6 +41,32 @@ class Listener(uvicorn.Server):
         with super().capture_signals():
             yield
             self._captured_signals.clear()
+
+
+class ByHost:
+    """Requests for `dashboard.<base domain>` (or any `dashboard.` host) go to the
+    dashboard, everything else to the API: one listener serves both, and the router's
+    `services` entry forwards the dashboard's host to it."""
+
+    def __init__(self, api: ASGIApp, dashboard: ASGIApp, base_domain: str) -> None:
+        self.api = api
+        self.dashboard = dashboard
+        self.host = f"dashboard.{base_domain}".encode()
+
+    @staticmethod
+    def _host(scope: Scope) -> bytes:
+        for key, value in scope.get("headers", ()):
+            if key == b"host":
+                return bytes(value).split(b":", 1)[0].lower()
+        return b""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = self._host(scope)
+            if host == self.host or host.startswith(b"dashboard."):
+                await self.dashboard(scope, receive, send)
+                return
+        await self.api(scope, receive, send)
 
 
 def listener(

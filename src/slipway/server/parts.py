@@ -121,6 +121,7 @@ def connect_runtime(platform: Platform, manager: DynoManager) -> None:
     router-feed use cases reach it through the platform's ports."""
     platform.ports.dyno_runtime = manager
     platform.ports.router_feed = manager
+    platform.ports.dyno_samples = manager
 
     def on_event(event: Event) -> None:
         if isinstance(event, RuntimeChanged):

@@ -436,3 +436,32 @@ class AddonRestoreRow(Base):
     user_email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MetricRow(Base):
+    """One app's process type over one interval (60 s rows kept 24 h, 600 s rows 7 days):
+    what the router and the runtime measured (platform/metrics)."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (
+        UniqueConstraint("app_id", "process_type", "resolution", "start", name="uq_metrics_slot"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    process_type: Mapped[str] = mapped_column(String(128))
+    resolution: Mapped[int] = mapped_column(Integer)  # seconds: 60 or 600
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    # {"2xx": n, ..., "H12": n}: requests by status class and by H-code.
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # The response times' DDSketch (platform/metrics/sketch.py), mergeable across rows.
+    sketch: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Dyno samples: the highest resident and swap memory (MB) and the quota, CPU seconds
+    # used, and the runtime's events (R14, R15, restarts, crashes) and eco seconds.
+    memory_rss_mb: Mapped[float] = mapped_column(Float, default=0.0)
+    memory_swap_mb: Mapped[float] = mapped_column(Float, default=0.0)
+    memory_quota_mb: Mapped[float] = mapped_column(Float, default=0.0)
+    cpu_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    events: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    eco_seconds: Mapped[float] = mapped_column(Float, default=0.0)

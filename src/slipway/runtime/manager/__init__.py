@@ -24,11 +24,12 @@ can script time and processes.
 
 from slipway.runtime.manager.loop import DynoManager
 from slipway.runtime.manager.options import RuntimeHooks, RuntimeOptions
-from slipway.runtime.manager.records import DynoInfo, OneOffRequest, ReleaseOutcome
+from slipway.runtime.manager.records import DynoInfo, DynoSample, OneOffRequest, ReleaseOutcome
 
 __all__ = [
     "DynoInfo",
     "DynoManager",
+    "DynoSample",
     "OneOffRequest",
     "ReleaseOutcome",
     "RuntimeHooks",

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from slipway.runtime.driver import Driver
+from slipway.runtime.driver import Driver, Process
 from slipway.runtime.errors import DynoNotFound
 from slipway.runtime.manager.health import HealthTimers
 from slipway.runtime.manager.lifecycle import DynoLifecycle
@@ -28,7 +28,14 @@ from slipway.runtime.manager.one_off import OneOffs
 from slipway.runtime.manager.options import RuntimeHooks, RuntimeOptions
 from slipway.runtime.manager.output import OutputCapture
 from slipway.runtime.manager.reconcile import Reconciler
-from slipway.runtime.manager.records import DynoInfo, OneOffRequest, ReleaseOutcome, RunningApp
+from slipway.runtime.manager.records import (
+    DynoInfo,
+    DynoSample,
+    OneOffRequest,
+    ReleaseOutcome,
+    RunningApp,
+    RunningDyno,
+)
 from slipway.runtime.manager.routes import route_table
 from slipway.runtime.manager.state import LoopState
 from slipway.runtime.manager.waiters import ReleaseWaiters, Waiter
@@ -181,6 +188,35 @@ class DynoManager:
             return [d.info() for d in everyone]
 
         return self.call(read)
+
+    def samples(self) -> list[DynoSample]:
+        """Every up or starting dyno's memory and CPU, read from its cgroup (metrics)."""
+
+        async def read() -> list[tuple[RunningDyno, Process]]:
+            return [
+                (d, d.proc)
+                for app in self._state.apps.values()
+                for d in app.everyone()
+                if d.proc is not None and d.state in (DynoState.UP, DynoState.STARTING)
+            ]
+
+        found = []
+        for dyno, proc in self.call(read):
+            usage = proc.usage()
+            if usage is None:
+                continue
+            found.append(
+                DynoSample(
+                    dyno.app_id,
+                    dyno.name,
+                    dyno.type,
+                    float(dyno.memory_mb),
+                    usage.rss_bytes / 2**20,
+                    usage.swap_bytes / 2**20,
+                    usage.cpu_seconds,
+                )
+            )
+        return found
 
     def restart(self, app_id: str, *, ptype: str | None = None, name: str | None = None) -> None:
         async def act() -> None:

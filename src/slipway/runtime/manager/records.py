@@ -37,6 +37,19 @@ class DynoInfo:
 
 
 @dataclass(frozen=True)
+class DynoSample:
+    """One running dyno's use of its cgroup, for the platform's metrics."""
+
+    app_id: str
+    name: str
+    type: str
+    memory_quota_mb: float
+    rss_mb: float
+    swap_mb: float
+    cpu_seconds: float  # since the dyno started
+
+
+@dataclass(frozen=True)
 class ReleaseOutcome:
     ok: bool
     message: str
