@@ -190,7 +190,12 @@ def escape_apps(
             api.delete(f"/apps/{app.name}")
 
 
-def redis_port(app: App) -> int:
-    match = re.search(r":(\d+)$", app.config()["REDIS_URL"])
-    assert match, app.config()["REDIS_URL"]
-    return int(match[1])
+def redis_ports(app: App) -> list[int]:
+    """The app's Redis add-on ports: plain (REDIS_URL) and TLS (REDIS_TLS_URL)."""
+    config = app.config()
+    ports = []
+    for var in ("REDIS_URL", "REDIS_TLS_URL"):
+        match = re.search(r":(\d+)$", config[var])
+        assert match, config[var]
+        ports.append(int(match[1]))
+    return ports

@@ -593,6 +593,7 @@ class Routes:
         self.router = router
         self.version = 0
         self.apps: dict[str, dict[str, Any]] = {}
+        self.services: list[dict[str, Any]] = []
 
     def app(
         self,
@@ -619,7 +620,12 @@ class Routes:
     def push(self, wait: bool = True) -> int:
         self.version += 1
         self.control.push(
-            {"version": self.version, "base_domain": "localhost", "apps": list(self.apps.values())}
+            {
+                "version": self.version,
+                "base_domain": "localhost",
+                "apps": list(self.apps.values()),
+                "services": self.services,
+            }
         )
         if wait:
             self.router.wait_log(f"route table v{self.version} applied")

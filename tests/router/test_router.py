@@ -26,6 +26,7 @@ from slipway.tls import TlsFiles
 from tests.router.harness import (
     BIG,
     WS_GUID,
+    Dyno,
     FakeControlPlane,
     LoopThread,
     Reader,
@@ -156,6 +157,40 @@ def test_forwarded_headers_and_hop_by_hop_headers(
         assert response.header("via") == "1.1 app-proxy, 1.1 vegur"
         assert response.header("keep-alive") is None
         assert response.header("connection") is None
+
+
+def test_a_platform_host_is_forwarded_to_its_listener_without_an_app_line(
+    lt: LoopThread, control: FakeControlPlane, routes: Routes, router: RouterProcess, name: str
+) -> None:
+    # A platform host (the dashboard) wins over an app's custom domain of the same name.
+    host = f"dashboard-{name}.localhost"
+    with dynos(lt, "web.1", "listener") as [app_dyno, listener]:
+        routes.app(name, [app_dyno], domains=[host], push=False)
+        route = listener.as_route()
+        routes.services = [{"host": host, "address": f"{route['host']}:{route['port']}"}]
+        try:
+            routes.push()
+            response = request(router.port, host.upper(), "/apps", headers=[("X-Kept", "1")])
+            assert response.status == 200
+            assert not app_dyno.seen
+            seen = listener.seen[-1]
+            assert seen.path == "/apps"
+            assert seen.all("host") == [host.upper()]
+            assert seen.all("x-forwarded-proto") == ["http"]
+            assert seen.header("x-kept") == "1"
+            rid = seen.header("x-request-id")
+            assert rid
+            # The app's own host still reaches the app, and only its request is logged.
+            assert request(router.port, f"{name}.localhost", "/").status == 200
+            control.wait_line(rid_of_last(app_dyno))
+            assert not [line for _, line in control.lines() if rid in line]
+        finally:
+            routes.services = []
+            routes.push()
+
+
+def rid_of_last(dyno: Dyno) -> str:
+    return str(dyno.seen[-1].header("x-request-id"))
 
 
 @pytest.mark.parametrize(

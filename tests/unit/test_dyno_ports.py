@@ -166,6 +166,7 @@ def test_the_router_feed_goes_through_its_port(platform: Platform) -> None:
         "version": 3,
         "base_domain": platform.settings.base_domain,
         "apps": feed.route_table(),
+        "services": [],
     }
     assert router_feed.wait_until_loaded(platform, 1)
 

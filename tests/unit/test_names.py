@@ -29,3 +29,9 @@ def test_invalid_names(name: str) -> None:
 @pytest.mark.parametrize("name", ["abc", "my-app-2", "a" * 30])
 def test_valid_names(name: str) -> None:
     validate_app_name(name)
+
+
+@pytest.mark.parametrize("name", ["api", "git", "dashboard"])
+def test_the_platforms_own_host_names_are_reserved(name: str) -> None:
+    with pytest.raises(InvalidParams, match=f"reserved for the platform's own {name}"):
+        validate_app_name(name)

@@ -60,3 +60,14 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     config = _config()
     assert config.store_url == "postgresql://u@h/db"
     assert config.addons.postgres_admin_url == "postgresql://a@h/postgres"
+
+
+def test_the_dashboard_host_goes_to_the_api_listener_on_loopback() -> None:
+    from slipway.server.parts import platform_services
+
+    assert platform_services(_config("--port=5001")) == (
+        ("dashboard.localhost", "127.0.0.1:5001", False),
+    )
+    assert platform_services(_config("--host=0.0.0.0", "--base-domain=sw.test")) == (
+        ("dashboard.sw.test", "127.0.0.1:5000", False),
+    )

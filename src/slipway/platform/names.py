@@ -200,12 +200,22 @@ _NOUNS = [
 ]
 
 
+# The platform's own hosts under the domain (api.D, git.D, dashboard.D): an app by one
+# of these names would be shadowed by them.
+RESERVED_NAMES = frozenset({"api", "git", "dashboard"})
+
+
 def validate_app_name(name: str) -> None:
     if not APP_NAME_RE.match(name):
         raise InvalidParams(
             f"Name {name!r} is invalid: it must start with a letter, contain only "
             "lowercase letters, digits and dashes, end with a letter or digit, and be 3 to 30 "
             "characters long."
+        )
+    if name in RESERVED_NAMES:
+        raise InvalidParams(
+            f"Name {name!r} is reserved for the platform's own {name}.<domain> host; "
+            "choose another name."
         )
 
 

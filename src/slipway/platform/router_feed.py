@@ -34,7 +34,16 @@ def ensure_available(platform: Platform) -> None:
 def route_table(platform: Platform, version: int) -> dict[str, Any]:
     """One table of the stream: every app's state and up web dynos, numbered `version`."""
     apps = _feed(platform).route_table()
-    return {"version": version, "base_domain": platform.settings.base_domain, "apps": apps}
+    services = [
+        {"host": host, "address": address, "https_only": https_only}
+        for host, address, https_only in platform.settings.services
+    ]
+    return {
+        "version": version,
+        "base_domain": platform.settings.base_domain,
+        "apps": apps,
+        "services": services,
+    }
 
 
 @contextlib.contextmanager

@@ -17,6 +17,9 @@ class PlatformSettings:
     git_host: str = "127.0.0.1:5443"
     # The Platform API's own URL: add-on pages (`/addons/ID/open`) are reached there.
     api_url: str = "http://127.0.0.1:5000"
+    # Platform hosts the router forwards to the control plane's listeners, as
+    # (host, "HOST:PORT", https_only): the dashboard, and with a domain the API and git.
+    services: tuple[tuple[str, str, bool], ...] = ()
     stack: str = "heroku-24"
     region: str = "us"
     default_dyno_size: str = "basic"

@@ -407,7 +407,7 @@ class Exchange:
             return
         self.logged = True
         route = self.route
-        if route is None:
+        if route is None or route.service:
             return  # no app: no log stream to put the line in
         head = self.head
         conn = self.conn

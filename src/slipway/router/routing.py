@@ -48,7 +48,8 @@ def dispatch(ex: Exchange) -> None:
         return
     route, ex.host_name = hit
     ex.route = route
-    state.reports.activity[route.id] = ex.start_wall
+    if not route.service:  # a platform host has no idle timer to feed
+        state.reports.activity[route.id] = ex.start_wall
     if route.maintenance:
         fail(ex, "H80")
         return

@@ -49,8 +49,9 @@ class RouterState:
     def apply_table(self, table: RouteTable) -> None:
         """Swap in a new table and move waiting requests along with it."""
         self.table = table
-        gone = self.balancer.sync(table.apps)
-        self.pool.prune({dyno.key for app in table.apps for dyno in app.dynos})
+        routes = table.apps + table.services
+        gone = self.balancer.sync(routes)
+        self.pool.prune({dyno.key for app in routes for dyno in app.dynos})
         now = self.clock.tick()
         call_soon = self.loop.call_soon
         for app in self.balancer.apps():

@@ -49,6 +49,11 @@ class AppRoute:
     maintenance: bool
     state: AppState
     dynos: tuple[Backend, ...]
+    # A platform host (the dashboard; with a domain, the API and git) forwarded to a
+    # control-plane listener: no app behind it, so no router line and no activity.
+    service: bool = False
+    # Plain HTTP to it is redirected to HTTPS (a platform host on a real domain).
+    https_only: bool = False
 
 
 def normalize_host(host: bytes) -> bytes:
@@ -67,17 +72,33 @@ def normalize_host(host: bytes) -> bytes:
 class RouteTable:
     """An immutable snapshot of the routes; build one with `from_json`."""
 
-    __slots__ = ("_by_host", "_by_id", "_resolved", "_wildcards", "apps", "base_domain", "version")
+    __slots__ = (
+        "_by_host",
+        "_by_id",
+        "_resolved",
+        "_wildcards",
+        "apps",
+        "base_domain",
+        "services",
+        "version",
+    )
 
     # Raw Host header -> (app, normalized host), for hosts that matched. Only matches
     # are kept, so unknown hosts cannot grow it; variants of known ones (case, port)
     # are bounded by clearing it when full.
     RESOLVED_MAX = 4096
 
-    def __init__(self, version: int, base_domain: str, apps: tuple[AppRoute, ...]) -> None:
+    def __init__(
+        self,
+        version: int,
+        base_domain: str,
+        apps: tuple[AppRoute, ...],
+        services: tuple[AppRoute, ...] = (),
+    ) -> None:
         self.version = version
         self.base_domain = base_domain
         self.apps = apps
+        self.services = services
         self._by_id = {app.id: app for app in apps}
         self._by_host: dict[bytes, AppRoute] = {}
         # `*.example.com` custom domains, keyed by the part after the star.
@@ -92,6 +113,8 @@ class RouteTable:
                     self._wildcards[name[2:]] = app
                 else:
                     self._by_host[name] = app
+        for service in services:  # a platform host wins over an app's custom domain
+            self._by_host[normalize_host(service.name.encode())] = service
 
     @classmethod
     def empty(cls) -> RouteTable:
@@ -111,7 +134,15 @@ class RouteTable:
             raise TableError("base_domain must be a non-empty string")
         if not isinstance(apps, list):
             raise TableError("apps must be a list")
-        return cls(version, base_domain, tuple(_parse_app(app) for app in apps))
+        services = obj.get("services", [])
+        if not isinstance(services, list):
+            raise TableError("services must be a list")
+        return cls(
+            version,
+            base_domain,
+            tuple(_parse_app(app) for app in apps),
+            tuple(_parse_service(service) for service in services),
+        )
 
     def lookup(self, host_header: bytes | str) -> AppRoute | None:
         """The app a Host header names: `<name>.<base_domain>` or a custom domain."""
@@ -174,6 +205,31 @@ def _parse_app(obj: object) -> AppRoute:
         maintenance=maintenance,
         state=state,
         dynos=tuple(_parse_dyno(d, where) for d in dynos),
+    )
+
+
+def _parse_service(obj: object) -> AppRoute:
+    """`{"host", "address": "HOST:PORT", "https_only"}`: a platform host and its listener."""
+    if not isinstance(obj, dict):
+        raise TableError("each service is a JSON object")
+    host = _field(obj, "host", str, "service")
+    where = f"service {host}"
+    address = _field(obj, "address", str, where)
+    name, sep, port = address.rpartition(":")
+    if not sep or not name or not port.isdigit() or not 0 < int(port) < 65536:
+        raise TableError(f"{where}: address must be HOST:PORT")
+    https_only = obj.get("https_only", False)
+    if not isinstance(https_only, bool):
+        raise TableError(f"{where}: https_only must be a boolean")
+    return AppRoute(
+        id=f"service:{host}",
+        name=host,
+        domains=(host,),
+        maintenance=False,
+        state=AppState.UP,
+        dynos=(Backend("service", name.strip("[]"), int(port)),),
+        service=True,
+        https_only=https_only,
     )
 
 

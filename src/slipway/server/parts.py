@@ -56,8 +56,17 @@ def build_platform(config: ServerConfig) -> Platform:
         git_host=config.git_host,
         api_url=config.api_url,
         runs_dynos=True,
+        services=platform_services(config),
     )
     return Platform(store, settings)
+
+
+def platform_services(config: ServerConfig) -> tuple[tuple[str, str, bool], ...]:
+    """The platform's own hosts behind the router: the dashboard on the API's listener."""
+    # A wildcard bind is reached on loopback: the router runs on this machine.
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host  # noqa: S104
+    address = f"[{host}]:{config.port}" if ":" in host else f"{host}:{config.port}"
+    return ((f"dashboard.{config.base_domain}", address, False),)
 
 
 def make_authoriser(platform: Platform) -> Callable[[str, str, bool], PushGrant]:
