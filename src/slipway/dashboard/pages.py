@@ -344,14 +344,13 @@ def metrics_page(page: Page) -> Response:
 def metrics_json(page: Page) -> Response:
     minutes = page.query("minutes", "60")
     resolution = page.query("resolution", "1m")
-    with page.platform.tx() as tx:
-        data = metric_queries.app_metrics(
-            tx,
-            page.me,
-            page.app,
-            minutes=int(minutes) if minutes.isdigit() else 60,
-            resolution=resolution,
-        )
+    data = metric_queries.app_metrics(
+        page.platform,
+        page.me,
+        page.app,
+        minutes=int(minutes) if minutes.isdigit() else 60,
+        resolution=resolution,
+    )
     return JSONResponse(data)
 
 

@@ -19,8 +19,9 @@ Actor = Annotated[views.Actor, Depends(current_account)]
 def app_metrics(
     app: str, request: Request, actor: Actor, minutes: int = 60, resolution: str = "1m"
 ) -> dict[str, Any]:
-    with get_platform(request).tx() as tx:
-        return queries.app_metrics(tx, actor, app, minutes=minutes, resolution=resolution)
+    return queries.app_metrics(
+        get_platform(request), actor, app, minutes=minutes, resolution=resolution
+    )
 
 
 @router.get("/metrics")

@@ -194,11 +194,33 @@ class MetricsCollector:
             self._last_flush = self._platform.clock.monotonic()
             if not slots and self._last_flush - self._last_prune < PRUNE_SECONDS:
                 return
-            with self._platform.tx() as tx:
-                self._write(tx, slots)
-                if self._last_flush - self._last_prune >= PRUNE_SECONDS:
-                    self._last_prune = self._last_flush
-                    prune(tx)
+            try:
+                with self._platform.tx() as tx:
+                    self._write(tx, slots)
+                    if self._last_flush - self._last_prune >= PRUNE_SECONDS:
+                        self._last_prune = self._last_flush
+                        prune(tx)
+            except Exception:
+                self._put_back(slots)
+                raise
+
+    def _put_back(self, slots: dict[tuple[str, str, int, dt.datetime], Slot]) -> None:
+        """A write that failed: its observations wait for the next flush, merged."""
+        with self._lock:
+            for key, old in slots.items():
+                slot = self._slots.setdefault(key, Slot())
+                slot.requests += old.requests
+                slot.counts.update(old.counts)
+                if old.times is not None:
+                    if slot.times is None:
+                        slot.times = sketch.new()
+                    slot.times.merge(old.times)
+                slot.rss_mb = max(slot.rss_mb, old.rss_mb)
+                slot.swap_mb = max(slot.swap_mb, old.swap_mb)
+                slot.quota_mb = max(slot.quota_mb, old.quota_mb)
+                slot.cpu_seconds += old.cpu_seconds
+                slot.events.update(old.events)
+                slot.eco_seconds += old.eco_seconds
 
     def _write(self, tx: Tx, slots: dict[tuple[str, str, int, dt.datetime], Slot]) -> None:
         if not slots:

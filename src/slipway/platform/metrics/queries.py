@@ -13,7 +13,7 @@ from slipway.platform.apps import find_app_row
 from slipway.platform.errors import InvalidParams
 from slipway.platform.metrics import sketch
 from slipway.platform.metrics.collector import RESOLUTIONS
-from slipway.platform.tx import Tx
+from slipway.platform.tx import Platform, Tx
 from slipway.store.models import MetricRow
 
 NAMED_RESOLUTIONS = {"1m": 60, "10m": 600, "60": 60, "600": 600}
@@ -21,18 +21,29 @@ MAX_MINUTES = 7 * 24 * 60
 
 
 def app_metrics(
-    tx: Tx, actor: views.Actor, app_ident: str, *, minutes: int = 60, resolution: str = "1m"
+    platform: Platform,
+    actor: views.Actor,
+    app_ident: str,
+    *,
+    minutes: int = 60,
+    resolution: str = "1m",
 ) -> dict[str, Any]:
-    """Per process type, one point per interval over the last `minutes`, and the totals."""
+    """Per process type, one point per interval over the last `minutes`, and the totals:
+    what was measured up to now (the collector is flushed first, in its own transaction)."""
+    platform.metrics.flush()
+    with platform.tx() as tx:
+        return _app_metrics(tx, actor, app_ident, minutes=minutes, resolution=resolution)
+
+
+def _app_metrics(
+    tx: Tx, actor: views.Actor, app_ident: str, *, minutes: int, resolution: str
+) -> dict[str, Any]:
     seconds = NAMED_RESOLUTIONS.get(resolution)
     if seconds is None or seconds not in RESOLUTIONS:
         raise InvalidParams(f"resolution {resolution!r} is not known; use 1m or 10m.")
     if not 1 <= minutes <= MAX_MINUTES:
         raise InvalidParams(f"minutes must be between 1 and {MAX_MINUTES}; got {minutes}.")
     app = find_app_row(tx, actor, app_ident)
-    platform = tx.platform
-    if platform is not None:
-        platform.metrics.flush()  # what was measured up to now, not up to the last flush
     since = tx.clock.now() - dt.timedelta(minutes=minutes)
     rows = tx.session.scalars(
         select(MetricRow)
