@@ -28,6 +28,9 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
 ]
+# The page's one-sentence refusal, and the notice after a change.
+ALERT = "main p[role=alert]"
+NOTICE = "main p.notice"
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +72,7 @@ def test_an_app_from_sign_in_to_delete(
     page.get_by_label("Email").fill(person.email)
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("main p[role=alert]")).to_contain_text(
-        "problems with your login credentials"
-    )
+    expect(page.locator(ALERT)).to_contain_text("problems with your login credentials")
     shot(page, shots, "01-signin-wrong-password")
     page.context.close()
 
@@ -79,7 +80,7 @@ def test_an_app_from_sign_in_to_delete(
     name = unique_name("ui")
     page.get_by_label("New app name").fill(name)
     page.get_by_role("button", name="Create app").click()
-    expect(page.locator("p.notice")).to_contain_text(f"Created {name}.")
+    expect(page.locator(NOTICE)).to_contain_text(f"Created {name}.")
     page.goto(base + "/")
     expect(page.locator(f'tr[data-app="{name}"]')).to_be_visible()
     shot(page, shots, "02-apps")
@@ -117,7 +118,7 @@ def test_an_app_from_sign_in_to_delete(
     page.get_by_label("Number of web dynos").fill("2")
     expect(page.locator("#shown-web")).to_have_text("2")
     page.get_by_role("button", name="Save formation").click()
-    expect(page.locator("p.notice")).to_contain_text("Scaled web to 2.")
+    expect(page.locator(NOTICE)).to_contain_text("Scaled web to 2.")
     expect(page.locator('#dynos [data-state="up"]')).to_have_count(2, timeout=60_000)
     shot(page, shots, "05-resources")
 
@@ -131,9 +132,7 @@ def test_an_app_from_sign_in_to_delete(
         assert scaled.status_code == 200, scaled.text
     stale.get_by_label("Number of web dynos").fill("3")
     stale.get_by_role("button", name="Save formation").click()
-    expect(stale.locator("main p[role=alert]")).to_contain_text(
-        "Someone else changed the formation"
-    )
+    expect(stale.locator(ALERT)).to_contain_text("Someone else changed the formation")
     with person.api() as api:
         web = api.get(f"/apps/{name}/formation/web").json()
     assert web["quantity"] == 1
@@ -144,7 +143,7 @@ def test_an_app_from_sign_in_to_delete(
     page.get_by_label("Key").fill("GREETING")
     page.get_by_label("Value").fill("héllo\nwörld ✓")
     page.get_by_role("button", name="Add or edit config var").click()
-    expect(page.locator("p.notice")).to_contain_text("Set GREETING.")
+    expect(page.locator(NOTICE)).to_contain_text("Set GREETING.")
     page.get_by_role("button", name="Reveal config vars").click()
     expect(page.locator('[data-value-of="GREETING"]')).to_have_text("héllo\nwörld ✓")
     shot(page, shots, "06-settings")
@@ -158,7 +157,7 @@ def test_an_app_from_sign_in_to_delete(
     newest = int(page.locator("#releases li").first.get_attribute("data-version") or 0)
     target = newest - 1
     page.get_by_role("button", name=f"Roll back to v{target}").click()
-    expect(page.locator("p.notice")).to_contain_text(f"Rolled back to v{target}")
+    expect(page.locator(NOTICE)).to_contain_text(f"Rolled back to v{target}")
     expect(page.locator("#releases li").first).to_contain_text(f"Rollback to v{target}")
     with person.api() as api:
         assert "GREETING" not in api.get(f"/apps/{name}/config-vars").json()
@@ -203,10 +202,10 @@ def test_an_app_from_sign_in_to_delete(
     page.goto(f"{base}/apps/{name}/settings")
     page.get_by_label(re.compile("to confirm")).fill("not-the-name")
     page.get_by_role("button", name="Delete app").click()
-    expect(page.locator("main p[role=alert]")).to_contain_text("nothing was deleted")
+    expect(page.locator(ALERT)).to_contain_text("nothing was deleted")
     page.get_by_label(re.compile("to confirm")).fill(name)
     page.get_by_role("button", name="Delete app").click()
-    expect(page.locator("p.notice")).to_contain_text(f"Deleted {name}.")
+    expect(page.locator(NOTICE)).to_contain_text(f"Deleted {name}.")
     expect(page.locator(f'tr[data-app="{name}"]')).to_have_count(0)
     with person.api() as api:
         assert api.get(f"/apps/{name}").status_code == 404
@@ -243,7 +242,7 @@ def test_a_viewer_sees_no_write_controls(
     response = page.goto(f"{base}/apps/{personal}/settings")
     assert response is not None
     assert response.status == 404
-    expect(page.locator("main p[role=alert]")).to_have_text(
+    expect(page.locator(ALERT)).to_have_text(
         "There is no such app, or you do not have access to it."
     )
     shot(page, shots, "12-not-found")
