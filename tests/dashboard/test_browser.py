@@ -192,6 +192,17 @@ def test_an_app_from_sign_in_to_delete(
     assert web_metrics["requests"] == requests
     assert web_metrics["counts"]["2xx"] == requests
     assert web_metrics["p50_ms"] is not None
+    # The same numbers in the terminal and in Prometheus' text.
+    shown = person.user.slipway("metrics", "-a", name, cwd=repo)
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(rf"Requests:\s+{requests}\b", shown.stdout), shown.stdout
+    assert f"2xx={requests}" in shown.stdout
+    with sqlite_server.client() as admin:
+        text = admin.get("/metrics").text
+    assert (
+        f'slipway_router_requests_total{{app="{name}",process_type="web",status="2xx"}} '
+        f"{requests}.0"
+    ) in text
 
     # Access.
     page.goto(f"{base}/apps/{name}/access")

@@ -34,17 +34,32 @@
     var byClass = Object.keys(t.counts).sort().map(function (k) { return k + ": " + t.counts[k]; }).join(", ");
     summary.textContent = "Requests: " + t.requests + " (" + byClass + ") · p50 " + t.p50_ms + " ms · p95 " + t.p95_ms + " ms · p99 " + t.p99_ms + " ms";
     summary.dataset.requests = t.requests;
-    var s = web.series;
-    var x = s.map(function (p) { return Date.parse(p.start) / 1000; });
-    function col(f) { return s.map(f); }
+    // One point per interval over the whole range (a quiet minute is a gap or a zero),
+    // so the time axis is the range asked for, not just the minutes that had requests.
+    var step = m.resolution;
+    var byStart = {};
+    web.series.forEach(function (p) { byStart[Math.floor(Date.parse(p.start) / 1000)] = p; });
+    var end = Math.floor(Date.now() / 1000 / step) * step;
+    var x = [];
+    for (var at = end - m.minutes * 60 + step; at <= end; at += step) x.push(at);
+    var s = x.map(function (at) { return byStart[at] || null; });
+    function col(f) { return s.map(function (p) { return p ? f(p) : null; }); }
     draw("chart-latency", [x, col(function (p) { return p.p50_ms; }), col(function (p) { return p.p95_ms; }), col(function (p) { return p.p99_ms; })],
          [{ label: "p50", stroke: "#2b6cb0" }, { label: "p95", stroke: "#dd6b20" }, { label: "p99", stroke: "#c53030" }]);
     var classes = ["2xx", "3xx", "4xx", "5xx"];
     var colors = ["#2f855a", "#3182ce", "#d69e2e", "#c53030"];
-    draw("chart-requests", [x].concat(classes.map(function (c) { return col(function (p) { return p.counts[c] || 0; }); })),
+    draw("chart-requests", [x].concat(classes.map(function (c) { return s.map(function (p) { return p ? (p.counts[c] || 0) : 0; }); })),
          classes.map(function (c, i) { return { label: c, stroke: colors[i] }; }));
-    draw("chart-memory", [x, col(function (p) { return p.memory_rss_mb; }), col(function (p) { return p.memory_swap_mb; }), col(function (p) { return p.memory_quota_mb; })],
-         [{ label: "resident", stroke: "#2b6cb0" }, { label: "swap", stroke: "#805ad5" }, { label: "quota", stroke: "#c53030", dash: [5, 5] }]);
+    // R14 (over the quota) and R15 (killed at twice it) marked on the memory chart.
+    function marked(kind) {
+      return col(function (p) { return p.events[kind] ? Math.max(p.memory_rss_mb + p.memory_swap_mb, p.memory_quota_mb) : null; });
+    }
+    draw("chart-memory", [x, col(function (p) { return p.memory_rss_mb; }), col(function (p) { return p.memory_swap_mb; }),
+                          col(function (p) { return p.memory_quota_mb || null; }), marked("R14"), marked("R15")],
+         [{ label: "resident", stroke: "#2b6cb0" }, { label: "swap", stroke: "#805ad5" },
+          { label: "quota", stroke: "#c53030", dash: [5, 5], spanGaps: true },
+          { label: "R14", stroke: "#dd6b20", width: 0, points: { show: true, size: 10, fill: "#dd6b20" } },
+          { label: "R15", stroke: "#9b2c2c", width: 0, points: { show: true, size: 12, fill: "#9b2c2c" } }]);
     draw("chart-cpu", [x, col(function (p) { return p.cpu_percent; })], [{ label: "CPU %", stroke: "#2f855a" }]);
     var ev = Object.keys(t.events).map(function (k) { return k + ": " + t.events[k]; }).join(", ");
     document.getElementById("metrics-events").textContent = (ev || "No R14, R15, restarts or crashes.") +

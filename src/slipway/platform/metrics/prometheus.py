@@ -80,7 +80,7 @@ def exposition(platform: Platform, actor: views.Actor) -> bytes:
     with platform.metrics.lock():
         totals = dict(platform.metrics.totals)
     with platform.tx() as tx:
-        names = dict(tx.session.execute(select(AppRow.id, AppRow.name)).tuples().all())
+        names = {row.id: row.name for row in tx.session.execute(select(AppRow.id, AppRow.name))}
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(totals, names))
     return generate_latest(registry)
