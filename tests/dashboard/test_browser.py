@@ -174,12 +174,21 @@ def test_an_app_from_sign_in_to_delete(
     expect(page.locator("#log-lines")).to_contain_text(f"GET {marker}", timeout=1_000)
     print(f"log line shown {time.monotonic() - sent:.2f}s after the request")
     shot(page, shots, "08-logs")
+    # Filtered to the router's lines: the next request shows as heroku[router], not app[web].
+    page.get_by_label("Source").select_option("heroku")
+    expect(page.locator("#log-state")).to_have_text("streaming")
+    second = f"/again-{unique_name('log')}"
+    assert httpx.get(app_url + second, headers=app_host, timeout=10).status_code == 200
+    expect(page.locator("#log-lines")).to_contain_text(
+        f'heroku[router]: at=info method=GET path="{second}"'
+    )
+    expect(page.locator("#log-lines")).not_to_contain_text(f"GET {second}\n")
 
     # Metrics: the requests sent are the requests counted, and the charts are drawn.
     with httpx.Client(base_url=app_url, headers=app_host, timeout=10) as client:
         statuses = [client.get(f"/t{i}").status_code for i in range(40)]
     assert statuses == [200] * 40
-    requests = 1 + 40
+    requests = 2 + 40
     page.goto(f"{base}/apps/{name}/metrics")
     summary = page.locator("#metrics-summary")
     expect(summary).to_have_attribute("data-requests", str(requests), timeout=15_000)

@@ -120,6 +120,14 @@ def test_a_session_that_ended_goes_back_to_sign_in_keeping_the_page(
     location = again.headers["location"]
     assert location.startswith("/signin?next=%2Fapps%2Fsome-app%2Fsettings%3Ftab%3Dconfig")
     assert "m=Your+session+has+ended" in location
+    # A form sent after the session ended leads back to the page it was on.
+    posted = web.post(
+        "/apps/some-app/config",
+        data={"csrf": csrf, "key": "A", "value": "1"},
+        headers={**ended, "Referer": "http://dashboard.localhost/apps/some-app/settings"},
+    )
+    assert posted.status_code == 303
+    assert posted.headers["location"].startswith("/signin?next=%2Fapps%2Fsome-app%2Fsettings&")
     # A page's script gets 401 and sends the person to sign in itself.
     fetched = web.get("/", headers={"X-Requested-With": "fetch", **ended})
     assert fetched.status_code == 401

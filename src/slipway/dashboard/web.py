@@ -152,10 +152,15 @@ async def _form(request: Request) -> dict[str, str]:
 def _to_signin(request: Request, message: str = "") -> Response:
     if request.headers.get("x-requested-with") == "fetch":
         return JSONResponse({"id": "unauthorized", "message": SESSION_ENDED}, 401)
-    # Back to where the person was (the page's state kept in its address).
+    # Back to where the person was (the page's state kept in its address); after a form,
+    # the page the form was on.
     here = request.url.path
     if request.method == "GET" and request.url.query:
         here += "?" + request.url.query
+    elif request.method != "GET":
+        referer = urllib.parse.urlsplit(request.headers.get("referer", ""))
+        same = referer.netloc == request.headers.get("host", "")
+        here = (referer.path + ("?" + referer.query if referer.query else "")) if same else "/"
     target = "/signin?" + urllib.parse.urlencode(
         {"next": here, **({"m": message} if message else {})}
     )

@@ -150,6 +150,9 @@ def serve(config: ServerConfig) -> None:
         listener(config, tls_app, config.git_port, tls),
     ]
     click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
+    if config.run_router:
+        port = "" if config.router_port == 80 else f":{config.router_port}"
+        click.echo(f"The dashboard: http://dashboard.{config.base_domain}{port}/")
     if tls.ca_cert:
         click.echo(f"The platform's CA certificate: {tls.ca_cert}")
     try:

@@ -116,6 +116,7 @@
     function open() {
       if (source) source.close();
       lines.textContent = "";
+      state.textContent = "connecting…";
       var q = new URLSearchParams(new FormData(filters));
       Array.from(q.keys()).forEach(function (k) { if (!q.get(k)) q.delete(k); });
       source = new EventSource("/apps/" + encodeURIComponent(filters.dataset.app) + "/logs/stream?" + q.toString());
