@@ -250,6 +250,15 @@ def _hello_repo(user: Any, dest: Path) -> Path:
     return dest
 
 
+def _cpu_seconds(server: Any) -> float:
+    """User and system CPU of the server process itself (the control plane), not its
+    children (the router, dynos)."""
+    import os
+
+    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_up(server: Any, name: str) -> None:
     deadline = time.monotonic() + 60
     with server.client() as api:
@@ -300,12 +309,19 @@ def bench_router(duration: float, rounds: int) -> None:
         for label, server in servers.items():
             _, warm = _wrk(server.router_port, f"bench-metrics-{label}.localhost", 2)
             sent[label] += warm
-        for _ in range(rounds):
-            for label, server in servers.items():
+        cpu: dict[str, float] = {"off": 0.0, "on": 0.0}
+        for i in range(rounds):
+            # Alternating which goes first, so neither always runs on a warmer machine.
+            order = ["off", "on"] if i % 2 == 0 else ["on", "off"]
+            for label in order:
+                server = servers[label]
+                before = _cpu_seconds(server)
                 got, total = _wrk(server.router_port, f"bench-metrics-{label}.localhost", duration)
+                time.sleep(1)  # its reports reach the control plane
+                cpu[label] += _cpu_seconds(server) - before
                 rps[label].append(got)
                 sent[label] += total
-        time.sleep(3)  # the router's last reports
+        time.sleep(5)  # the router's last reports
         with servers["on"].client() as api:
             counted = api.get("/apps/bench-metrics-on/metrics").json()
         web = counted["process_types"]["web"]["totals"]
@@ -314,6 +330,14 @@ def bench_router(duration: float, rounds: int) -> None:
         print(f"  metrics off (baseline): {off:8.0f} req/s  {rps['off']}")
         print(f"  metrics on:             {on:8.0f} req/s  {rps['on']}")
         print(f"  cost: {(1 - on / off) * 100:+.1f} % (aim < 3 %)")
+        per = {k: cpu[k] / max(1, sum(rps[k]) * duration) * 1e6 for k in cpu}
+        print(
+            f"  control plane CPU per request: off {per['off']:.1f} us, on {per['on']:.1f} us "
+            f"(the router's lines reach it in batches; the machine's other processes compete)"
+        )
+        for label, server in servers.items():
+            dropped = sum(int(n) for n in re.findall(r"(\d+) router lines dropped", server.log()))
+            print(f"  router lines dropped (report buffer full), metrics {label}: {dropped}")
         cut = 20 * (rounds + 1)
         print(
             f"  wrk completed {sent['on']} requests; metrics counted {web['requests']} "

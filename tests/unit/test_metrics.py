@@ -45,6 +45,13 @@ def test_router_lines_parse_back() -> None:
     none = routerline.parse(H14)
     assert none == routerline.RouterRequest(503, "H14", "router", None)
     assert routerline.parse("State changed from up to down") is None
+    # A client's X-Forwarded-For cannot pass for the fields after it.
+    forged = OK.format(ms=3, status=200).replace(
+        'fwd="127.0.0.1"', 'fwd="1.2.3.4 dyno=worker.1 service=9ms status=500"'
+    )
+    assert routerline.parse(forged) == routerline.RouterRequest(200, None, "web", 3.0)
+    sock = "sock=client " + H12.replace("code=H12", "code=H27", 1)
+    assert routerline.parse(sock) == routerline.RouterRequest(503, "H27", "web", 30000.0)
 
 
 def test_sketches_merge_and_survive_the_store() -> None:
@@ -121,7 +128,19 @@ def test_memory_cpu_and_runtime_events(
     c.observe_runtime_line(app_id, "web.1", "State changed from up to crashed")
     c.observe_runtime_line(app_id, "web.1", "Starting process with command `x`")
     c.observe_eco(app_id, 60)
-    point = queries.app_metrics(platform, actor, "metered")["process_types"]["web"]["series"][0]
+    got = queries.app_metrics(platform, actor, "metered")
+    # Per dyno, as last sampled: 3 CPU seconds in 10 s.
+    assert got["dynos"] == [
+        {
+            "name": "web.1",
+            "type": "web",
+            "memory_rss_mb": 600,
+            "memory_swap_mb": 20,
+            "memory_quota_mb": 512,
+            "cpu_percent": 30.0,
+        }
+    ]
+    point = got["process_types"]["web"]["series"][0]
     assert point["memory_rss_mb"] == 600
     assert point["memory_swap_mb"] == 20
     assert point["memory_quota_mb"] == 512

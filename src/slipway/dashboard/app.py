@@ -37,6 +37,7 @@ PAGES: dict[str, Handler] = {
     "GET /apps/{app}/metrics.json": pages.metrics_json,
     "GET /apps/{app}/activity": pages.activity,
     "POST /apps/{app}/rollback": pages.rollback,
+    "GET /apps/{app}/releases/{version}/output": pages.release_output,
     "GET /apps/{app}/access": pages.access_page,
     "POST /apps/{app}/collaborators": pages.add_collaborator,
     "POST /apps/{app}/collaborators/remove": pages.remove_collaborator,
@@ -56,7 +57,10 @@ PAGES: dict[str, Handler] = {
 
 class _Static(StaticFiles):
     async def get_response(self, path: str, scope: dict) -> Response:  # type: ignore[override,type-arg]
-        return with_headers(await super().get_response(path, scope))
+        response = await super().get_response(path, scope)
+        # Kept, but checked again (ETag) each time: an upgrade's new files are used at once.
+        response.headers["Cache-Control"] = "no-cache"
+        return with_headers(response)
 
 
 def create_dashboard(

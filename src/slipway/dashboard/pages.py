@@ -378,6 +378,39 @@ def rollback(page: Page) -> Response:
     )
 
 
+RELEASE_OUTPUT_WAIT = 120.0
+
+
+def release_output(page: Page) -> Response:
+    """The release phase's output as plain text, followed until the phase ends."""
+    version = str(page.request.path_params["version"])
+    with page.platform.tx() as tx:
+        release = releases.get_release(tx, page.me, page.app, version)
+    outputs = page.dash.release_outputs
+    if outputs is None or not release.release_phase:
+        return Response(f"v{release.version} ran no release phase.\n", 404, media_type="text/plain")
+    path = outputs.path(release.app_id, release.version)
+
+    async def stream() -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RELEASE_OUTPUT_WAIT
+        offset = 0
+        while True:
+            ended = outputs.ended(release.app_id, release.version)
+            if path.exists():
+                with path.open("rb") as fh:
+                    fh.seek(offset)
+                    chunk = fh.read()
+                offset += len(chunk)
+                if chunk:
+                    yield chunk
+            if ended or loop.time() > deadline:
+                return
+            await asyncio.sleep(0.2)
+
+    return StreamingResponse(stream(), media_type="text/plain; charset=utf-8")
+
+
 # -- access -----------------------------------------------------------------------------
 
 

@@ -346,6 +346,7 @@ DASHBOARD: dict[str, Rule] = {
     "GET /apps/{app}/metrics.json": token(VIEW),
     "GET /apps/{app}/activity": token(VIEW),
     "POST /apps/{app}/rollback": token(DEPLOY_OR_OPERATE),
+    "GET /apps/{app}/releases/{version}/output": token(BUILD_OUTPUT),
     "GET /apps/{app}/access": token(VIEW),
     "POST /apps/{app}/collaborators": token(OWNER),
     "POST /apps/{app}/collaborators/remove": token(LEAVE),

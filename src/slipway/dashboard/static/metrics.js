@@ -61,6 +61,10 @@
           { label: "R14", stroke: "#dd6b20", width: 0, points: { show: true, size: 10, fill: "#dd6b20" } },
           { label: "R15", stroke: "#9b2c2c", width: 0, points: { show: true, size: 12, fill: "#9b2c2c" } }]);
     draw("chart-cpu", [x, col(function (p) { return p.cpu_percent; })], [{ label: "CPU %", stroke: "#2f855a" }]);
+    var dynos = (m.dynos || []).map(function (d) {
+      return d.name + ": " + d.memory_rss_mb.toFixed(1) + " MB of " + d.memory_quota_mb + " MB, CPU " + d.cpu_percent + "%";
+    }).join(" · ");
+    document.getElementById("metrics-dynos").textContent = dynos || "No dyno sampled recently.";
     var ev = Object.keys(t.events).map(function (k) { return k + ": " + t.events[k]; }).join(", ");
     document.getElementById("metrics-events").textContent = (ev || "No R14, R15, restarts or crashes.") +
       (t.eco_seconds ? " · eco hours: " + (t.eco_seconds / 3600).toFixed(2) : "");

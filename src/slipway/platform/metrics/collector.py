@@ -72,6 +72,19 @@ class Totals:
     quota_mb: float = 0.0
 
 
+@dataclass(frozen=True)
+class DynoNow:
+    """A dyno's last sample: what the metrics page shows per dyno."""
+
+    name: str
+    process_type: str
+    rss_mb: float
+    swap_mb: float
+    quota_mb: float
+    cpu_percent: float
+    at: float  # the collector clock's monotonic time of the sample
+
+
 def _floor(when: dt.datetime, seconds: int) -> dt.datetime:
     stamp = int(when.timestamp())
     return dt.datetime.fromtimestamp(stamp - stamp % seconds, dt.UTC)
@@ -88,7 +101,8 @@ class MetricsCollector:
         self._last_flush = 0.0
         self._last_prune = 0.0
         # CPU seconds each dyno had at its last sample, to charge the difference.
-        self._cpu_seen: dict[tuple[str, str], float] = {}
+        self._cpu_seen: dict[tuple[str, str], tuple[float, float]] = {}
+        self.dynos: dict[tuple[str, str], DynoNow] = {}
 
     # -- observing ---------------------------------------------------------------------
 
@@ -110,28 +124,40 @@ class MetricsCollector:
         return totals
 
     def observe_lines(self, lines: list[tuple[str, str]]) -> None:
-        """The router's lines of one report."""
+        """The router's lines of one report: summed per app and process type first, then
+        merged into the minute's and the ten minutes' slots and the totals."""
         if not self.enabled:
             return
-        parsed = [(app_id, routerline.parse(line)) for app_id, line in lines]
+        batch: dict[tuple[str, str], Slot] = {}
+        for app_id, line in lines:
+            request = routerline.parse(line)
+            if request is None:
+                continue
+            key = (app_id, request.process_type)
+            part = batch.get(key)
+            if part is None:
+                part = batch[key] = Slot(times=sketch.new())
+            part.requests += 1
+            part.counts[status_class(request.status)] += 1
+            if request.code:
+                part.counts[request.code] += 1
+            if request.service_ms is not None:
+                assert part.times is not None
+                part.times.add(request.service_ms)
         with self._lock:
-            for app_id, request in parsed:
-                if request is None:
-                    continue
-                kinds = [status_class(request.status)]
-                if request.code:
-                    kinds.append(request.code)
-                totals = self._totals(app_id, request.process_type)
-                totals.counts.update(kinds)
-                if request.service_ms is not None:
-                    totals.times.add(request.service_ms)
-                for slot in self._slots_for(app_id, request.process_type):
-                    slot.requests += 1
-                    slot.counts.update(kinds)
-                    if request.service_ms is not None:
+            for (app_id, ptype), part in batch.items():
+                assert part.times is not None
+                totals = self._totals(app_id, ptype)
+                totals.counts.update(part.counts)
+                if part.times.count:
+                    totals.times.merge(part.times)
+                for slot in self._slots_for(app_id, ptype):
+                    slot.requests += part.requests
+                    slot.counts.update(part.counts)
+                    if part.times.count:
                         if slot.times is None:
                             slot.times = sketch.new()
-                        slot.times.add(request.service_ms)
+                        slot.times.merge(part.times)
         self.maybe_flush()
 
     def observe_runtime_line(self, app_id: str, process: str, message: str) -> None:
@@ -160,10 +186,16 @@ class MetricsCollector:
     ) -> None:
         if not self.enabled:
             return
+        now = self._platform.clock.monotonic()
         with self._lock:
             seen = self._cpu_seen.get((app_id, dyno))
-            self._cpu_seen[(app_id, dyno)] = cpu_seconds
-            used = max(0.0, cpu_seconds - seen) if seen is not None else 0.0
+            self._cpu_seen[(app_id, dyno)] = (cpu_seconds, now)
+            used = max(0.0, cpu_seconds - seen[0]) if seen is not None else 0.0
+            elapsed = now - seen[1] if seen is not None else 0.0
+            percent = round(100 * used / elapsed, 1) if elapsed > 0 else 0.0
+            self.dynos[(app_id, dyno)] = DynoNow(
+                dyno, ptype, rss_mb, swap_mb, quota_mb, percent, now
+            )
             totals = self._totals(app_id, ptype)
             totals.cpu_seconds += used
             totals.rss_mb, totals.swap_mb, totals.quota_mb = rss_mb, swap_mb, quota_mb
@@ -270,6 +302,13 @@ class MetricsCollector:
             row.eco_seconds += slot.eco_seconds
         tx.session.flush()
 
+    def dynos_of(self, app_id: str, within: float) -> list[DynoNow]:
+        """The app's dynos sampled in the last `within` seconds, by name."""
+        now = self._platform.clock.monotonic()
+        with self._lock:
+            found = [d for (a, _), d in self.dynos.items() if a == app_id and now - d.at <= within]
+        return sorted(found, key=lambda d: d.name)
+
     def lock(self) -> threading.Lock:
         """Held while observing: a reader of `totals` takes it for a consistent copy."""
         return self._lock
@@ -277,6 +316,7 @@ class MetricsCollector:
     def forget_app(self, app_id: str) -> None:
         with self._lock:
             self.totals = {k: v for k, v in self.totals.items() if k[0] != app_id}
+            self.dynos = {k: v for k, v in self.dynos.items() if k[0] != app_id}
             self._slots = {k: v for k, v in self._slots.items() if k[0] != app_id}
 
 

@@ -32,7 +32,21 @@ def app_metrics(
     what was measured up to now (the collector is flushed first, in its own transaction)."""
     platform.metrics.flush()
     with platform.tx() as tx:
-        return _app_metrics(tx, actor, app_ident, minutes=minutes, resolution=resolution)
+        result = _app_metrics(tx, actor, app_ident, minutes=minutes, resolution=resolution)
+    # Each dyno as last sampled (the store keeps process types; the page shows dynos too).
+    within = 3 * platform.settings.metrics_sample_interval
+    result["dynos"] = [
+        {
+            "name": d.name,
+            "type": d.process_type,
+            "memory_rss_mb": round(d.rss_mb, 2),
+            "memory_swap_mb": round(d.swap_mb, 2),
+            "memory_quota_mb": d.quota_mb,
+            "cpu_percent": d.cpu_percent,
+        }
+        for d in platform.metrics.dynos_of(result["app"]["id"], within)
+    ]
+    return result
 
 
 def _app_metrics(

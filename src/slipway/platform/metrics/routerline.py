@@ -22,7 +22,36 @@ class RouterRequest:
 
 
 def parse(line: str) -> RouterRequest | None:
-    """The measurements of one router line; None for a line that is not one."""
+    """The measurements of one router line; None for a line that is not one.
+
+    The line ends with fields no client controls (`dyno= connect= service= status=
+    bytes= protocol=`, after the quoted `fwd`), so they are read from the last `dyno=`
+    on; the code is in the head, before `method=`. Anything else takes the slow path."""
+    at = line.rfind(" dyno=")
+    start = line.find(" method=")
+    if at < 0 or start < 0:
+        return _parse_slowly(line)
+    tail = dict(field.partition("=")[::2] for field in line[at + 1 :].split(" "))
+    status = tail.get("status", "")
+    if not status.isdigit():
+        return _parse_slowly(line)
+    code = None
+    head = line[:start]
+    found = head.find("code=")
+    if found >= 0:
+        code = head[found + 5 :].split(" ", 1)[0] or None
+    dyno = tail.get("dyno", "")
+    service = tail.get("service", "")
+    digits = service[:-2]
+    return RouterRequest(
+        int(status),
+        code,
+        dyno.split(".", 1)[0] if dyno else "router",
+        float(digits) if service.endswith("ms") and digits.isdigit() else None,
+    )
+
+
+def _parse_slowly(line: str) -> RouterRequest | None:
     fields = {m.group(1): m.group(2) for m in _FIELD.finditer(line)}
     status = fields.get("status", "")
     if not status.isdigit():
