@@ -122,6 +122,15 @@ def test_an_app_from_sign_in_to_delete(
     expect(page.locator('#dynos [data-state="up"]')).to_have_count(2, timeout=60_000)
     shot(page, shots, "05-resources")
 
+    # An add-on provisioned and removed from Resources.
+    page.get_by_label("Add-on plan").select_option("scheduler:standard")
+    page.get_by_role("button", name="Provision").click()
+    expect(page.locator(NOTICE)).to_contain_text("Added scheduler-")
+    expect(page.locator(".addons")).to_contain_text("scheduler:standard")
+    page.locator(".addons").get_by_role("button", name="Remove").click()
+    expect(page.locator(NOTICE)).to_contain_text("Removed scheduler-")
+    expect(page.locator(".addons")).to_have_count(0)
+
     # A stale form: the formation changed since this tab drew it; nothing is overwritten.
     stale = page.context.new_page()
     stale.goto(f"{base}/apps/{name}/resources")
@@ -258,6 +267,21 @@ def test_a_viewer_sees_no_write_controls(
         expect(page.locator("main form")).to_have_count(0)
         expect(page.locator("main button")).to_have_count(0)
         shot(page, shots, f"11-viewer-{section}")
+    # A viewer's write, sent anyway with a good CSRF token, is refused like a missing app.
+    status = page.evaluate(
+        """(path) => fetch(path, {
+            method: "POST",
+            body: new URLSearchParams({
+                csrf: document.querySelector('meta[name="csrf-token"]').content,
+                key: "SNEAKY",
+                value: "1",
+            }),
+        }).then((r) => r.status)""",
+        f"/apps/{name}/config",
+    )
+    assert status == 404
+    with person.api() as api:
+        assert "SNEAKY" not in api.get(f"/apps/{name}/config-vars").json()
     # Another person's app is a 404 page, as if it did not exist.
     response = page.goto(f"{base}/apps/{personal}/settings")
     assert response is not None
