@@ -170,6 +170,9 @@ def test_an_app_from_sign_in_to_delete(
     expect(page.locator("#releases li").first).to_contain_text(f"Rollback to v{target}")
     with person.api() as api:
         assert "GREETING" not in api.get(f"/apps/{name}/config-vars").json()
+        # A release made elsewhere shows up here without a reload.
+        assert api.patch(f"/apps/{name}/config-vars", json={"FROM_CLI": "1"}).status_code == 200
+    expect(page.locator("#releases li").first).to_contain_text("Set FROM_CLI config vars")
 
     # Logs: a request's line from the app arrives within a second.
     page.goto(f"{base}/apps/{name}/logs")

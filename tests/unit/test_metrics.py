@@ -5,6 +5,7 @@ minute and ten-minute rows written, retention, runtime events, the Prometheus te
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from slipway.platform.tx import Platform
 from slipway.store import Store
 from slipway.store.engine import sqlite_url
 from slipway.store.models import MetricRow
+from tests.support import scratch_postgres_db
 from tests.unit.test_people_platform import Clock
 
 OK = (
@@ -76,12 +78,18 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def platform(tmp_path: Path, clock: Clock) -> Iterator[Platform]:
-    store = Store(sqlite_url(tmp_path / "metrics.db"))
-    store.migrate()
-    yield Platform(store, clock=clock)
-    store.dispose()
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Iterator[Platform]:
+    """The collector's rows on both stores (JSON columns, the slot's unique key, pruning)."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = sqlite_url(tmp_path / "metrics.db")
+        else:
+            url = stack.enter_context(scratch_postgres_db())
+        store = Store(url)
+        store.migrate()
+        yield Platform(store, clock=clock)
+        store.dispose()
 
 
 @pytest.fixture
