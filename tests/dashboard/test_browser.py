@@ -160,6 +160,7 @@ def test_an_app_from_sign_in_to_delete(
         assert api.get(f"/apps/{name}/config-vars").json()["GREETING"] == "héllo\nwörld ✓"
     page.goto(f"{base}/apps/{name}/activity")
     expect(page.locator("#releases li").first).to_contain_text("Set GREETING config vars")
+    expect(page.locator("#releases li").first.locator(".keys")).to_have_text("config: GREETING")
     shot(page, shots, "07-activity")
 
     # Roll back from Activity to the release before the config change.

@@ -459,7 +459,7 @@ def settings(page: Page, status: int = 200, error: str = "") -> Response:
         "settings.html",
         status,
         keys=keys,
-        domains=hosts,
+        domains=[(d, summaries.certificate_status(d)) for d in hosts],
         error=error,
         section="settings",
         **ctx,

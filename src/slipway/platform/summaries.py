@@ -134,6 +134,8 @@ def app_summaries(tx: Tx, actor: views.Actor) -> list[AppSummary]:
 class ReleasePage:
     releases: list[views.Release]
     build_of: dict[str, str]  # release id -> the build that made it
+    # release id -> the config var names it changed from the release before (names only).
+    changed: dict[str, list[str]]
     older: int | None  # the version to ask for next (`before`), when there are more
 
 
@@ -150,9 +152,16 @@ def release_page(
     query = select(ReleaseRow).where(ReleaseRow.app_id == app.id)
     if before is not None:
         query = query.where(ReleaseRow.version < before)
-    rows = list(tx.session.scalars(query.order_by(ReleaseRow.version.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    fetched = list(tx.session.scalars(query.order_by(ReleaseRow.version.desc()).limit(limit + 1)))
+    more = len(fetched) > limit
+    rows = fetched[:limit]
+    changed = {}
+    for i, row in enumerate(rows):
+        previous: dict[str, str] = fetched[i + 1].config if i + 1 < len(fetched) else {}
+        now: dict[str, str] = row.config or {}
+        changed[row.id] = sorted(
+            k for k in set(previous) | set(now) if previous.get(k) != now.get(k)
+        )
     ids = [r.id for r in rows]
     build_of = {
         release_id: build_id
@@ -164,6 +173,7 @@ def release_page(
     return ReleasePage(
         [release_view(tx, r, app, current_version=current) for r in rows],
         build_of,
+        changed,
         rows[-1].version if more and rows else None,
     )
 
@@ -174,3 +184,11 @@ def formation_fingerprint(formation: list[views.Formation]) -> str:
         f"{f.type}:{f.quantity}:{f.size}" for f in sorted(formation, key=lambda f: f.type)
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def certificate_status(domain: views.Domain) -> str:
+    """What the Settings page says about a domain's HTTPS certificate.
+
+    Today the router mints every routed host's certificate from the platform's CA
+    (`GET /apps/{app}/sni-endpoints` is empty); ACME certificates (issue 14) answer here."""
+    return "HTTPS with a certificate from the platform's CA, made by the router"
