@@ -271,6 +271,12 @@ def test_a_viewer_sees_no_write_controls(
         expect(page.locator("main form")).to_have_count(0)
         expect(page.locator("main button")).to_have_count(0)
         shot(page, shots, f"11-viewer-{section}")
+    page.goto(f"{base}/apps/{name}/access")
+    viewer_row = page.locator("#members tr", has_text=other.email)
+    expect(viewer_row.locator("td").nth(1)).to_have_text("viewer")
+    expect(viewer_row.locator("td").nth(2)).to_have_text("view")
+    admin_row = page.locator("#members tr", has_text=person.email)
+    expect(admin_row.locator("td").nth(1)).to_have_text("admin")
     # A viewer's write, sent anyway with a good CSRF token, is refused like a missing app.
     status = page.evaluate(
         """(path) => fetch(path, {

@@ -36,13 +36,14 @@ from slipway.platform import (
     releases,
     signin,
     summaries,
+    teams,
     transfers,
 )
 from slipway.platform.addons import catalogue, provisioning, records
 from slipway.platform.errors import InvalidParams, NotFound, PlatformError, Unauthorized
 from slipway.platform.formation_rules import DYNO_SIZES, FormationUpdate, display_size
 from slipway.platform.metrics import queries as metric_queries
-from slipway.platform.permissions import ACCOUNT_WRITE, CONFIG_READ
+from slipway.platform.permissions import ACCOUNT_WRITE, CONFIG_READ, role_permissions
 
 STALE_FORMATION = (
     "Someone else changed the formation while you had this page open; "
@@ -416,9 +417,22 @@ def release_output(page: Page) -> Response:
 
 def access_page(page: Page, status: int = 200, error: str = "") -> Response:
     ctx = _app_context(page)
+    team = ctx["app"].team
     with page.platform.tx() as tx:
         people = collaborators.list_collaborators(tx, page.me, page.app)
-    return page.render("access.html", status, people=people, error=error, section="access", **ctx)
+        members = [
+            (m, sorted(p.value for p in role_permissions(m.role)))
+            for m in (teams.list_members(tx, page.me, team.name) if team else [])
+        ]
+    return page.render(
+        "access.html",
+        status,
+        people=people,
+        members=members,
+        error=error,
+        section="access",
+        **ctx,
+    )
 
 
 def add_collaborator(page: Page) -> Response:
