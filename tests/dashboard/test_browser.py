@@ -163,6 +163,13 @@ def test_an_app_from_sign_in_to_delete(
     expect(page.locator("#releases li").first.locator(".keys")).to_have_text("config: GREETING")
     shot(page, shots, "07-activity")
 
+    # The first deploy's links: its build output and its release phase's output.
+    deployed = page.locator('#releases li[data-version="2"]')
+    expect(deployed.get_by_role("link", name="build output")).to_be_visible()
+    deployed.get_by_role("link", name="release output").click()
+    expect(page.locator("body")).to_contain_text("release phase of v2 on release.")
+    page.go_back()
+
     # Roll back from Activity to the release before the config change.
     newest = int(page.locator("#releases li").first.get_attribute("data-version") or 0)
     target = newest - 1
