@@ -221,6 +221,18 @@ def test_an_app_from_sign_in_to_delete(
     assert web_metrics["requests"] == requests
     assert web_metrics["counts"]["2xx"] == requests
     assert web_metrics["p50_ms"] is not None
+    # Each dyno's memory and CPU, read from its cgroup by the sampler.
+    deadline = time.monotonic() + 30
+    while True:
+        with person.api() as api:
+            sampled = api.get(f"/apps/{name}/metrics").json()["dynos"]
+        web1 = next((d for d in sampled if d["name"] == "web.1"), None)
+        if web1 is not None and web1["memory_rss_mb"] > 0:
+            break
+        assert time.monotonic() < deadline, sampled
+        time.sleep(1)
+    assert web1["memory_quota_mb"] == 512
+    assert web1["cpu_percent"] >= 0
     # The same numbers in the terminal and in Prometheus' text.
     shown = person.user.slipway("metrics", "-a", name, cwd=repo)
     assert shown.returncode == 0, shown.stderr
