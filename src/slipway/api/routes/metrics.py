@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from slipway.api.deps import current_account, get_platform
 from slipway.platform import views
@@ -24,7 +24,7 @@ def app_metrics(
     )
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def platform_metrics(request: Request, actor: Actor) -> Response:
     body = prometheus.exposition(get_platform(request), actor)
     return Response(body, media_type=prometheus.CONTENT_TYPE)
