@@ -149,6 +149,28 @@ def test_an_app_from_sign_in_to_delete(
 
     # Settings: a config var with a newline and unicode; the release shows in Activity.
     page.goto(f"{base}/apps/{name}/settings")
+    # The session ends while a form is being filled in: sign in again, and the page comes
+    # back with what was typed.
+    page.get_by_label("Key").fill("AFTER_SIGN_IN")
+    page.get_by_label("Value").fill("kept")
+    with person.api() as api:
+        sessions = [
+            a
+            for a in api.get("/oauth/authorizations").json()
+            if a["description"] == "Dashboard session"
+        ]
+        for a in sessions:
+            assert api.delete(f"/oauth/authorizations/{a['id']}").status_code == 200
+    page.get_by_role("button", name="Add or edit config var").click()
+    expect(page.locator(ALERT)).to_contain_text("Your session has ended; sign in again.")
+    page.get_by_label("Email").fill(person.email)
+    page.get_by_label("Password").fill(person.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(f"/apps/{name}/settings$"))
+    expect(page.get_by_label("Key")).to_have_value("AFTER_SIGN_IN")
+    expect(page.get_by_label("Value")).to_have_value("kept")
+    page.get_by_role("button", name="Add or edit config var").click()
+    expect(page.locator(NOTICE)).to_contain_text("Set AFTER_SIGN_IN.")
     page.get_by_label("Key").fill("GREETING")
     page.get_by_label("Value").fill("héllo\nwörld ✓")
     page.get_by_role("button", name="Add or edit config var").click()

@@ -38,6 +38,32 @@
     }, 1000);
   }
 
+  // A form sent after the session ended: what was typed comes back once the person has
+  // signed in again and is returned here (kept in this tab's sessionStorage only).
+  var KEPT = "slipway-kept-form";
+  try {
+    var kept = location.pathname === "/signin" ? null : JSON.parse(sessionStorage.getItem(KEPT) || "null");
+    if (location.pathname !== "/signin") sessionStorage.removeItem(KEPT);
+    if (kept && kept.path === location.pathname && document.referrer.indexOf("/signin") >= 0) {
+      var form = kept.id && document.getElementById(kept.id);
+      if (form) {
+        Object.keys(kept.values).forEach(function (name) {
+          var field = form.elements.namedItem(name);
+          if (field && field.type !== "hidden") field.value = kept.values[name];
+        });
+      }
+    }
+  } catch (e) { /* storage refused: nothing to restore */ }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.id || (form.getAttribute("action") || "").indexOf("/signin") >= 0) return;
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && el.type !== "hidden" && el.type !== "password" && el.type !== "submit") values[el.name] = el.value;
+    });
+    try { sessionStorage.setItem(KEPT, JSON.stringify({ path: location.pathname, id: form.id, values: values })); } catch (err) {}
+  });
+
   // Sliders show their value next to them.
   document.querySelectorAll('input[type="range"][data-shows]').forEach(function (input) {
     var out = document.getElementById(input.dataset.shows);
