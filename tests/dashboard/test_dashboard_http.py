@@ -178,3 +178,43 @@ def test_slipway_metrics_on_an_app_without_traffic(person: Person, tmp_path: Pat
     assert f"No metrics for {name} in the last 60 minutes" in result.stderr
     with person.api() as api:
         api.delete(f"/apps/{name}")
+
+
+def test_settings_forms_rename_maintenance_domains_and_transfer(
+    web: httpx.Client, person: Person, other: Person
+) -> None:
+    name = unique_name("set")
+    with person.api() as api:
+        assert api.post("/apps", json={"name": name}).status_code == 201
+    csrf = sign_in(web, person)
+
+    def post(path: str, **fields: str) -> httpx.Response:
+        return web.post(f"/apps/{name}{path}", data={"csrf": csrf, **fields})
+
+    on = post("/maintenance", maintenance="on")
+    assert on.status_code == 303
+    assert "Maintenance mode is <b>on</b>" in web.get(on.headers["location"]).text
+    host = f"www.{name}.example.com"
+    assert post("/domains", hostname=host).status_code == 303
+    page = web.get(f"/apps/{name}/settings").text
+    assert host in page
+    assert "certificate from the platform&#39;s CA" in page
+    assert post("/domains/remove", hostname=host).status_code == 303
+    asked = post("/transfer", recipient=other.email)
+    assert asked.status_code == 303
+    with other.api() as api:
+        pending = [t for t in api.get("/account/app-transfers").json() if t["app"]["name"] == name]
+    assert pending
+    assert pending[0]["state"] == "pending"
+    bad = post("/rename", name="Not A Valid Name")
+    assert bad.status_code == 422
+    assert "is invalid" in bad.text
+    renamed = unique_name("set")
+    moved = post("/rename", name=renamed)
+    assert moved.status_code == 303
+    assert moved.headers["location"] == f"/apps/{renamed}/settings"
+    with person.api() as api:
+        app = api.get(f"/apps/{renamed}").json()
+        assert app["maintenance"] is True
+        assert not [d for d in api.get(f"/apps/{renamed}/domains").json() if d["hostname"] == host]
+        api.delete(f"/apps/{renamed}")
