@@ -218,3 +218,29 @@ def test_settings_forms_rename_maintenance_domains_and_transfer(
         assert app["maintenance"] is True
         assert not [d for d in api.get(f"/apps/{renamed}/domains").json() if d["hostname"] == host]
         api.delete(f"/apps/{renamed}")
+
+
+def test_access_adds_and_removes_a_collaborator(
+    web: httpx.Client, person: Person, other: Person
+) -> None:
+    name = unique_name("acc")
+    with person.api() as api:
+        assert api.post("/apps", json={"name": name}).status_code == 201
+    csrf = sign_in(web, person)
+    unknown = web.post(
+        f"/apps/{name}/collaborators", data={"csrf": csrf, "email": "nobody@example.com"}
+    )
+    assert unknown.status_code == 422
+    added = web.post(f"/apps/{name}/collaborators", data={"csrf": csrf, "email": other.email})
+    assert added.status_code == 303
+    assert other.email in web.get(f"/apps/{name}/access").text
+    with other.api() as api:
+        assert api.get(f"/apps/{name}").status_code == 200
+    removed = web.post(
+        f"/apps/{name}/collaborators/remove", data={"csrf": csrf, "email": other.email}
+    )
+    assert removed.status_code == 303
+    with other.api() as api:
+        assert api.get(f"/apps/{name}").status_code == 403
+    with person.api() as api:
+        api.delete(f"/apps/{name}")
