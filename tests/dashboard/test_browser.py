@@ -122,6 +122,21 @@ def test_an_app_from_sign_in_to_delete(
     expect(page.locator('#dynos [data-state="up"]')).to_have_count(2, timeout=60_000)
     shot(page, shots, "05-resources")
 
+    # Restart all dynos: new dynos come up in their place.
+    listed = "els => els.map(e => e.textContent).join('|')"
+    before = page.locator("#dynos li").evaluate_all(listed)
+    page.get_by_role("button", name="Restart all dynos").click()
+    expect(page.locator(NOTICE)).to_contain_text("Restarting all dynos.")
+    page.wait_for_function(
+        """(before) => {
+            const dynos = [...document.querySelectorAll("#dynos li")];
+            return dynos.length === 2 && dynos.every((d) => d.dataset.state === "up")
+                && dynos.map((d) => d.textContent).join("|") !== before;
+        }""",
+        arg=before,
+        timeout=60_000,
+    )
+
     # An add-on provisioned and removed from Resources.
     page.get_by_label("Add-on plan").select_option("scheduler:standard")
     page.get_by_role("button", name="Provision").click()

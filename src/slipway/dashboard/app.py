@@ -29,6 +29,7 @@ PAGES: dict[str, Handler] = {
     "GET /apps/{app}": pages.overview,
     "GET /apps/{app}/resources": pages.resources,
     "POST /apps/{app}/formation": pages.update_formation_checked,
+    "POST /apps/{app}/restart": pages.restart,
     "POST /apps/{app}/addons": pages.add_addon,
     "POST /apps/{app}/addons/remove": pages.remove_addon,
     "GET /apps/{app}/deploy": pages.deploy,

@@ -261,6 +261,16 @@ def update_formation_checked(page: Page) -> Response:
         return _resources(page, 422, exc.message)
 
 
+def restart(page: Page) -> Response:
+    """Restart all dynos, or one (`dyno`), as Heroku's Resources menu does."""
+    name = page.form.get("dyno") or None
+    with page.platform.tx() as tx:
+        dynos.restart(tx, page.me, page.app, name=name)
+    return page.redirect(
+        f"/apps/{page.app}/resources", f"Restarting {name}." if name else "Restarting all dynos."
+    )
+
+
 def add_addon(page: Page) -> Response:
     plan = page.form.get("plan", "")
     try:

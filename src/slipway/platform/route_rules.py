@@ -338,6 +338,7 @@ DASHBOARD: dict[str, Rule] = {
     "GET /apps/{app}": token(VIEW),
     "GET /apps/{app}/resources": token(VIEW),
     "POST /apps/{app}/formation": token(OPERATE),
+    "POST /apps/{app}/restart": token(OPERATE),
     "POST /apps/{app}/addons": token(DEPLOY_OR_OPERATE),
     "POST /apps/{app}/addons/remove": token(DEPLOY_OR_OPERATE),
     "GET /apps/{app}/deploy": token(VIEW),
