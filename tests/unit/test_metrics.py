@@ -193,3 +193,26 @@ def test_a_minute_is_floored_in_utc() -> None:
     at = dt.datetime(2026, 12, 1, 12, 7, 31, tzinfo=dt.UTC)
     assert _floor(at, 60) == dt.datetime(2026, 12, 1, 12, 7, tzinfo=dt.UTC)
     assert _floor(at, 600) == dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def test_a_failed_write_keeps_its_observations_for_the_next_flush(
+    platform: Platform,
+    owner: tuple[views.Actor, str],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    actor, app_id = owner
+    collector = platform.metrics
+    real = collector._write
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the store is away")
+
+    monkeypatch.setattr(collector, "_write", broken)
+    clock.advance(5)
+    # Inside the router's report: no exception escapes (the router would resend its lines).
+    collector.observe_lines([(app_id, OK.format(ms=5, status=200))] * 4)
+    monkeypatch.setattr(collector, "_write", real)
+    collector.observe_lines([(app_id, OK.format(ms=5, status=200))])
+    got = queries.app_metrics(platform, actor, "metered")
+    assert got["process_types"]["web"]["totals"]["requests"] == 5

@@ -12,6 +12,7 @@ retention. Totals since the start are kept for Prometheus' counters.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 import uuid
@@ -27,6 +28,8 @@ from slipway.store.models import AppRow, MetricRow
 
 if TYPE_CHECKING:
     from slipway.platform.tx import Platform, Tx
+
+log = logging.getLogger("slipway.metrics")
 
 RESOLUTIONS = (60, 600)
 RETENTION = {60: dt.timedelta(hours=24), 600: dt.timedelta(days=7)}
@@ -215,8 +218,15 @@ class MetricsCollector:
     # -- writing -----------------------------------------------------------------------
 
     def maybe_flush(self) -> None:
-        if self._platform.clock.monotonic() - self._last_flush >= FLUSH_SECONDS:
+        """Flush when the last one is FLUSH_SECONDS old. Never raises: it runs inside the
+        router's report, whose failure would make the router send its lines again (twice
+        in the logs); what could not be written waits for the next flush."""
+        if self._platform.clock.monotonic() - self._last_flush < FLUSH_SECONDS:
+            return
+        try:
             self.flush()
+        except Exception:
+            log.warning("writing metrics failed; they wait for the next flush", exc_info=True)
 
     def flush(self) -> None:
         """Merge what was observed into the store's rows (and prune old rows, each minute)."""
