@@ -223,6 +223,10 @@ class MetricsCollector:
         in the logs); what could not be written waits for the next flush."""
         if self._platform.clock.monotonic() - self._last_flush < FLUSH_SECONDS:
             return
+        self.flush_quietly()
+
+    def flush_quietly(self) -> None:
+        """`flush`, logging a failure instead of raising it (readers show what is stored)."""
         try:
             self.flush()
         except Exception:

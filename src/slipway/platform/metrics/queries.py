@@ -30,7 +30,7 @@ def app_metrics(
 ) -> dict[str, Any]:
     """Per process type, one point per interval over the last `minutes`, and the totals:
     what was measured up to now (the collector is flushed first, in its own transaction)."""
-    platform.metrics.flush()
+    platform.metrics.flush_quietly()
     with platform.tx() as tx:
         result = _app_metrics(tx, actor, app_ident, minutes=minutes, resolution=resolution)
     # Each dyno as last sampled (the store keeps process types; the page shows dynos too).
