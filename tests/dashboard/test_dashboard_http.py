@@ -244,3 +244,43 @@ def test_access_adds_and_removes_a_collaborator(
         assert api.get(f"/apps/{name}").status_code == 403
     with person.api() as api:
         api.delete(f"/apps/{name}")
+
+
+def test_an_offered_app_is_accepted_and_a_team_app_created_from_the_apps_page(
+    sqlite_server: ServerProcess, person: Person, other: Person
+) -> None:
+    name = unique_name("gift")
+    team = unique_name("crew")
+    with person.api() as api:
+        assert api.post("/apps", json={"name": name}).status_code == 201
+        assert api.post("/teams", json={"name": team}).status_code == 201
+    with (
+        httpx.Client(base_url=sqlite_server.url, headers=HOST, timeout=30) as giver,
+        httpx.Client(base_url=sqlite_server.url, headers=HOST, timeout=30) as taker,
+    ):
+        csrf = sign_in(giver, person)
+        offered = giver.post(
+            f"/apps/{name}/transfer", data={"csrf": csrf, "recipient": other.email}
+        )
+        assert offered.status_code == 303
+        their_csrf = sign_in(taker, other)
+        apps_page = taker.get("/").text
+        assert f"{person.email} offers you <b>{name}</b>." in apps_page
+        transfer = re.search(r'action="/transfers/([^"]+)"', apps_page)
+        assert transfer
+        accepted = taker.post(
+            f"/transfers/{transfer.group(1)}", data={"csrf": their_csrf, "answer": "accepted"}
+        )
+        assert accepted.status_code == 303
+        assert accepted.headers["location"] == f"/apps/{name}"
+        with other.api() as api:
+            assert api.get(f"/apps/{name}").json()["owner"]["email"] == other.email
+            api.delete(f"/apps/{name}")
+        # The person's team is offered as an owner for a new app.
+        assert f'<option value="{team}">team {team}</option>' in giver.get("/").text
+        made = unique_name("crewapp")
+        created = giver.post("/apps", data={"csrf": csrf, "name": made, "owner": team})
+        assert created.status_code == 303
+    with person.api() as api:
+        assert api.get(f"/apps/{made}").json()["team"]["name"] == team
+        api.delete(f"/apps/{made}")

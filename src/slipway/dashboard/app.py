@@ -26,6 +26,7 @@ PAGES: dict[str, Handler] = {
     "POST /signout": pages.signout,
     "GET /": pages.apps_page,
     "POST /apps": pages.create_app,
+    "POST /transfers/{transfer}": pages.answer_transfer,
     "GET /apps/{app}": pages.overview,
     "GET /apps/{app}/resources": pages.resources,
     "POST /apps/{app}/formation": pages.update_formation_checked,

@@ -131,24 +131,57 @@ def signout(page: Page) -> Response:
 # -- apps -------------------------------------------------------------------------------
 
 
-def apps_page(page: Page) -> Response:
+def _apps(page: Page, status: int = 200, error: str = "") -> Response:
     with page.platform.tx() as tx:
         listed = summaries.app_summaries(tx, page.me)
-    if page.part() == "apps":
-        return page.render("parts/apps.html", apps=listed)
-    return page.render("apps.html", apps=listed, title="Apps")
+        if page.part() == "apps":
+            return page.render("parts/apps.html", apps=listed)
+        owners = [t.name for t in teams.list_teams(tx, page.me) if t.role in ("admin", "member")]
+        offered = [t for t in transfers.list_transfers(tx, page.me) if t.recipient.id == page.me.id]
+    return page.render(
+        "apps.html",
+        status,
+        apps=listed,
+        owners=owners,
+        transfers=offered,
+        title="Apps",
+        error=error,
+    )
+
+
+def apps_page(page: Page) -> Response:
+    return _apps(page)
 
 
 def create_app(page: Page) -> Response:
+    """A personal app, or one of a team the person may create apps in (`owner`)."""
     name = page.form.get("name", "").strip() or None
+    owner = page.form.get("owner", "")
     try:
         with page.platform.tx() as tx:
-            made = apps.create_app(tx, page.me, name=name)
+            if owner:
+                made = teams.create_team_app(tx, page.me, owner, name)
+            else:
+                made = apps.create_app(tx, page.me, name=name)
     except PlatformError as exc:
-        with page.platform.tx() as tx:
-            listed = summaries.app_summaries(tx, page.me)
-        return page.render("apps.html", 422, apps=listed, title="Apps", error=exc.message)
+        return _apps(page, 422, exc.message)
     return page.redirect(f"/apps/{made.name}", f"Created {made.name}.")
+
+
+def answer_transfer(page: Page) -> Response:
+    """Accept or decline an app someone offered to the person."""
+    answer = page.form.get("answer", "")
+    if answer not in ("accepted", "declined"):
+        return _apps(page, 422, "Accept or decline the transfer.")
+    ident = str(page.request.path_params["transfer"])
+    try:
+        with page.platform.tx() as tx:
+            done = transfers.answer_transfer(tx, page.me, ident, answer)
+    except PlatformError as exc:
+        return _apps(page, 422, exc.message)
+    if answer == "accepted":
+        return page.redirect(f"/apps/{done.app_name}", f"{done.app_name} is yours now.")
+    return page.redirect("/", f"Declined {done.app_name}.")
 
 
 def _app_context(page: Page) -> dict[str, Any]:

@@ -335,6 +335,7 @@ DASHBOARD: dict[str, Rule] = {
     "POST /signout": token(SIGNED_IN),
     "GET /": token(SIGNED_IN),
     "POST /apps": token(SIGNED_IN_WRITE),
+    "POST /transfers/{transfer}": token(SIGNED_IN_WRITE),
     "GET /apps/{app}": token(VIEW),
     "GET /apps/{app}/resources": token(VIEW),
     "POST /apps/{app}/formation": token(OPERATE),
