@@ -190,6 +190,10 @@ def test_an_app_from_sign_in_to_delete(
     page.get_by_label("Value").fill("héllo\nwörld ✓")
     page.get_by_role("button", name="Add or edit config var").click()
     expect(page.locator(NOTICE)).to_contain_text("Set GREETING.")
+    # Edit fills the form with the current value; saving changes only that variable.
+    page.get_by_role("button", name="Edit AFTER_SIGN_IN").click()
+    expect(page.get_by_label("Key")).to_have_value("AFTER_SIGN_IN")
+    expect(page.get_by_label("Value")).to_have_value("kept")
     page.get_by_role("button", name="Reveal config vars").click()
     expect(page.locator('[data-value-of="GREETING"]')).to_have_text("héllo\nwörld ✓")
     shot(page, shots, "06-settings")

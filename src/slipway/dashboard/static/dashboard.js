@@ -132,6 +132,26 @@
     });
   }
 
+  // Config vars: Edit fills the form below with the variable's current value.
+  document.querySelectorAll("[data-edit]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var app = reveal && reveal.dataset.app;
+      if (!app) return;
+      fetch("/apps/" + encodeURIComponent(app) + "/config.json", {
+        headers: { "X-Requested-With": "fetch" }, credentials: "same-origin"
+      }).then(function (r) {
+        if (r.status === 401) { toSignIn(); return null; }
+        return r.ok ? r.json() : null;
+      }).then(function (values) {
+        if (!values) return;
+        document.getElementById("config-key").value = button.dataset.edit;
+        var value = document.getElementById("config-value");
+        value.value = values[button.dataset.edit] || "";
+        value.focus();
+      });
+    });
+  });
+
   // Logs: the app's live stream (server-sent events), with filters.
   var filters = document.getElementById("log-filters");
   if (filters) {
