@@ -1,0 +1,222 @@
+"""A build's writable space on a disk of its own, capped in size (`--build-disk`).
+
+A build writes its build directory, its copy of the app's cache, the staged
+buildpacks, the config-var files and /tmp onto one sparse ext4 image
+(`runtime.sandbox.make_disk_image`), so a build that fills it gets ENOSPC there
+and nowhere else: not the host, not the data directory, not another build.
+
+The image is loop-mounted in a private mount namespace held by one small
+process per build (`unshare --mount` running `read`), never on the host:
+
+- a dyno started during the build copies the host's mounts into its own
+  namespace; a host mount would be pinned there (loop device and all) until the
+  dyno stops. The host never sees this mount, so nothing can pin it;
+- the holder ends when its stdin closes, which a `kill -9` of the server does
+  too: the namespace, the mount and the loop device go with it, and the image is
+  unlinked as soon as it is mounted, so a crash leaves no mount, no loop device
+  and at most a half-made image (removed at the next start).
+
+The build's sandboxes enter that namespace (`SandboxSpec.mountns`); this process
+reaches the disk through `/proc/PID/root`, which names the holder's view, so
+the runner and the slug packer use ordinary paths.
+
+The cache is part of the cap: a build must not fill the host through its cache
+any more than through its build directory. It stays persistent across builds by
+a copy: in before the build, back out (replacing the old one) only when the
+build succeeded, so a failed or full build never leaves a broken cache behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import shutil
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from slipway.runtime.sandbox import SandboxError, make_disk_image
+
+log = logging.getLogger("slipway.builder.disk")
+
+Emit = Callable[[str], None]
+
+# Mounts the image on $2 in the holder's namespace, says so, and waits for its stdin to close.
+_UNSHARE = ("unshare", "--mount", "--propagation", "private", "/bin/sh", "-c")
+_HOLD = 'mount -o loop,nosuid,nodev "$1" "$2" || exit 1; echo mounted; read _ || true'
+
+
+def out_of_space_message(size_mb: int) -> str:
+    return (
+        f"The build ran out of disk space ({size_mb} MB); make it write less (a .slugignore "
+        "keeps files out of the build) or raise the limit (slipway server --build-disk)."
+    )
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+@dataclass
+class Workspace:
+    """Where one build writes, as this process reaches it."""
+
+    work_dir: Path
+    cache_dir: Path
+    # The build's /tmp on the disk; None: a fresh tmpfs per sandbox run (uncapped).
+    tmp_dir: Path | None = None
+    # The namespace the build's sandboxes enter to see the disk.
+    mountns: Path | None = None
+    size_mb: int = 0
+    # The app's own cache on the host, replaced by `cache_dir` when the build succeeds.
+    host_cache: Path | None = None
+
+    def keep_cache(self) -> None:
+        """The build succeeded: its cache becomes the app's (the old one goes)."""
+        if self.host_cache is None:
+            return
+        fresh = self.host_cache.with_name(self.host_cache.name + ".new")
+        old = self.host_cache.with_name(self.host_cache.name + ".old")
+        for path in (fresh, old):
+            shutil.rmtree(path, ignore_errors=True)
+        _copy_tree(self.cache_dir, fresh)
+        if self.host_cache.exists():
+            self.host_cache.rename(old)
+        fresh.rename(self.host_cache)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class BuildDisks:
+    """Makes each build's capped disk under `root` (the data dir's `work/`)."""
+
+    def __init__(self, root: Path, size_mb: int, *, mkfs: str = "mkfs.ext4") -> None:
+        self.root = root
+        self.size_mb = size_mb
+        self.mkfs = mkfs
+        self._warned = threading.Lock()
+        self.enabled = size_mb > 0
+        self._remove_leftovers()
+        if not self.enabled:
+            return
+        missing = [t for t in (mkfs, "unshare", "mount") if shutil.which(t) is None]
+        if os.geteuid() != 0 or missing:
+            why = "not running as root" if os.geteuid() != 0 else f"{', '.join(missing)} missing"
+            self._disable(why)
+
+    def _disable(self, why: str) -> None:
+        self.enabled = False
+        if self._warned.acquire(blocking=False):
+            log.warning(
+                "!!! Build disks are NOT capped (%s): a build can fill the host's disk. Run "
+                "Slipway as root with e2fsprogs and loop devices to cap them at --build-disk. !!!",
+                why,
+            )
+
+    def _remove_leftovers(self) -> None:
+        """What a crashed server's builds left: their directories and half-made images.
+
+        No mount is ever left on the host (see the module's doc), so none is looked for."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.iterdir():
+            if path.name.endswith(".img") or path.name.endswith(".img.d"):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            elif path.name.startswith("build-") and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def workspace(
+        self, work: Path, cache: Path, uid: int | None, emit: Emit
+    ) -> Iterator[Workspace]:
+        """One build's writable space: on a capped disk when it can be had."""
+        holder = self._mount(work, uid) if self.enabled else None
+        if holder is None:
+            yield Workspace(work, cache)
+            return
+        try:
+            view = Path(f"/proc/{holder.pid}/root") / work.relative_to("/")
+            space = Workspace(
+                view,
+                view / "cache",
+                tmp_dir=view / "tmp",
+                mountns=Path(f"/proc/{holder.pid}/ns/mnt"),
+                size_mb=self.size_mb,
+                host_cache=cache,
+            )
+            self._restore_cache(cache, space.cache_dir, emit)
+            yield space
+        finally:
+            _release(holder)
+
+    def _mount(self, work: Path, uid: int | None) -> subprocess.Popen[bytes] | None:
+        image = self.root / f"{work.name}-{uuid.uuid4().hex[:8]}.img"
+        holder: subprocess.Popen[bytes] | None = None
+        try:
+            make_disk_image(
+                image, self.size_mb, uid or 0, self.mkfs, dirs=(("tmp", 0o1777, False),)
+            )
+            holder = subprocess.Popen(
+                [*_UNSHARE, _HOLD, "build-disk", str(image), str(work)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            assert holder.stdout is not None
+            said = holder.stdout.readline().decode(errors="replace").strip()
+            if said != "mounted":
+                rest = holder.stdout.read().decode(errors="replace").strip()
+                raise SandboxError(" ".join(p for p in (said, rest) if p) or "mount failed")
+            return holder
+        except (OSError, SandboxError) as exc:
+            if holder is not None:
+                _release(holder)
+            self._disable(f"cannot mount a build disk: {exc}")
+            return None
+        finally:
+            # The loop device keeps the image open: nothing of it is left on the host's
+            # directory from now on, even after a crash.
+            image.unlink(missing_ok=True)
+
+    def _restore_cache(self, cache: Path, dest: Path, emit: Emit) -> None:
+        """The app's cache onto the disk; a cache that does not fit is left out."""
+        if not cache.is_dir():
+            dest.mkdir(exist_ok=True)
+            return
+        try:
+            _copy_tree(cache, dest)
+        except subprocess.CalledProcessError:
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir(exist_ok=True)
+            emit(
+                f"       The build cache does not fit in the build's {self.size_mb} MB; "
+                "building without it."
+            )
+
+
+def _copy_tree(src: Path, dest: Path) -> None:
+    """A copy with owners, modes, links and times (`cp -a`): as root, faster than Python's."""
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["cp", "-a", "--", f"{src}/.", str(dest)], check=True, capture_output=True, timeout=600
+    )
+
+
+def _release(holder: subprocess.Popen[bytes]) -> None:
+    """End the holder: its namespace, the mount and the loop device go with it."""
+    for stream in (holder.stdin, holder.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    try:
+        holder.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        holder.kill()
+        holder.wait()
