@@ -84,7 +84,13 @@ class Workspace:
         old = self.host_cache.with_name(self.host_cache.name + ".old")
         for path in (fresh, old):
             shutil.rmtree(path, ignore_errors=True)
-        _copy_tree(self.cache_dir, fresh)
+        try:
+            _copy_tree(self.cache_dir, fresh)
+        except (OSError, subprocess.SubprocessError) as exc:
+            # The slug is packed: a cache that cannot be kept costs the next build time only.
+            log.warning("cannot keep the build cache %s: %s", self.host_cache, exc)
+            shutil.rmtree(fresh, ignore_errors=True)
+            return
         if self.host_cache.exists():
             self.host_cache.rename(old)
         fresh.rename(self.host_cache)
