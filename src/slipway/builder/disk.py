@@ -75,6 +75,10 @@ class Workspace:
     size_mb: int = 0
     # The app's own cache on the host, replaced by `cache_dir` when the build succeeds.
     host_cache: Path | None = None
+    # A directory on the host where the source is unpacked and .slugignore applied before
+    # it is copied onto the disk: their checks resolve links, and a path through
+    # /proc/PID/root resolves to the host's view, not the disk's.
+    stage_dir: Path | None = None
 
     def keep_cache(self) -> None:
         """The build succeeded: its cache becomes the app's (the old one goes)."""
@@ -85,8 +89,8 @@ class Workspace:
         for path in (fresh, old):
             shutil.rmtree(path, ignore_errors=True)
         try:
-            _copy_tree(self.cache_dir, fresh)
-        except (OSError, subprocess.SubprocessError) as exc:
+            copy_tree(self.cache_dir, fresh)
+        except OSError as exc:
             # The slug is packed: a cache that cannot be kept costs the next build time only.
             log.warning("cannot keep the build cache %s: %s", self.host_cache, exc)
             shutil.rmtree(fresh, ignore_errors=True)
@@ -156,6 +160,7 @@ class BuildDisks:
                 mountns=Path(f"/proc/{holder.pid}/ns/mnt"),
                 size_mb=self.size_mb,
                 host_cache=cache,
+                stage_dir=work / "source",
             )
             self._restore_cache(cache, space.cache_dir, emit)
             yield space
@@ -197,8 +202,8 @@ class BuildDisks:
             dest.mkdir(exist_ok=True)
             return
         try:
-            _copy_tree(cache, dest)
-        except subprocess.CalledProcessError:
+            copy_tree(cache, dest)
+        except OSError:
             shutil.rmtree(dest, ignore_errors=True)
             dest.mkdir(exist_ok=True)
             emit(
@@ -207,12 +212,25 @@ class BuildDisks:
             )
 
 
-def _copy_tree(src: Path, dest: Path) -> None:
-    """A copy with owners, modes, links and times (`cp -a`): as root, faster than Python's."""
+def copy_tree(src: Path, dest: Path) -> None:
+    """A copy with owners, modes, links and times (`cp -a`): as root, faster than Python's.
+
+    Raises OSError (ENOSPC when the destination filled up)."""
     dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["cp", "-a", "--", f"{src}/.", str(dest)], check=True, capture_output=True, timeout=600
-    )
+    try:
+        done = subprocess.run(
+            ["cp", "-a", "--", f"{src}/.", str(dest)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except subprocess.SubprocessError as exc:
+        raise OSError(f"cannot copy {src}: {exc}") from exc
+    if done.returncode != 0:
+        if os.strerror(errno.ENOSPC) in done.stderr:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dest))
+        raise OSError(f"cannot copy {src}: {done.stderr.strip()}")
 
 
 def _release(holder: subprocess.Popen[bytes]) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slipway.builder.buildpack_resolver import BUILTINS, BuildpackResolver, ResolvedBuildpack
-from slipway.builder.disk import is_out_of_space, out_of_space_message
+from slipway.builder.disk import copy_tree, is_out_of_space, out_of_space_message
 from slipway.builder.errors import BuildError, CompileFailed, NoBuildpackDetected, ProcfileError
 from slipway.builder.procfile import parse_procfile
 from slipway.builder.release_info import ReleaseInfo, parse_release
@@ -75,6 +75,8 @@ class BuildRequest:
     disk_mb: int = 0
     mountns: Path | None = None
     tmp_dir: Path | None = None
+    # Where the source is unpacked first, on the host (`disk.Workspace.stage_dir`).
+    stage_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,14 @@ class BuildRunner:
         bp_root = req.work_dir / "buildpacks"
         for d in (env_dir, bp_root, req.cache_dir):
             d.mkdir(parents=True, exist_ok=True)
-        extract_source(req.source, build_dir)
-        apply_slugignore(build_dir)
+        if req.stage_dir is not None:
+            extract_source(req.source, req.stage_dir)
+            apply_slugignore(req.stage_dir)
+            copy_tree(req.stage_dir, build_dir)
+            shutil.rmtree(req.stage_dir)
+        else:
+            extract_source(req.source, build_dir)
+            apply_slugignore(build_dir)
         for key, value in req.config.items():
             (env_dir / key).write_text(value)
 

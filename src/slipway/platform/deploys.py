@@ -315,6 +315,7 @@ class Deployer:
                         disk_mb=space.size_mb,
                         mountns=space.mountns,
                         tmp_dir=space.tmp_dir,
+                        stage_dir=space.stage_dir,
                     ),
                     out,
                 )
