@@ -1,8 +1,8 @@
 """A build's disk is capped (`--build-disk`): a buildpack that writes more than the cap
-into its build directory, its cache or /tmp fails with one clear sentence, the release
-that was serving keeps serving, a neighbour's build at the same time succeeds, the cache
-stays warm across builds, and nothing (no mount, loop device, image or file) is left on
-the host."""
+into its build directory, its cache or /tmp (or one that removes what it wrote before it
+fails) fails with one clear sentence, the release that was serving keeps serving, a
+neighbour's build at the same time succeeds, the cache stays warm across builds, and
+nothing (no mount, loop device, image or file) is left on the host."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_a_build_that_fills_its_disk_fails_alone(
     # Another app's build at the same moment as the first full one has a disk of its own.
     pushed: list[subprocess.CompletedProcess[str]] = []
     thread = threading.Thread(target=lambda: pushed.append(user.push(neighbour)))
-    for where in ("build", "tmp", "cache"):
+    for where in ("build", "tmp", "cache", "tidy"):
         (repo / ".fill").write_text(f"{where} {BUILD_DISK_MB + 16}\n")
         (repo / "index.html").write_text(f"filled {where}\n")
         user.commit(repo, f"fill {where}")

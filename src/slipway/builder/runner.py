@@ -39,6 +39,8 @@ DEFAULT_TIMEOUT = 25 * 60
 DETECT_TIMEOUT = 60
 # Free space under which a build's disk counts as full (its last writes got ENOSPC).
 _FULL_BYTES = 4 * 1024 * 1024
+# How a failing compile says it ran out: strerror(ENOSPC) (C, Python, Java), Node.js's code.
+_OUT_OF_SPACE = ("No space left on device", "ENOSPC")
 # Config vars never handed to a buildpack: they would change how the build itself runs.
 _RESERVED_ENV = {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH"}
 
@@ -348,7 +350,17 @@ class _Context:
             shlex.quote(a) for a in (self.layout.build, self.layout.cache, self.layout.env)
         )
         script = f"{sources}exec {shlex.quote(self._bp(path) + '/bin/compile')} {args}"
-        if self._run(script, emit, self.req.timeout) != 0:
+        said_full = False
+
+        def watch(line: str) -> None:
+            nonlocal said_full
+            said_full = said_full or any(m in line for m in _OUT_OF_SPACE)
+            emit(line)
+
+        if self._run(script, watch, self.req.timeout) != 0:
+            # Full now, or said so before it cleaned up after itself.
+            if said_full and self.req.disk_mb:
+                raise CompileFailed(out_of_space_message(self.req.disk_mb))
             self.check_disk()
             raise CompileFailed(f"Push rejected, failed to compile {name} app.")
         # A compile that ignored its write errors still filled the disk: its slug is cut short.
