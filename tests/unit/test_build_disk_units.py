@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -69,23 +70,43 @@ def test_without_root_builds_run_uncapped_after_one_warning(
         assert space.size_mb == 0
 
 
-def test_a_kept_cache_replaces_the_apps_and_an_unkept_one_changes_nothing(
+def test_a_kept_cache_replaces_the_apps_after_the_disk_and_links_what_is_unchanged(
     tmp_path: Path,
 ) -> None:
     host = tmp_path / "cache" / "app"
     host.mkdir(parents=True)
     (host / "old").write_text("old")
+    (host / "same").write_text("same")
     built = tmp_path / "disk" / "cache"
     (built / "deps").mkdir(parents=True)
     (built / "deps" / "lib").write_text("new")
     (built / "link").symlink_to("deps/lib")
+    shutil.copy2(host / "same", built / "same")
     space = Workspace(tmp_path / "disk", built, size_mb=64, host_cache=host)
-    space.keep_cache()
-    assert sorted(p.name for p in host.iterdir()) == ["deps", "link"]
+    lines: list[str] = []
+    space.keep_cache(lines.append)
+    assert lines == []
+    # Made beside the app's cache, unchanged files as hard links; swapped in by finish.
+    fresh = host.with_name("app.new")
+    assert (fresh / "same").stat().st_ino == (host / "same").stat().st_ino
+    assert (host / "old").exists()
+    space.finish()
+    assert sorted(p.name for p in host.iterdir()) == ["deps", "link", "same"]
     assert (host / "link").readlink() == Path("deps/lib")
     assert sorted(p.name for p in host.parent.iterdir()) == ["app"]
-    Workspace(tmp_path / "disk", built).keep_cache()  # uncapped: the cache was the app's own
+
+    # A failed build (no keep_cache) changes nothing; a cache over the cap is not kept.
+    (built / "deps" / "lib").write_text("newer")
+    Workspace(tmp_path / "disk", built, size_mb=64, host_cache=host).finish()
     assert (host / "deps" / "lib").read_text() == "new"
+    (built / "big").write_bytes(b"x" * (2 * 1024 * 1024))
+    tiny = Workspace(tmp_path / "disk", built, size_mb=1, host_cache=host)
+    tiny.keep_cache(lines.append)
+    tiny.finish()
+    assert not host.exists()
+    assert lines == [
+        "       The build cache is over 1 MB, so it is not kept; the next build starts without one."
+    ]
 
 
 def test_the_full_disk_sentence_names_the_cap_and_the_way_out() -> None:

@@ -21,9 +21,13 @@ reaches the disk through `/proc/PID/root`, which names the holder's view, so
 the runner and the slug packer use ordinary paths.
 
 The cache is part of the cap: a build must not fill the host through its cache
-any more than through its build directory. It stays persistent across builds by
-a copy: in before the build, back out (replacing the old one) only when the
-build succeeded, so a failed or full build never leaves a broken cache behind.
+any more than through its build directory. It stays persistent without being
+copied in: the build sees the app's cache through an overlay whose upper layer
+is on the disk, so only what the build changes there counts against the cap.
+Only when the build succeeded does the result replace the app's cache, as a new
+directory (rsync with `--link-dest`: unchanged files are hard links, so that
+costs little) swapped in after the disk is gone, so a failed or full build
+leaves the previous cache as it was; a cache over the cap is not kept at all.
 """
 
 from __future__ import annotations
@@ -46,9 +50,17 @@ log = logging.getLogger("slipway.builder.disk")
 
 Emit = Callable[[str], None]
 
-# Mounts the image on $2 in the holder's namespace, says so, and waits for its stdin to close.
+# In the holder's namespace: the image on $2, the app's cache ($3) seen through an overlay
+# at $2/cache whose layer is on the image; it says so and waits for its stdin to close.
 _UNSHARE = ("unshare", "--mount", "--propagation", "private", "/bin/sh", "-c")
-_HOLD = 'mount -o loop,nosuid,nodev "$1" "$2" || exit 1; echo mounted; read _ || true'
+_HOLD = (
+    'mount -o loop,nosuid,nodev "$1" "$2" || exit 1\n'
+    'mkdir "$2/cache" "$2/.cache-layer" "$2/.cache-work" || exit 1\n'
+    'mount -t overlay overlay -o "lowerdir=$3,upperdir=$2/.cache-layer,workdir=$2/.cache-work" '
+    '"$2/cache" || exit 1\n'
+    "echo mounted\n"
+    "read _ || true\n"
+)
 
 
 def out_of_space_message(size_mb: int) -> str:
@@ -80,25 +92,45 @@ class Workspace:
     # /proc/PID/root resolves to the host's view, not the disk's.
     stage_dir: Path | None = None
 
-    def keep_cache(self) -> None:
-        """The build succeeded: its cache becomes the app's (the old one goes)."""
+    # Set by keep_cache: the new cache made beside the app's, or no cache at all.
+    _fresh: Path | None = None
+    _drop: bool = False
+
+    def keep_cache(self, emit: Emit) -> None:
+        """The build succeeded: its cache is to become the app's (see `finish`)."""
         if self.host_cache is None:
             return
+        if _tree_bytes(self.cache_dir) > self.size_mb * 1024 * 1024:
+            emit(
+                f"       The build cache is over {self.size_mb} MB, so it is not kept; the next "
+                "build starts without one."
+            )
+            self._drop = True
+            return
         fresh = self.host_cache.with_name(self.host_cache.name + ".new")
-        old = self.host_cache.with_name(self.host_cache.name + ".old")
-        for path in (fresh, old):
-            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(fresh, ignore_errors=True)
         try:
-            copy_tree(self.cache_dir, fresh)
+            sync_tree(self.cache_dir, fresh, like=self.host_cache)
         except OSError as exc:
             # The slug is packed: a cache that cannot be kept costs the next build time only.
             log.warning("cannot keep the build cache %s: %s", self.host_cache, exc)
             shutil.rmtree(fresh, ignore_errors=True)
             return
-        if self.host_cache.exists():
-            self.host_cache.rename(old)
-        fresh.rename(self.host_cache)
-        shutil.rmtree(old, ignore_errors=True)
+        self._fresh = fresh
+
+    def finish(self) -> None:
+        """After the disk is gone (the old cache is no overlay's layer any more): the swap."""
+        if self.host_cache is None:
+            return
+        if self._drop:
+            shutil.rmtree(self.host_cache, ignore_errors=True)
+        elif self._fresh is not None:
+            old = self.host_cache.with_name(self.host_cache.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if self.host_cache.exists():
+                self.host_cache.rename(old)
+            self._fresh.rename(self.host_cache)
+            shutil.rmtree(old, ignore_errors=True)
 
 
 class BuildDisks:
@@ -147,35 +179,34 @@ class BuildDisks:
         self, work: Path, cache: Path, uid: int | None, emit: Emit
     ) -> Iterator[Workspace]:
         """One build's writable space: on a capped disk when it can be had."""
-        holder = self._mount(work, uid) if self.enabled else None
+        holder = self._mount(work, cache) if self.enabled else None
         if holder is None:
             yield Workspace(work, cache)
             return
+        view = Path(f"/proc/{holder.pid}/root") / work.relative_to("/")
+        space = Workspace(
+            view,
+            view / "cache",
+            tmp_dir=view / "tmp",
+            mountns=Path(f"/proc/{holder.pid}/ns/mnt"),
+            size_mb=self.size_mb,
+            host_cache=cache,
+            stage_dir=work / "source",
+        )
         try:
-            view = Path(f"/proc/{holder.pid}/root") / work.relative_to("/")
-            space = Workspace(
-                view,
-                view / "cache",
-                tmp_dir=view / "tmp",
-                mountns=Path(f"/proc/{holder.pid}/ns/mnt"),
-                size_mb=self.size_mb,
-                host_cache=cache,
-                stage_dir=work / "source",
-            )
-            self._restore_cache(cache, space.cache_dir, emit)
             yield space
         finally:
             _release(holder)
+        space.finish()
 
-    def _mount(self, work: Path, uid: int | None) -> subprocess.Popen[bytes] | None:
+    def _mount(self, work: Path, cache: Path) -> subprocess.Popen[bytes] | None:
         image = self.root / f"{work.name}-{uuid.uuid4().hex[:8]}.img"
         holder: subprocess.Popen[bytes] | None = None
         try:
-            make_disk_image(
-                image, self.size_mb, uid or 0, self.mkfs, dirs=(("tmp", 0o1777, False),)
-            )
+            cache.mkdir(parents=True, exist_ok=True)
+            make_disk_image(image, self.size_mb, 0, self.mkfs, dirs=(("tmp", 0o1777, False),))
             holder = subprocess.Popen(
-                [*_UNSHARE, _HOLD, "build-disk", str(image), str(work)],
+                [*_UNSHARE, _HOLD, "build-disk", str(image), str(work), str(cache)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -195,21 +226,6 @@ class BuildDisks:
             # The loop device keeps the image open: nothing of it is left on the host's
             # directory from now on, even after a crash.
             image.unlink(missing_ok=True)
-
-    def _restore_cache(self, cache: Path, dest: Path, emit: Emit) -> None:
-        """The app's cache onto the disk; a cache that does not fit is left out."""
-        if not cache.is_dir():
-            dest.mkdir(exist_ok=True)
-            return
-        try:
-            copy_tree(cache, dest)
-        except OSError:
-            shutil.rmtree(dest, ignore_errors=True)
-            dest.mkdir(exist_ok=True)
-            emit(
-                f"       The build cache does not fit in the build's {self.size_mb} MB; "
-                "building without it."
-            )
 
 
 def copy_tree(src: Path, dest: Path) -> None:
@@ -231,6 +247,36 @@ def copy_tree(src: Path, dest: Path) -> None:
         if os.strerror(errno.ENOSPC) in done.stderr:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dest))
         raise OSError(f"cannot copy {src}: {done.stderr.strip()}")
+
+
+def sync_tree(src: Path, dest: Path, like: Path) -> None:
+    """`dest` made a copy of `src`, where files unchanged from `like` are hard links to them
+    (rsync --link-dest); without rsync, a plain copy."""
+    if shutil.which("rsync") is None or not like.is_dir():
+        copy_tree(src, dest)
+        return
+    try:
+        done = subprocess.run(
+            ["rsync", "-a", "--delete", f"--link-dest={like.absolute()}", f"{src}/", f"{dest}/"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except subprocess.SubprocessError as exc:
+        raise OSError(f"cannot copy {src}: {exc}") from exc
+    if done.returncode != 0:
+        raise OSError(f"cannot copy {src}: {done.stderr.strip()}")
+
+
+def _tree_bytes(root: Path) -> int:
+    """What a tree takes on disk (its blocks), as `du` counts it."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+    return total
 
 
 def _release(holder: subprocess.Popen[bytes]) -> None:

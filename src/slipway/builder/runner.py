@@ -251,13 +251,22 @@ class _Context:
                 self.own(path)
 
     def own(self, root: Path) -> None:
-        """Hand a tree to the app's uid, so the unprivileged build can write it."""
+        """Hand a tree to the app's uid, so the unprivileged build can write it.
+
+        What it owns already is left alone: on a build disk the cache is an overlay, where
+        a chown would copy each file up (onto the disk, against its cap)."""
         if self.uid is None:
             return
-        os.chown(root, self.uid, self.uid)
+        uid = self.uid
+        stat = os.stat(root)
+        if stat.st_uid != uid or stat.st_gid != uid:
+            os.chown(root, uid, uid)
         for dirpath, dirnames, filenames in os.walk(root):
             for n in dirnames + filenames:
-                os.lchown(os.path.join(dirpath, n), self.uid, self.uid)
+                path = os.path.join(dirpath, n)
+                stat = os.lstat(path)
+                if stat.st_uid != uid or stat.st_gid != uid:
+                    os.lchown(path, uid, uid)
 
     def stage(
         self, bp: ResolvedBuildpack, index: int, root: Path

@@ -325,7 +325,7 @@ class Deployer:
                     packed = self.slugs.pack(outcome.build_dir)
                 except SlugError as exc:
                     raise BuildError(str(exc)) from exc
-                space.keep_cache()
+                space.keep_cache(out)
             out(f"       Done: {packed.size / (1024 * 1024):.1f}M")
             if packed.size > SOFT_LIMIT:
                 out(" !     Warning: the slug is over 300 MB; consider a .slugignore file.")
