@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from slipway.builder.disk import BuildDisks, Workspace, out_of_space_message
+from slipway.builder.disk import BuildDisks, Workspace, differs, out_of_space_message
 from slipway.runtime.sandbox import Capabilities, SandboxSpec, build_argv
 
 ROOT = Capabilities(bwrap="/usr/bin/bwrap", setpriv="/usr/bin/setpriv", is_root=True, cgroup="v2")
@@ -114,3 +114,23 @@ def test_the_full_disk_sentence_names_the_cap_and_the_way_out() -> None:
     assert message.startswith("The build ran out of disk space (2048 MB); ")
     assert message.endswith("(slipway server --build-disk).")
     assert message.count(". ") == 0
+
+
+@pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync compares the caches")
+def test_an_unchanged_cache_is_left_as_it_is(tmp_path: Path) -> None:
+    host = tmp_path / "app"
+    (host / "deps").mkdir(parents=True)
+    (host / "deps" / "lib").write_text("lib")
+    built = tmp_path / "disk" / "cache"
+    built.parent.mkdir()
+    shutil.copytree(host, built, symlinks=True)
+    built.chmod(0o700)  # the overlay's own top directory: not a change
+    assert not differs(built, host)
+    space = Workspace(tmp_path / "disk", built, size_mb=64, host_cache=host)
+    space.keep_cache(print)
+    space.finish()
+    assert not host.with_name("app.new").exists()
+    (built / "deps" / "lib").write_text("lib2")
+    assert differs(built, host)
+    shutil.rmtree(built / "deps")
+    assert differs(built, host)

@@ -24,9 +24,9 @@ The cache is part of the cap: a build must not fill the host through its cache
 any more than through its build directory. It stays persistent without being
 copied in: the build sees the app's cache through an overlay whose upper layer
 is on the disk, so only what the build changes there counts against the cap.
-Only when the build succeeded does the result replace the app's cache, as a new
-directory (rsync with `--link-dest`: unchanged files are hard links, so that
-costs little) swapped in after the disk is gone, so a failed or full build
+Only when the build succeeded, and changed it, does the result replace the app's
+cache, as a new directory (rsync with `--link-dest`: unchanged files are hard
+links, so that costs little) swapped in after the disk is gone, so a failed or full build
 leaves the previous cache as it was; a cache over the cap is not kept at all.
 """
 
@@ -52,14 +52,20 @@ Emit = Callable[[str], None]
 
 # In the holder's namespace: the image on $2, the app's cache ($3) seen through an overlay
 # at $2/cache whose layer is on the image; it says so and waits for its stdin to close.
+# The overlay is unmounted before anything is removed: the app's cache stays untouched.
 _UNSHARE = ("unshare", "--mount", "--propagation", "private", "/bin/sh", "-c")
 _HOLD = (
     'mount -o loop,nosuid,nodev "$1" "$2" || exit 1\n'
     'mkdir "$2/cache" "$2/.cache-layer" "$2/.cache-work" || exit 1\n'
-    'mount -t overlay overlay -o "lowerdir=$3,upperdir=$2/.cache-layer,workdir=$2/.cache-work" '
-    '"$2/cache" || exit 1\n'
+    'o="lowerdir=$3,upperdir=$2/.cache-layer,workdir=$2/.cache-work"\n'
+    # volatile (Linux 5.10+): no sync of the disk when the overlay goes, as nothing is kept.
+    'mount -t overlay overlay -o "$o,volatile" "$2/cache" 2>/dev/null || '
+    'mount -t overlay overlay -o "$o" "$2/cache" || exit 1\n'
     "echo mounted\n"
     "read _ || true\n"
+    # What the build wrote is thrown away: deleted first, it is never written back to the
+    # image on the way out (unmounting flushes every dirty page: ~0.2 s per 100 MB).
+    'umount "$2/cache" && find "$2" -mindepth 1 -maxdepth 1 -exec rm -rf {} +\n'
 )
 
 
@@ -110,6 +116,8 @@ class Workspace:
         fresh = self.host_cache.with_name(self.host_cache.name + ".new")
         shutil.rmtree(fresh, ignore_errors=True)
         try:
+            if not differs(self.cache_dir, self.host_cache):
+                return  # the build changed nothing there: the app's cache stays as it is
             sync_tree(self.cache_dir, fresh, like=self.host_cache)
         except OSError as exc:
             # The slug is packed: a cache that cannot be kept costs the next build time only.
@@ -267,6 +275,26 @@ def sync_tree(src: Path, dest: Path, like: Path) -> None:
         raise OSError(f"cannot copy {src}: {exc}") from exc
     if done.returncode != 0:
         raise OSError(f"cannot copy {src}: {done.stderr.strip()}")
+
+
+def differs(src: Path, dest: Path) -> bool:
+    """Whether `dest` is not already what a copy of `src` would make (rsync's dry run; the
+    top directory's own attributes aside). Without rsync, or with no `dest`, it differs."""
+    if shutil.which("rsync") is None or not dest.is_dir():
+        return True
+    try:
+        done = subprocess.run(
+            ["rsync", "-a", "--delete", "--dry-run", "--out-format=%i %n", f"{src}/", f"{dest}/"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except subprocess.SubprocessError as exc:
+        raise OSError(f"cannot compare {src}: {exc}") from exc
+    if done.returncode != 0:
+        raise OSError(f"cannot compare {src}: {done.stderr.strip()}")
+    return any(line and not line.endswith(" ./") for line in done.stdout.splitlines())
 
 
 def _tree_bytes(root: Path) -> int:
