@@ -1,6 +1,6 @@
 """A build's writable space on a disk of its own, capped in size (`--build-disk`).
 
-A build writes its build directory, its copy of the app's cache, the staged
+A build writes its build directory, the changes to the app's cache, the staged
 buildpacks, the config-var files and /tmp onto one sparse ext4 image
 (`runtime.sandbox.make_disk_image`), so a build that fills it gets ENOSPC there
 and nowhere else: not the host, not the data directory, not another build.
@@ -26,8 +26,8 @@ copied in: the build sees the app's cache through an overlay whose upper layer
 is on the disk, so only what the build changes there counts against the cap.
 Only when the build succeeded, and changed it, does the result replace the app's
 cache, as a new directory (rsync with `--link-dest`: unchanged files are hard
-links, so that costs little) swapped in after the disk is gone, so a failed or full build
-leaves the previous cache as it was; a cache over the cap is not kept at all.
+links, so that costs little) swapped in after the disk is gone, so a failed or
+full build leaves the previous cache as it was; a cache over the cap is not kept.
 """
 
 from __future__ import annotations
