@@ -393,7 +393,8 @@ class Deployer:
 
     def forget_app(self, app_id: str, build_ids: list[str]) -> None:
         """After an app is destroyed: its build cache, repository and build logs go too."""
-        shutil.rmtree(self.data_dir / "cache" / app_id, ignore_errors=True)
+        for name in (app_id, f"{app_id}.new", f"{app_id}.old"):  # .new/.old: a swap cut short
+            shutil.rmtree(self.data_dir / "cache" / name, ignore_errors=True)
         repositories = self.platform.ports.repositories
         if repositories is not None:  # unwired only where no git server keeps repositories
             repositories.remove(app_id)
