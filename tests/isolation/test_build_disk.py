@@ -2,18 +2,21 @@
 into its build directory, its cache or /tmp (or one that removes what it wrote before it
 fails) fails with one clear sentence, the release that was serving keeps serving, a
 neighbour's build at the same time succeeds, the cache stays warm across builds, and
-nothing (no mount, loop device, image or file) is left on the host."""
+nothing (no mount, loop device, image or file) is left on the host, not even after a
+kill -9 of the process that holds a build's disk."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
+from slipway.builder.disk import BuildDisks
 from tests.conftest import unique_name
 from tests.deploy.conftest import BUILDPACKS, User, releases, set_buildpacks
 from tests.dynos.conftest import wait_for
@@ -99,3 +102,44 @@ def test_a_build_that_fills_its_disk_fails_alone(
     assert str(work) not in Path("/proc/self/mountinfo").read_text()
     loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True, check=False)
     assert str(work) not in loops.stdout
+
+
+HOLD_A_BUILD_DISK = """
+import sys, time
+from pathlib import Path
+from slipway.builder.disk import BuildDisks
+root = Path(sys.argv[1])
+disks = BuildDisks(root, 64)
+(root / "build-1").mkdir()
+with disks.workspace(root / "build-1", root / "cache", None, print) as space:
+    (space.work_dir / "app").mkdir()
+    print("ready", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_kill_9_mid_build_leaves_no_mount_loop_device_or_image(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_BUILD_DISK, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+
+    def loops() -> str:
+        return subprocess.run(
+            ["losetup", "-l", "-n", "-O", "BACK-FILE"], capture_output=True, text=True, check=False
+        ).stdout
+
+    assert str(tmp_path) in loops()
+    proc.kill()
+    proc.wait()
+    wait_for(lambda: str(tmp_path) not in loops(), timeout=10, what="the loop device to go")
+    assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text()
+    holders = subprocess.run(["pgrep", "-f", f"build-disk .*{tmp_path}"], capture_output=True)
+    assert holders.returncode == 1, holders.stdout
+    # What is left (the empty build directory) goes when the next server starts.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build-1", "cache"]
+    BuildDisks(tmp_path, 64)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
