@@ -1,6 +1,7 @@
-"""One server whose dynos and builds have small disks, two deployed apps of tests/apps/escape (the
-attacker and its neighbour, the victim), each with a redis add-on, and a way to measure
-the victim's latency through the router while the attacker misbehaves."""
+"""One server whose dynos and builds have small disks, two deployed apps of
+tests/apps/escape (the attacker and its neighbour, the victim), each with a redis add-on,
+and a way to measure the victim's latency through the router while the attacker
+misbehaves."""
 
 from __future__ import annotations
 
