@@ -53,6 +53,29 @@ def sign_in(browser: Browser, server: ServerProcess, who: Person) -> Page:
     return page
 
 
+def settled(who: Person, app: str, web: int = 1) -> None:
+    """Wait until the newest release is out and its web dynos alone are up (the old ones
+    gone), so requests meet no dyno on its way out."""
+    deadline = time.monotonic() + 60
+    with who.api() as api:
+        while True:
+            newest = api.get(
+                f"/apps/{app}/releases", headers={"Range": "version ..; order=desc, max=1"}
+            ).json()[0]
+            dynos = [d for d in api.get(f"/apps/{app}/dynos").json() if d["type"] == "web"]
+            if (
+                newest["status"] == "succeeded"
+                and len(dynos) == web
+                and all(
+                    d["state"] == "up" and d["release"]["version"] == newest["version"]
+                    for d in dynos
+                )
+            ):
+                return
+            assert time.monotonic() < deadline, (newest, dynos)
+            time.sleep(0.2)
+
+
 def shot(page: Page, shots: Path, name: str) -> None:
     page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
@@ -224,6 +247,7 @@ def test_an_app_from_sign_in_to_delete(
     expect(page.locator("#releases li").first).to_contain_text("Set FROM_CLI config vars")
 
     # Logs: a request's line from the app arrives within a second.
+    settled(person, name)
     page.goto(f"{base}/apps/{name}/logs")
     expect(page.locator("#log-state")).to_have_text("streaming")
     # httpx does not resolve *.localhost as the browser does: the router finds the app by Host.
