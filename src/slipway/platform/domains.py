@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 
 from slipway.platform import audit, views
+from slipway.platform.acm.hosts import annotate
 from slipway.platform.apps import find_app_row
 from slipway.platform.errors import Conflict, InvalidParams, NotFound
 from slipway.platform.events import RuntimeChanged
@@ -62,7 +63,7 @@ def list_domains(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Domai
     rows = tx.session.scalars(
         select(DomainRow).where(DomainRow.app_id == app.id).order_by(DomainRow.hostname)
     )
-    return [_view(tx, app, None), *(_view(tx, app, r) for r in rows)]
+    return annotate(tx, [_view(tx, app, None), *(_view(tx, app, r) for r in rows)])
 
 
 def _normalise(tx: Tx, hostname: str) -> str:

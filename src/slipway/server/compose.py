@@ -36,6 +36,7 @@ from slipway.server.parts import (
     connect_logs,
     make_authoriser,
     start_addons,
+    start_certificates,
     start_network,
     start_router,
     start_runtime,
@@ -65,7 +66,7 @@ def build_deployer(
         SlugStore(data_dir / "slugs"),
         data_dir,
         secret,
-        config.api_url,
+        config.public_api_url,
         config.deploy,
     )
 
@@ -101,8 +102,11 @@ def serve(config: ServerConfig) -> None:
     network = start_network(config, data_dir)
     deployer = build_deployer(config, platform, data_dir, secret, repos, network)
     logplex, dispatcher = start_logs(config, platform, data_dir, secret)
-    release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.api_url)
-    runtime = start_runtime(config, platform, data_dir, tls, logplex, release_outputs, network)
+    release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.public_api_url)
+    certificates = start_certificates(config, platform, data_dir)
+    runtime = start_runtime(
+        config, platform, data_dir, tls, logplex, release_outputs, network, certificates
+    )
     providers = start_addons(config, data_dir, tls, network)
     platform.ports.addons = providers
     ticker = Ticker(platform, config.ticker)
@@ -114,7 +118,7 @@ def serve(config: ServerConfig) -> None:
         release_outputs=release_outputs,
         signer=Signer(secret),
         router_token=token,
-        public_url=config.api_url,
+        public_url=config.public_api_url,
         ca_cert=tls.ca_cert,
         rate_limit=config.rate_limit,
     )
@@ -129,8 +133,15 @@ def serve(config: ServerConfig) -> None:
     )
     tls_app = Starlette(routes=[*git.routes(), Mount("/", app=api)])
     router = start_router(config, data_dir, tls, token)
-    servers = [listener(config, api, config.port), listener(config, tls_app, config.git_port, tls)]
+    # With --domain the router terminates TLS for git.D: git's listener is plain, on loopback.
+    git_tls = None if config.domain else tls
+    servers = [
+        listener(config, api, config.port),
+        listener(config, tls_app, config.git_port, git_tls),
+    ]
     click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
+    if config.domain:
+        click.echo(f"The Platform API for clients: {config.public_api_url}")
     if tls.ca_cert:
         click.echo(f"The platform's CA certificate: {tls.ca_cert}")
     try:
@@ -139,6 +150,7 @@ def serve(config: ServerConfig) -> None:
         if router is not None:
             router.stop()
         ticker.stop()
+        certificates.stop()
         runtime.close()
         stop_addons(providers)
         if network is not None:
