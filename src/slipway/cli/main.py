@@ -86,6 +86,8 @@ for command in (
     auth.whoami,
     auth.token,
     auth.heroku_env,
+    auth.heroku,
+    auth.servers_list,
     *accounts.COMMANDS,
     *authorizations.COMMANDS,
     *access.COMMANDS,
