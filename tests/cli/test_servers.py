@@ -42,7 +42,8 @@ def test_login_remembers_servers_and_the_default(
     assert listed == [f"* {first}", f"  {second}"]
     assert run(tmp_home, "--api-url", second, "auth:whoami").returncode == 0
     netrc = (tmp_home / ".netrc").read_text()
-    assert f"127.0.0.1:{sqlite_server.port}" in netrc and f"localhost:{sqlite_server.port}" in netrc
+    assert f"127.0.0.1:{sqlite_server.port}" in netrc
+    assert f"localhost:{sqlite_server.port}" in netrc
     # The server list holds no token.
     assert sqlite_server.api_key not in (tmp_home / ".config/slipway/servers.json").read_text()
     # Logging out of the default makes the other one the default.
