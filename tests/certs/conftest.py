@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.certs import testhost
 from tests.certs.pebble import Pebble
+from tests.compat.conftest import heroku_bin  # noqa: F401 (the official CLI, installed once)
 from tests.support import ServerProcess, free_port
 
 DOMAIN = "slipway.test"
@@ -31,8 +33,26 @@ def domain_http_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def pebble(pebble_root: Path, domain_http_port: int) -> Iterator[Pebble]:
-    ca = Pebble(pebble_root / "pebble", domain_http_port, validity=VALIDITY)
+def test_host() -> Iterator[testhost.TestHost | None]:
+    """The "other machine" (a network namespace), or None where one cannot be made: then
+    the server listens on loopback and only the remote-CLI test is skipped."""
+    if testhost.available() is not None:
+        yield None
+        return
+    host = testhost.TestHost().create()
+    yield host
+    host.destroy()
+
+
+@pytest.fixture(scope="session")
+def server_address(test_host: testhost.TestHost | None) -> str:
+    """Where the router listens, and what the test DNS answers for every name."""
+    return testhost.SERVER_ADDRESS if test_host is not None else "127.0.0.1"
+
+
+@pytest.fixture(scope="session")
+def pebble(pebble_root: Path, domain_http_port: int, server_address: str) -> Iterator[Pebble]:
+    ca = Pebble(pebble_root / "pebble", domain_http_port, validity=VALIDITY, address=server_address)
     (pebble_root / "pebble").mkdir()
     ca.start()
     yield ca
@@ -41,7 +61,7 @@ def pebble(pebble_root: Path, domain_http_port: int) -> Iterator[Pebble]:
 
 @pytest.fixture(scope="session")
 def domain_server(
-    pebble: Pebble, pebble_root: Path, domain_http_port: int
+    pebble: Pebble, pebble_root: Path, domain_http_port: int, server_address: str
 ) -> Iterator[ServerProcess]:
     """The platform on a real domain: the router owns the HTTP and HTTPS ports, ACME from
     Pebble, failures retried after a second (doubling)."""
@@ -57,9 +77,9 @@ def domain_server(
             str(domain_http_port),
             "--https-port",
             str(https_port),
-            # Only on loopback: a test DNS answer of 127.0.0.9 then reaches nothing.
+            # Only there: a test DNS answer of 127.0.0.9 then reaches nothing.
             "--router-host",
-            "127.0.0.1",
+            server_address,
             "--acme-directory",
             pebble.directory,
             "--acme-ca-cert",

@@ -33,6 +33,7 @@ class Pebble:
     root: Path
     http_port: int  # where Pebble's VA sends HTTP-01 requests: the router's HTTP port
     validity: int = 3600  # seconds each certificate lives
+    address: str = "127.0.0.1"  # what the test DNS answers for every name: the router
     port: int = field(default_factory=free_port)
     management_port: int = field(default_factory=free_port)
     dns_port: int = field(default_factory=free_udp_port)
@@ -83,7 +84,7 @@ class Pebble:
                     "-management",
                     f"127.0.0.1:{self.dns_management_port}",
                     "-defaultIPv4",
-                    "127.0.0.1",
+                    self.address,
                     "-defaultIPv6",
                     "",
                 ],

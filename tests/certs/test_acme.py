@@ -11,7 +11,7 @@ import pytest
 
 from tests.certs.conftest import DOMAIN, VALIDITY
 from tests.certs.pebble import Pebble
-from tests.certs.tls_client import eventually, http_get, https_get, served_fingerprint
+from tests.certs.tls_client import Front, eventually
 from tests.conftest import unique_name
 from tests.support import ServerProcess
 
@@ -23,8 +23,10 @@ def api(domain_server: ServerProcess) -> Any:
 
 
 @pytest.fixture(scope="module")
-def roots(pebble: Pebble) -> str:
-    return pebble.roots()
+def front(pebble: Pebble, domain_server: ServerProcess, server_address: str) -> Front:
+    return Front(
+        server_address, domain_server.router_port, domain_server.router_tls_port, pebble.roots()
+    )
 
 
 def domain_of(api: httpx.Client, app: str, hostname: str) -> dict[str, Any]:
@@ -45,25 +47,21 @@ def wait_status(
     return found
 
 
-def served(server: ServerProcess, host: str, roots: str) -> str:
+def served(front: Front, host: str, timeout: float = 10) -> str:
     """The verified certificate for `host`, once the router has the table that names it."""
-    found = eventually(
-        lambda: served_fingerprint(server.router_tls_port, host, roots), 10, f"{host}'s certificate"
-    )
+    found = eventually(lambda: front.fingerprint(host), timeout, f"{host}'s certificate")
     assert isinstance(found, str)
     return found
 
 
 def test_platform_hosts_are_served_with_acme_certificates(
-    domain_server: ServerProcess, roots: str
+    domain_server: ServerProcess, front: Front
 ) -> None:
-    https = domain_server.router_tls_port
-    eventually(lambda: served_fingerprint(https, f"api.{DOMAIN}", roots), 60, "api's certificate")
-    status, _, body = https_get(
-        https,
+    https = front.https_port
+    served(front, f"api.{DOMAIN}", 60)
+    status, _, body = front.get(
         f"api.{DOMAIN}",
         "/account",
-        roots,
         {
             "Authorization": f"Bearer {domain_server.api_key}",
             "Accept": "application/vnd.heroku+json; version=3",
@@ -72,15 +70,15 @@ def test_platform_hosts_are_served_with_acme_certificates(
     assert status == 200, body
     assert b"admin@slipway.localhost" in body
     # Plain HTTP to a platform host goes to HTTPS, path kept.
-    status, headers, _ = http_get(domain_server.router_port, f"api.{DOMAIN}", "/account?x=1")
+    status, headers, _ = front.plain_get(f"api.{DOMAIN}", "/account?x=1")
     assert status == 308
     assert headers["location"] == f"https://api.{DOMAIN}:{https}/account?x=1"
     # The git host is served too (git's listener behind it answers its own 401).
-    eventually(lambda: served_fingerprint(https, f"git.{DOMAIN}", roots), 60, "git's certificate")
+    served(front, f"git.{DOMAIN}", 60)
 
 
 def test_a_new_app_and_a_custom_domain_get_certificates(
-    api: httpx.Client, domain_server: ServerProcess, roots: str
+    api: httpx.Client, domain_server: ServerProcess, front: Front
 ) -> None:
     name = unique_name("acm")
     created = api.post("/apps", json={"name": name})
@@ -89,9 +87,9 @@ def test_a_new_app_and_a_custom_domain_get_certificates(
     assert created.json()["web_url"] == f"https://{name}.{DOMAIN}:{domain_server.router_tls_port}/"
     host = f"{name}.{DOMAIN}"
     wait_status(api, name, host, "cert issued")
-    served(domain_server, host, roots)
+    served(front, host)
     # Apps answer plain HTTP too (no redirect), as on Heroku.
-    status, _, _ = http_get(domain_server.router_port, host, "/")
+    status, _, _ = front.plain_get(host, "/")
     assert status != 308
 
     custom = f"www.{name}.example.test"
@@ -100,7 +98,7 @@ def test_a_new_app_and_a_custom_domain_get_certificates(
     issued = wait_status(api, name, custom, "cert issued")
     assert issued["acm_status_reason"] is None
     assert issued["sni_endpoint"] is not None
-    served(domain_server, custom, roots)
+    served(front, custom)
     endpoints = api.get(f"/apps/{name}/sni-endpoints").json()
     assert {e["ssl_cert"]["acm"] for e in endpoints} == {True}
     assert custom in [d for e in endpoints for d in e["domains"]]
@@ -109,14 +107,14 @@ def test_a_new_app_and_a_custom_domain_get_certificates(
 
 
 def test_a_failing_validation_keeps_the_previous_certificate(
-    api: httpx.Client, domain_server: ServerProcess, pebble: Pebble, roots: str
+    api: httpx.Client, domain_server: ServerProcess, pebble: Pebble, front: Front
 ) -> None:
     name = unique_name("acf")
     assert api.post("/apps", json={"name": name}).status_code == 201
     custom = f"shop.{name}.example.test"
     assert api.post(f"/apps/{name}/domains", json={"hostname": custom}).status_code == 201
     wait_status(api, name, custom, "cert issued")
-    before = served(domain_server, custom, roots)
+    before = served(front, custom)
     # The domain's DNS now points elsewhere: the CA cannot reach the router for it.
     pebble.point(custom, "127.0.0.9")
     try:
@@ -126,7 +124,7 @@ def test_a_failing_validation_keeps_the_previous_certificate(
         reason = failing["acm_status_reason"]
         assert reason.startswith(f"The certificate authority could not validate {custom}")
         assert "point its DNS at this server" in reason
-        assert served_fingerprint(domain_server.router_tls_port, custom, roots) == before
+        assert front.fingerprint(custom) == before
         # The app's own host is untouched by the failure.
         assert domain_of(api, name, f"{name}.{DOMAIN}")["acm_status"] == "cert issued"
     finally:
@@ -136,16 +134,16 @@ def test_a_failing_validation_keeps_the_previous_certificate(
 
 
 def test_a_short_lived_certificate_is_renewed(
-    api: httpx.Client, domain_server: ServerProcess, roots: str
+    api: httpx.Client, domain_server: ServerProcess, front: Front
 ) -> None:
     name = unique_name("acr")
     assert api.post("/apps", json={"name": name}).status_code == 201
     host = f"{name}.{DOMAIN}"
     wait_status(api, name, host, "cert issued")
-    first = served(domain_server, host, roots)
+    first = served(front, host)
     # Pebble's certificates live VALIDITY seconds: renewal comes after two thirds of that.
     renewed = eventually(
-        lambda: served_fingerprint(domain_server.router_tls_port, host, roots) != first,
+        lambda: front.fingerprint(host) != first,
         VALIDITY * 2,
         "a renewed certificate",
     )

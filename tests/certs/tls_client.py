@@ -8,6 +8,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 def served_fingerprint(port: int, name: str, roots: str, host: str = "127.0.0.1") -> str:
@@ -23,20 +24,29 @@ def served_fingerprint(port: int, name: str, roots: str, host: str = "127.0.0.1"
 
 
 def https_get(
-    port: int, name: str, path: str, roots: str, headers: dict[str, str] | None = None
+    port: int,
+    name: str,
+    path: str,
+    roots: str,
+    headers: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
 ) -> tuple[int, dict[str, str], bytes]:
     ctx = ssl.create_default_context(cadata=roots)
     with (
-        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        socket.create_connection((host, port), timeout=10) as raw,
         ctx.wrap_socket(raw, server_hostname=name) as tls,
     ):
         return _exchange(tls, name, path, headers)
 
 
 def http_get(
-    port: int, name: str, path: str, headers: dict[str, str] | None = None
+    port: int,
+    name: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
 ) -> tuple[int, dict[str, str], bytes]:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+    with socket.create_connection((host, port), timeout=10) as raw:
         return _exchange(raw, name, path, headers)
 
 
@@ -72,3 +82,24 @@ def eventually(check: Callable[[], object], timeout: float, what: str) -> object
             last = exc
         time.sleep(0.3)
     raise AssertionError(f"{what} within {timeout}s (last: {last!r})")
+
+
+@dataclass(frozen=True)
+class Front:
+    """The router's public ports at one address, and the roots that verify its certificates."""
+
+    address: str
+    http_port: int
+    https_port: int
+    roots: str
+
+    def fingerprint(self, name: str) -> str:
+        return served_fingerprint(self.https_port, name, self.roots, self.address)
+
+    def get(
+        self, name: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        return https_get(self.https_port, name, path, self.roots, headers, self.address)
+
+    def plain_get(self, name: str, path: str) -> tuple[int, dict[str, str], bytes]:
+        return http_get(self.http_port, name, path, None, self.address)

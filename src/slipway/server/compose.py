@@ -119,7 +119,8 @@ def serve(config: ServerConfig) -> None:
         signer=Signer(secret),
         router_token=token,
         public_url=config.public_api_url,
-        ca_cert=tls.ca_cert,
+        # On a real domain, clients trust the ACME CA's certificates: no CA of ours to hand out.
+        ca_cert=None if config.domain and config.acme else tls.ca_cert,
         rate_limit=config.rate_limit,
     )
     git = GitHttp(
