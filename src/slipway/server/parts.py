@@ -214,14 +214,16 @@ def start_certificates(
     return manager
 
 
-def serve_certificates(context: ssl.SSLContext, certificates: CertificateManager) -> None:
+def serve_certificates(
+    context: ssl.SSLContext, certificates: CertificateManager, default_name: str
+) -> None:
     """SNI on a listener of the control plane's own (the rendezvous): the certificate the
-    store holds for the name asked, else the listener's default."""
+    store holds for the name asked, or for `default_name` when the client names none (the
+    official CLI's `heroku run` sends no SNI), else the listener's own."""
     loaded: dict[str, ssl.SSLContext] = {}
 
     def pick(sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
-        if not name:
-            return
+        name = name or default_name
         for entry in certificates.router_entries():
             if name.lower() in entry["names"]:
                 chosen = loaded.get(entry["fingerprint"])
@@ -247,8 +249,9 @@ def start_runtime(
 ) -> DynoManager:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tls.cert), str(tls.key))
+    public_host = f"api.{config.domain}" if config.domain else config.public_host
     if certificates is not None:
-        serve_certificates(context, certificates)
+        serve_certificates(context, certificates, public_host)
     manager = DynoManager(
         LocalDriver(
             data_dir / "runtime",
@@ -258,9 +261,7 @@ def start_runtime(
         ),
         RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish, release_outputs),
         config.runtime,
-        rendezvous=Rendezvous(
-            context, f"api.{config.domain}" if config.domain else config.public_host
-        ),
+        rendezvous=Rendezvous(context, public_host),
         # With --domain it is public too (its own port), with the api host's certificate.
         rendezvous_bind=(
             config.router_bind if config.domain else config.host,
