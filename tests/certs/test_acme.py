@@ -149,3 +149,27 @@ def test_a_short_lived_certificate_is_renewed(
     )
     assert renewed
     assert domain_of(api, name, host)["acm_status"] == "cert issued"
+
+
+def test_an_unknown_host_on_443_gets_the_default_certificate_and_no_such_app(
+    domain_server: ServerProcess, front: Front
+) -> None:
+    import socket
+    import ssl
+
+    name = "nobody-here.example.test"
+    with pytest.raises(ssl.SSLCertVerificationError):
+        front.fingerprint(name)  # no certificate was issued for it: nothing trusted is served
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection((front.address, front.https_port), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname=name) as tls,
+    ):
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := tls.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 404")
+    assert b"No such app" in data
