@@ -25,6 +25,7 @@ from slipway.cli.commands import (
     scheduler,
     setup,
     teams,
+    trust,
 )
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
@@ -88,6 +89,7 @@ for command in (
     auth.heroku_env,
     auth.heroku,
     auth.servers_list,
+    trust.trust,
     *accounts.COMMANDS,
     *authorizations.COMMANDS,
     *access.COMMANDS,
