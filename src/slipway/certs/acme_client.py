@@ -43,6 +43,7 @@ def _account_key(path: Path) -> JWKRSA:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_private(
             path,
             key.private_bytes(

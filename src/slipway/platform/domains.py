@@ -72,6 +72,8 @@ def _normalise(tx: Tx, hostname: str) -> str:
         raise InvalidParams(
             f"{hostname!r} is not a valid hostname; use a name like www.example.com."
         )
+    if host in tx.settings.platform_hosts:
+        raise InvalidParams(f"{host} is one of the platform's own hosts; use another name.")
     base = tx.settings.base_domain
     if host == base or host.endswith("." + base):
         raise InvalidParams(

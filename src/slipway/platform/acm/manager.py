@@ -86,7 +86,6 @@ class CertificateManager:
     # -- running --------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.files_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.write_files()
         self.platform.bus.subscribe(self._on_event)
         if self.issuer is not None:
@@ -161,6 +160,8 @@ class CertificateManager:
             certs = hosts.router_certificates(tx)
         entries = []
         keep: set[str] = set()
+        if certs:
+            self.files_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         for _id, names, fingerprint, cert_pem, key_pem in certs:
             cert_file = self.files_dir / f"{fingerprint}.crt"
             key_file = self.files_dir / f"{fingerprint}.key"
@@ -177,7 +178,7 @@ class CertificateManager:
                     "fingerprint": fingerprint,
                 }
             )
-        for path in self.files_dir.glob("*"):
+        for path in self.files_dir.glob("*") if self.files_dir.is_dir() else ():
             if path.name not in keep and path.suffix in (".crt", ".key"):
                 path.unlink(missing_ok=True)
         with self._lock:
