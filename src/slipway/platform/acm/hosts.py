@@ -357,10 +357,18 @@ def _endpoint_name(tx: Tx) -> str:
 
 def annotate(tx: Tx, items: list[views.Domain]) -> list[views.Domain]:
     """Domains with Heroku's acm_status, acm_status_reason and the certificate serving them."""
-    found = statuses(tx, [d.hostname for d in items])
-    names = dict(
-        tx.session.execute(select(TlsCertificateRow.id, TlsCertificateRow.name)).tuples().all()
-    )
+    found = statuses(tx, [d.hostname for d in items]) if tx.settings.acme else {}
+    if not found:
+        return items
+    wanted = [r.certificate_id for r in found.values() if r.certificate_id]
+    names: dict[str, str] = {}
+    if wanted:
+        rows = tx.session.execute(
+            select(TlsCertificateRow.id, TlsCertificateRow.name).where(
+                TlsCertificateRow.id.in_(wanted)
+            )
+        )
+        names = {cert_id: name for cert_id, name in rows}
     out = []
     for d in items:
         row = found.get(d.hostname)
