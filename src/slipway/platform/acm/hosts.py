@@ -368,7 +368,7 @@ def annotate(tx: Tx, items: list[views.Domain]) -> list[views.Domain]:
                 TlsCertificateRow.id.in_(wanted)
             )
         )
-        names = {cert_id: name for cert_id, name in rows}
+        names = {row.id: row.name for row in rows}
     out = []
     for d in items:
         row = found.get(d.hostname)
