@@ -74,7 +74,7 @@ def platform(tmp_path: Path, clock: Clock) -> Iterator[Platform]:
         acme=True,
         operator_cert_names=("*.example.com",),  # covers api., git., dashboard.
     )
-    yield Platform(store, settings, clock=clock)  # type: ignore[arg-type]
+    yield Platform(store, settings, clock=clock)
     store.dispose()
 
 
