@@ -4,6 +4,9 @@ failing validation that shows in acm_status while the old certificate keeps serv
 
 from __future__ import annotations
 
+import hashlib
+import socket
+import ssl
 from typing import Any
 
 import httpx
@@ -141,22 +144,51 @@ def test_a_short_lived_certificate_is_renewed(
     host = f"{name}.{DOMAIN}"
     wait_status(api, name, host, "cert issued")
     first = served(front, host)
+    # A kept-alive connection from before the renewal (to the API: an app without code
+    # answers with a page that closes the connection), whose certificate renews too...
+    api_host = f"api.{DOMAIN}"
+    served(front, api_host, 60)
+    ctx = ssl.create_default_context(cadata=front.roots)
+    raw = socket.create_connection((front.address, front.https_port), timeout=10)
+    kept = ctx.wrap_socket(raw, server_hostname=api_host)
+    kept_cert = hashlib.sha256(kept.getpeercert(binary_form=True) or b"").hexdigest()
+    request = f"GET /tls/info HTTP/1.1\r\nHost: {api_host}\r\n\r\n".encode()
+
+    def answer() -> bytes:
+        kept.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = kept.recv(65536)
+            assert chunk, "the router closed the kept-alive connection"
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length = next(
+            int(h.split(b":")[1]) for h in lines if h.lower().startswith(b"content-length")
+        )
+        while len(body) < length:
+            body += kept.recv(65536)
+        return lines[0]
+
+    assert answer().startswith(b"HTTP/1.1 ")
+
     # Pebble's certificates live VALIDITY seconds: renewal comes after two thirds of that.
-    renewed = eventually(
-        lambda: front.fingerprint(host) != first,
-        VALIDITY * 2,
-        "a renewed certificate",
-    )
+    def renewed_yet() -> bool:
+        assert answer().startswith(b"HTTP/1.1 200")  # (the old connection stays in use)
+        return front.fingerprint(host) != first and front.fingerprint(api_host) != kept_cert
+
+    renewed = eventually(renewed_yet, VALIDITY * 2, "a renewed certificate")
     assert renewed
     assert domain_of(api, name, host)["acm_status"] == "cert issued"
+    # ... is not dropped by the new certificate: it keeps its own and carries on.
+    assert answer().startswith(b"HTTP/1.1 200")
+    assert hashlib.sha256(kept.getpeercert(binary_form=True) or b"").hexdigest() == kept_cert
+    kept.close()
 
 
 def test_an_unknown_host_on_443_gets_the_default_certificate_and_no_such_app(
     domain_server: ServerProcess, front: Front
 ) -> None:
-    import socket
-    import ssl
-
     name = "nobody-here.example.test"
     with pytest.raises(ssl.SSLCertVerificationError):
         front.fingerprint(name)  # no certificate was issued for it: nothing trusted is served
