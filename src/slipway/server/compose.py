@@ -33,6 +33,7 @@ from slipway.server.data_dir import bootstrap, load_secret, router_token, tls_fi
 from slipway.server.listeners import listener, serve_together
 from slipway.server.parts import (
     build_platform,
+    check_public_ports,
     connect_logs,
     make_authoriser,
     start_addons,
@@ -93,6 +94,7 @@ def serve(config: ServerConfig) -> None:
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     data_dir = config.data_dir.expanduser().resolve()
+    check_public_ports(config)
     bootstrap(platform, config, data_dir)
     tls = tls_files(config, data_dir)
     secret = load_secret(data_dir)

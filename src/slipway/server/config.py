@@ -10,6 +10,7 @@ all of them (see `server/command.py`).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,20 @@ def default_data_dir() -> Path:
     if os.geteuid() == 0:
         return Path("/var/lib/slipway")
     return Path.home() / ".slipway"
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def parse_domain(text: str) -> str:
+    """`example.com`: a DNS name of two labels or more, no scheme, no port."""
+    name = text.strip().lower().rstrip(".")
+    labels = name.split(".")
+    if len(labels) < 2 or len(name) > 240 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(
+            f"{text!r} is not a domain name; give one like example.com (no scheme, no port)."
+        )
+    return name
 
 
 def default_router_workers() -> int:
@@ -78,9 +93,15 @@ class ServerConfig:
         "--domain",
         "Serve on a real domain: api.DOMAIN, git.DOMAIN, dashboard.DOMAIN, APP.DOMAIN, with "
         "ACME certificates, the router on --http-port/--https-port.",
+        parse=parse_domain,
+        metavar="DOMAIN",
     )
     apps_domain: str | None = option(
-        None, "--apps-domain", "With --domain: apps are APP.APPS_DOMAIN instead of APP.DOMAIN."
+        None,
+        "--apps-domain",
+        "With --domain: apps are APP.APPS_DOMAIN instead of APP.DOMAIN.",
+        parse=parse_domain,
+        metavar="DOMAIN",
     )
     http_port: int = option(80, "--http-port", "With --domain: the router's public HTTP port.")
     https_port: int = option(443, "--https-port", "With --domain: the router's public HTTPS port.")

@@ -278,6 +278,32 @@ def start_runtime(
     return manager
 
 
+def check_public_ports(config: ServerConfig) -> None:
+    """With --domain, say in one sentence if the router could not bind its public ports
+    for lack of privilege, before anything starts."""
+    if not config.domain or not config.run_router:
+        return
+    import errno
+    import socket
+
+    for port in config.router_ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind((config.router_bind, port))
+            except PermissionError:
+                raise click.ClickException(
+                    f"Port {port} needs root (or CAP_NET_BIND_SERVICE); run Slipway as root or "
+                    "choose --http-port/--https-port above 1023."
+                ) from None
+            except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    raise click.ClickException(
+                        f"This machine has no address {config.router_bind}; give --router-host "
+                        "one of its own (or 0.0.0.0)."
+                    ) from None
+                # In use: often our own router from before a restart, which is adopted.
+
+
 def start_router(
     config: ServerConfig, data_dir: Path, tls: TlsFiles, token: str
 ) -> RouterSupervisor | None:
