@@ -69,6 +69,7 @@ class CertificateManager:
         self._entries: list[dict[str, Any]] = []
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -155,7 +156,12 @@ class CertificateManager:
 
     def write_files(self) -> None:
         """Write every certificate the store holds where the router reads it, and forget
-        the files of certificates that are gone."""
+        the files of certificates that are gone. One writer at a time: a writer with an
+        older snapshot must not prune the files of a certificate just issued."""
+        with self._write_lock:
+            self._write_files()
+
+    def _write_files(self) -> None:
         with self.platform.tx() as tx:
             certs = hosts.router_certificates(tx)
         entries = []
