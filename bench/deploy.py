@@ -17,7 +17,13 @@ done by hand in the same run on the same machine: `bundle install --local`, `mvn
 (offline, Debian's repository, through Debian's launcher), `npm install`, and for Python a
 venv with the requirements.
 
+With --build-disk-cost, only what a build's capped disk (`--build-disk`, 2048 MB: an image
+made, mounted, the cache copied on and back) costs: the Flask app's warm code-change push on
+a server with the cap against the same push on a server without it (`--build-disk 0`),
+interleaved in the same run.
+
 Usage: .venv/bin/python bench/deploy.py [--runs 5] [--languages] [--only-languages]
+       .venv/bin/python bench/deploy.py --build-disk-cost [--runs 5]
 """
 
 from __future__ import annotations
@@ -188,12 +194,66 @@ def languages(work: Path, env: dict[str, str], runs: int) -> None:
         )
 
 
+def build_disk_cost(runs: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="slipway-bench-"))
+    work.chmod(0o755)
+    servers = {
+        "capped (--build-disk 2048)": ServerProcess(work / "capped"),
+        "uncapped (--build-disk 0)": ServerProcess(
+            work / "uncapped", extra_args=("--build-disk", "0")
+        ),
+    }
+    try:
+        repos: dict[str, tuple[Path, dict[str, str]]] = {}
+        for i, (label, server) in enumerate(servers.items()):
+            server.start()
+            home = work / f"home{i}"
+            home.mkdir()
+            env = env_for(home, server)
+            slipway_login(env, server.api_key)
+            repo = make_repo("flask", work / f"flask{i}", env)
+            run([slipway_bin(), "apps:create", f"bench-disk-{i}"], repo, env)
+            timed_push(repo, env)  # cold: fills the cache
+            repos[label] = (repo, env)
+        pushes: dict[str, list[Push]] = {label: [] for label in servers}
+        for n in range(runs):
+            for label, (repo, env) in repos.items():
+                commit(repo, env, empty=False, n=n)
+                pushes[label].append(timed_push(repo, env))
+        print(f"Build disk cost ({runs} runs each; flask code change, warm cache)")
+        for label, done in pushes.items():
+            print(f"  {label:28} {fmt(done)}")
+        capped, uncapped = (statistics.median(p.total for p in v) for v in pushes.values())
+        print(f"  ratio: capped / uncapped = {capped / uncapped:.2f}x (p50 of the whole push)")
+        # The build's own part (compile and pack: where the disk is made, used and dropped),
+        # without the release phase's dyno boot, which the disk does not touch.
+        capped, uncapped = (
+            statistics.median(p.phases["compile"] + p.phases["pack"] for p in v)
+            for v in pushes.values()
+        )
+        print(
+            f"  ratio: capped / uncapped = {capped / uncapped:.2f}x (p50 of compile + pack: "
+            f"{capped:.2f}s / {uncapped:.2f}s)"
+        )
+    finally:
+        for server in servers.values():
+            if server.proc is not None:
+                server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--languages", action="store_true", help="Also the language samples.")
     parser.add_argument("--only-languages", action="store_true", help="Only those.")
+    parser.add_argument(
+        "--build-disk-cost", action="store_true", help="Only the capped build disk's cost."
+    )
     args = parser.parse_args()
+    if args.build_disk_cost:
+        build_disk_cost(args.runs)
+        return
     work = Path(tempfile.mkdtemp(prefix="slipway-bench-"))
     work.chmod(0o755)
     server = ServerProcess(work / "data").start()

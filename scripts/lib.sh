@@ -54,7 +54,8 @@ ensure_venv() {
 # engines.node), Ruby and Bundler for heroku/ruby, a JDK and Maven for heroku/java,
 # PostgreSQL (initdb/pg_ctl for the embedded cluster, psql, pg_dump/pg_restore) and
 # redis-server/redis-cli for add-ons; iproute2 and nftables give each dyno its own
-# network namespace and its rules, e2fsprogs (mkfs.ext4) the size-capped disk of each dyno;
+# network namespace and its rules, e2fsprogs (mkfs.ext4) the size-capped disk of each dyno
+# and build, rsync keeping a build's cache (unchanged files as hard links);
 # and the marketplace's servers: MariaDB
 # (mariadb-install-db, mariadbd, mariadb-dump), RabbitMQ, memcached with SASL (saslpasswd2
 # from sasl2-bin, the PLAIN mechanism from libsasl2-modules); installing mariadb-server or
@@ -65,7 +66,7 @@ ensure_venv() {
 # samples build offline from /usr/share/maven-repo through maven-debian-helper).
 ensure_platform_packages() {
     local pkgs=(git bubblewrap python3-venv patchelf postgresql postgresql-client redis-server redis-tools
-        iproute2 nftables e2fsprogs
+        iproute2 nftables e2fsprogs rsync
         pebble strace libnss3-tools
         mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin libsasl2-modules
         ruby bundler ruby-sinatra puma ruby-rails

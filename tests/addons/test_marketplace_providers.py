@@ -5,7 +5,9 @@ Each runs on the server the platform would embed under its data dir, and the
 MariaDB and RabbitMQ ones also on the machine's own server through an admin URL
 (MariaDB root on 127.0.0.1:3306, RabbitMQ's management API on 127.0.0.1:15672).
 A "crash of the platform" is a provider object dropped without `stop()`: its
-servers keep running, and a new provider on the same data dir must adopt them.
+servers keep running, and a new provider on the same data dir must adopt them. The
+embedded servers run as the server runs them with a dyno network: on 127.0.0.1 and on
+the bridge's address (BRIDGE here), which their URLs name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime as dt
 import random
 import shutil
 import smtplib
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -49,6 +52,9 @@ from slipway.tls import TlsFiles, ensure_certificates
 from tests.addons.helpers import assert_one_sentence
 
 MACHINE_MARIADB = "mysql://root@127.0.0.1:3306/"
+# The dyno bridge's address the embedded servers also listen on and name in their URLs
+# (AddonSettings.listen_host): another loopback address here, which Linux routes to lo.
+BRIDGE = "127.0.0.2"
 MACHINE_RABBITMQ = "http://guest:guest@127.0.0.1:15672/"
 
 
@@ -86,7 +92,7 @@ def _mysql(url: str, **kwargs: Any) -> pymysql.Connection[Any]:
 
 @pytest.fixture(scope="module")
 def maria(home: tuple[Path, TlsFiles]) -> Iterator[MysqlProvider]:
-    provider = MysqlProvider(home[0], AddonSettings(mysql_ports=_ports()))
+    provider = MysqlProvider(home[0], AddonSettings(mysql_ports=_ports(), listen_host=BRIDGE))
     yield provider
     for resource_id in provider.resource_ids():
         provider.deprovision(resource_id)
@@ -98,10 +104,14 @@ def test_mariadb_embedded_database_per_add_on(maria: MysqlProvider, home: tuple[
     two = maria.provision("jawsdb-two", MARIA.default_plan, {})
     url = one.config["URL"]
     assert url.startswith("mysql://")
-    assert "@127.0.0.1:" in url
+    assert f"@{BRIDGE}:" in url
     with _mysql(url) as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE notes (body VARCHAR(20))")
         cur.execute("INSERT INTO notes VALUES ('kept')")
+    # The platform's own side (backups, the provider) still reaches it on 127.0.0.1.
+    with _mysql(url.replace(f"@{BRIDGE}:", "@127.0.0.1:")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT body FROM notes")
+        assert cur.fetchall() == (("kept",),)
     # Another add-on's user cannot reach this database, nor any other.
     other_db = urllib.parse.urlsplit(url).path.lstrip("/")
     with _mysql(two.config["URL"]) as conn, conn.cursor() as cur:
@@ -109,7 +119,7 @@ def test_mariadb_embedded_database_per_add_on(maria: MysqlProvider, home: tuple[
             cur.execute(f"SELECT * FROM `{other_db}`.notes")
         cur.execute("SHOW DATABASES")
         assert other_db not in {row[0] for row in cur.fetchall()}
-    # TLS with the platform's CA, the server's name verified.
+    # TLS with the platform's CA, the server's name (the bridge address) verified.
     ca = home[0] / "addons" / "mysql" / "server" / "tls" / "ca.crt"
     parts = urllib.parse.urlsplit(url)
     tls = subprocess.run(
@@ -296,13 +306,19 @@ def test_rabbitmq_admin_url_vhost_per_add_on_with_enforced_limits(
 
 
 def test_rabbitmq_embedded_keeps_messages_across_restarts(home: tuple[Path, Any]) -> None:
-    settings = AddonSettings(rabbitmq_ports=_ports())
+    settings = AddonSettings(rabbitmq_ports=_ports(), listen_host=BRIDGE)
     provider = RabbitProvider(home[0], settings)
     made = provider.provision("cloudamqp-embedded", AMQP.default_plan, {})
     try:
         user, password, vhost = _login(made.config["URL"])
         api_url = provider.embedded.broker().api
-        assert urllib.parse.urlsplit(made.config["URL"]).port == provider.embedded.ports()[0]
+        amqp = urllib.parse.urlsplit(made.config["URL"])
+        assert (amqp.hostname, amqp.port) == (BRIDGE, provider.embedded.ports()[0])
+        # AMQP answers there (and on 127.0.0.1): the protocol header gets connection.start.
+        for host in (BRIDGE, "127.0.0.1"):
+            with socket.create_connection((host, amqp.port), timeout=5) as conn:
+                conn.sendall(b"AMQP\x00\x00\x09\x01")
+                assert conn.recv(7)[:3] == b"\x01\x00\x00", host  # a method frame, channel 0
         with _api(api_url, user, password) as api:
             assert api.put(f"/queues/{vhost}/jobs", json={"durable": True}).status_code == 201
             sent = api.post(
@@ -346,14 +362,17 @@ def _cache(config: dict[str, str], password: str | None = None) -> Any:
 def test_memcached_sasl_per_add_on_survives_restarts(home: tuple[Path, Any]) -> None:
     if shutil.which("memcached") is None or shutil.which("saslpasswd2") is None:
         pytest.skip("memcached and saslpasswd2 are not installed (memcached, sasl2-bin)")
-    settings = AddonSettings(memcached_ports=_ports())
+    settings = AddonSettings(memcached_ports=_ports(), listen_host=BRIDGE)
     provider = MemcachedProvider(home[0], settings)
     one = provider.provision("memcachier-one", MEMCACHIER.default_plan, {})
     two = provider.provision("memcachier-two", MEMCACHIER.default_plan, {})
     try:
         assert set(one.config) == {"SERVERS", "USERNAME", "PASSWORD"}
+        assert one.config["SERVERS"].startswith(f"{BRIDGE}:")
         assert _cache(one.config).set("greeting", "hello")
         assert _cache(one.config).get("greeting") == "hello"
+        on_loopback = dict(one.config, SERVERS=one.config["SERVERS"].replace(BRIDGE, "127.0.0.1"))
+        assert _cache(on_loopback).get("greeting") == "hello"
         # Its own credentials only: the other add-on's, or a wrong password, are refused.
         wrong = dict(one.config, USERNAME=two.config["USERNAME"], PASSWORD=two.config["PASSWORD"])
         with pytest.raises(bmemcached.exceptions.MemcachedException, match="Auth failure"):
@@ -417,7 +436,11 @@ def mail(home: tuple[Path, TlsFiles]) -> Iterator[tuple[MailProvider, Smarthost,
     relay.start()
     provider = MailProvider(
         home[0],
-        AddonSettings(smtp_ports=(low, low + 40), smtp_relay=f"smtp://127.0.0.1:{low + 50}"),
+        AddonSettings(
+            smtp_ports=(low, low + 40),
+            smtp_relay=f"smtp://127.0.0.1:{low + 50}",
+            listen_host=BRIDGE,
+        ),
     )
     yield provider, sink, home[1]
     for resource_id in provider.resource_ids():
@@ -445,7 +468,10 @@ def test_mail_starttls_auth_dkim_inbox_and_relay(
     made = provider.provision("mail-one", MAIL.default_plan, {})
     config = made.config
     assert config["URL"].startswith("smtp://")
-    assert config["URL"].endswith(f":{config['PORT']}")
+    assert config["URL"].endswith(f"@{BRIDGE}:{config['PORT']}")
+    assert config["SERVER"] == BRIDGE
+    with smtplib.SMTP("127.0.0.1", int(config["PORT"]), timeout=10) as loopback:
+        assert loopback.ehlo()[0] == 250
     assert MAIL.attachments == ("SMTP", "MAILGUN_SMTP")
     # AUTH only after STARTTLS, and only with the add-on's own password.
     with smtplib.SMTP(config["SERVER"], int(config["PORT"]), timeout=10) as plain:

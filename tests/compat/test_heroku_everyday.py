@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.compat.conftest import DeployedApp, HerokuCli
+from tests.compat.text import flat
 from tests.conftest import unique_name
 
 pytestmark = pytest.mark.heroku_cli
@@ -32,11 +33,16 @@ def test_stack_regions_teams_and_app_info(cli: HerokuCli, django_app: DeployedAp
     )
     other = cli("stack:set", "heroku-20", "-a", app)
     assert other.returncode == 2
-    assert "Stack 'heroku-20' is not available here; use heroku-24." in other.stderr
+    assert "Stack 'heroku-20' is not available here; use heroku-24." in flat(other.stderr)
     assert re.search(r"us\s+This Slipway server\s+Common Runtime", cli.ok("regions").stdout)
     assert json.loads(cli.ok("regions", "--json").stdout)[0]["name"] == "us"
-    assert "Team" in cli.ok("teams").stdout
-    assert json.loads(cli.ok("teams", "--json").stdout) == []
+    # The shared server holds other tests' teams too: look for one made here.
+    team = unique_name("eteam")[:30]
+    with cli.server.client() as api:
+        assert api.post("/teams", json={"name": team}).status_code == 201
+    assert re.search(rf"{team}\s+admin", cli.ok("teams").stdout)
+    mine = [t for t in json.loads(cli.ok("teams", "--json").stdout) if t["name"] == team]
+    assert [(t["role"], t["type"]) for t in mine] == [("admin", "team")]
     extended = cli.ok("apps:info", "-x", "-a", app).stdout
     assert "--- Extended Information ---" in extended
     assert "slug_commit:" in extended
@@ -96,7 +102,7 @@ def test_labs_runtime_dyno_metadata_and_preboot(cli: HerokuCli, django_app: Depl
         cli.ok("features:enable", "preboot", "-a", app)
     unknown = cli("labs:enable", "warp-drive", "-a", app)
     assert unknown.returncode == 2
-    assert "Couldn't find that feature (warp-drive); the features here are" in unknown.stderr
+    assert "Couldn't find that feature (warp-drive); the features here are" in flat(unknown.stderr)
 
 
 def test_ps_type_config_edit_and_domains_wait(cli: HerokuCli, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.compat.conftest import HerokuCli
+from tests.compat.text import flat
 from tests.conftest import unique_name
 
 pytestmark = pytest.mark.heroku_cli
@@ -60,5 +61,5 @@ def test_maxmemory_and_timeout(cli: HerokuCli, redis_app: str) -> None:
     assert "set to 60 seconds" in timeout
     bad = cli("redis:maxmemory", "--policy", "sometimes", "-a", redis_app)
     assert bad.returncode != 0
-    assert "The maxmemory policy 'sometimes' does not exist; use one of" in bad.stderr
+    assert "The maxmemory policy 'sometimes' does not exist; use one of" in flat(bad.stderr)
     assert "Error ID: invalid_params" in bad.stderr

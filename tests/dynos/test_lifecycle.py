@@ -212,7 +212,8 @@ def test_new_dynos_that_never_bind_leave_the_old_ones_serving(
     )
     assert dynos.ports() == {"web.1": port}
     assert dynos.get("web.1")["release"] == "v2"
-    assert dynos.states() == ["web.1:up"]
+    # The new release's dyno that never bound is on its way out; v2's stays up throughout.
+    dynos.wait(lambda: dynos.states() == ["web.1:up"], timeout=10, what="v3's web.1 to go")
     # A crash during boot fails the same way, and a fix afterwards deploys normally.
     dynos.config(NO_BIND=None, CRASH_ON_BOOT="1")
     dynos.wait(lambda: dynos.releases()[-1]["status"] == "failed", what="v4 to fail")

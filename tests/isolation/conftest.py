@@ -1,6 +1,7 @@
-"""One server whose dynos have small disks, two deployed apps of tests/apps/escape (the
-attacker and its neighbour, the victim), each with a redis add-on, and a way to measure
-the victim's latency through the router while the attacker misbehaves."""
+"""One server whose dynos and builds have small disks, two deployed apps of
+tests/apps/escape (the attacker and its neighbour, the victim), each with a redis add-on,
+and a way to measure the victim's latency through the router while the attacker
+misbehaves."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from tests.dynos.conftest import Dynos, wait_for
 from tests.support import ServerProcess, slipway_login
 
 DISK_MB = 64
+BUILD_DISK_MB = 48
 
 
 @dataclass
@@ -147,7 +149,10 @@ def escape_server() -> Iterator[ServerProcess]:
     # Not under pytest's 0700 tmp dir: the embedded servers run as their own OS users.
     root = Path(tempfile.mkdtemp(prefix="slipway-escape-"))
     root.chmod(0o711)
-    server = ServerProcess(root / "data", extra_args=("--dyno-disk", str(DISK_MB))).start()
+    server = ServerProcess(
+        root / "data",
+        extra_args=("--dyno-disk", str(DISK_MB), "--build-disk", str(BUILD_DISK_MB)),
+    ).start()
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
@@ -190,7 +195,12 @@ def escape_apps(
             api.delete(f"/apps/{app.name}")
 
 
-def redis_port(app: App) -> int:
-    match = re.search(r":(\d+)$", app.config()["REDIS_URL"])
-    assert match, app.config()["REDIS_URL"]
-    return int(match[1])
+def redis_ports(app: App) -> list[int]:
+    """The app's Redis add-on ports: plain (REDIS_URL) and TLS (REDIS_TLS_URL)."""
+    config = app.config()
+    ports = []
+    for var in ("REDIS_URL", "REDIS_TLS_URL"):
+        match = re.search(r":(\d+)$", config[var])
+        assert match, config[var]
+        ports.append(int(match[1]))
+    return ports

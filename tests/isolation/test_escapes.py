@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.isolation.conftest import DISK_MB, App, Latency, redis_port
+from tests.isolation.conftest import DISK_MB, App, Latency, redis_ports
 from tests.support import ServerProcess
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dyno isolation needs root")
@@ -80,7 +80,7 @@ def test_a_dyno_reaches_its_own_addon_and_the_outside_and_nothing_else(
     attacker, victim = escape_apps
     bridge = attacker.config()["REDIS_URL"].rsplit("@", 1)[1].split(":")[0]
     v_host, v_port = victim.web()
-    own, theirs = redis_port(attacker), redis_port(victim)
+    own, theirs = redis_ports(attacker), redis_ports(victim)
     platform_ports = {
         escape_server.port,
         escape_server.git_port,
@@ -89,14 +89,16 @@ def test_a_dyno_reaches_its_own_addon_and_the_outside_and_nothing_else(
         escape_server.router_tls_port,
     }
     assert platform_ports <= host_listening_ports()
-    ports = sorted(host_listening_ports() | {canary, v_port, own, theirs})
+    ports = sorted(host_listening_ports() | {canary, v_port, *own, *theirs})
     opened = attacker.scan([*host_addresses(), v_host], ports)
-    assert opened == [f"{bridge}:{own}"]
+    # Its own add-on, plain and TLS, on the bridge: nothing else.
+    assert opened == [f"{bridge}:{port}" for port in sorted(own)]
     # The control: the canary does answer on the host's addresses, from the host.
     for address in host_addresses():
         socket.create_connection((address, canary), timeout=2).close()
     # The victim's add-on and dyno port, by name, and the cloud metadata service.
-    for host, port in ((bridge, theirs), (v_host, v_port), ("169.254.169.254", 80)):
+    targets = [*((bridge, port) for port in theirs), (v_host, v_port), ("169.254.169.254", 80)]
+    for host, port in targets:
         outcome = attacker.attempt("connect", host, port)
         assert outcome["denied"], (host, port, outcome)
     # The outside world (here: the package registry builds use) is reachable through NAT.

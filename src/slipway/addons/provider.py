@@ -229,6 +229,15 @@ class AddonSettings:
     # Settings for third-party providers, by convention "<provider>.<key>".
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
 
+    def listen_addresses(self) -> list[str]:
+        """Where an embedded add-on server listens: 127.0.0.1, and `listen_host` besides."""
+        extra = self.listen_host
+        return ["127.0.0.1", extra] if extra and extra != "127.0.0.1" else ["127.0.0.1"]
+
+    def url_host(self) -> str:
+        """The host the URLs of an embedded add-on server name: `listen_host`, else 127.0.0.1."""
+        return self.listen_host or "127.0.0.1"
+
 
 @runtime_checkable
 class Provider(Protocol):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slipway.builder.buildpack_resolver import BUILTINS, BuildpackResolver, ResolvedBuildpack
+from slipway.builder.disk import copy_tree, is_out_of_space, out_of_space_message
 from slipway.builder.errors import BuildError, CompileFailed, NoBuildpackDetected, ProcfileError
 from slipway.builder.procfile import parse_procfile
 from slipway.builder.release_info import ReleaseInfo, parse_release
@@ -36,6 +37,10 @@ DEFAULT_MEMORY_MB = 4096
 DEFAULT_PIDS = 4096
 DEFAULT_TIMEOUT = 25 * 60
 DETECT_TIMEOUT = 60
+# Free space under which a build's disk counts as full (its last writes got ENOSPC).
+_FULL_BYTES = 4 * 1024 * 1024
+# How a failing compile says it ran out: strerror(ENOSPC) (C, Python, Java), Node.js's code.
+_OUT_OF_SPACE = ("No space left on device", "ENOSPC")
 # Config vars never handed to a buildpack: they would change how the build itself runs.
 _RESERVED_ENV = {"PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH"}
 
@@ -67,6 +72,13 @@ class BuildRequest:
     # Processes and threads; CPUs at most (None: the machine's, less half a CPU for the rest).
     pids: int | None = DEFAULT_PIDS
     cpus: float | None = None
+    # The build's capped disk (`builder/disk.py`): its size (0: uncapped), the namespace
+    # its sandboxes enter to see it, and the /tmp on it.
+    disk_mb: int = 0
+    mountns: Path | None = None
+    tmp_dir: Path | None = None
+    # Where the source is unpacked first, on the host (`disk.Workspace.stage_dir`).
+    stage_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -104,13 +116,28 @@ class BuildRunner:
         self.supplier = supplier
 
     def run(self, req: BuildRequest, emit: Emit) -> BuildOutcome:
+        try:
+            return self._run(req, emit)
+        except OSError as exc:
+            # Unpacking the source, writing config vars, staging buildpacks: on the disk too.
+            if req.disk_mb and is_out_of_space(exc):
+                raise CompileFailed(out_of_space_message(req.disk_mb)) from exc
+            raise
+
+    def _run(self, req: BuildRequest, emit: Emit) -> BuildOutcome:
         build_dir = req.work_dir / "app"
         env_dir = req.work_dir / "env"
         bp_root = req.work_dir / "buildpacks"
         for d in (env_dir, bp_root, req.cache_dir):
             d.mkdir(parents=True, exist_ok=True)
-        extract_source(req.source, build_dir)
-        apply_slugignore(build_dir)
+        if req.stage_dir is not None:
+            extract_source(req.source, req.stage_dir)
+            apply_slugignore(req.stage_dir)
+            copy_tree(req.stage_dir, build_dir)
+            shutil.rmtree(req.stage_dir)
+        else:
+            extract_source(req.source, build_dir)
+            apply_slugignore(build_dir)
         for key, value in req.config.items():
             (env_dir / key).write_text(value)
 
@@ -224,13 +251,22 @@ class _Context:
                 self.own(path)
 
     def own(self, root: Path) -> None:
-        """Hand a tree to the app's uid, so the unprivileged build can write it."""
+        """Hand a tree to the app's uid, so the unprivileged build can write it.
+
+        What it owns already is left alone: on a build disk the cache is an overlay, where
+        a chown would copy each file up (onto the disk, against its cap)."""
         if self.uid is None:
             return
-        os.chown(root, self.uid, self.uid)
+        uid = self.uid
+        stat = os.stat(root)
+        if stat.st_uid != uid or stat.st_gid != uid:
+            os.chown(root, uid, uid)
         for dirpath, dirnames, filenames in os.walk(root):
             for n in dirnames + filenames:
-                os.lchown(os.path.join(dirpath, n), self.uid, self.uid)
+                path = os.path.join(dirpath, n)
+                stat = os.lstat(path)
+                if stat.st_uid != uid or stat.st_gid != uid:
+                    os.lchown(path, uid, uid)
 
     def stage(
         self, bp: ResolvedBuildpack, index: int, root: Path
@@ -286,6 +322,8 @@ class _Context:
                 cpu_quota=self.req.cpus or max(1.0, (os.cpu_count() or 1) - 0.5),
             ),
             timeout=timeout,
+            tmp=self.req.tmp_dir,
+            mountns=self.req.mountns,
         )
         try:
             return self.sandbox.run(spec, emit)
@@ -321,8 +359,35 @@ class _Context:
             shlex.quote(a) for a in (self.layout.build, self.layout.cache, self.layout.env)
         )
         script = f"{sources}exec {shlex.quote(self._bp(path) + '/bin/compile')} {args}"
-        if self._run(script, emit, self.req.timeout) != 0:
+        said_full = False
+
+        def watch(line: str) -> None:
+            nonlocal said_full
+            said_full = said_full or any(m in line for m in _OUT_OF_SPACE)
+            emit(line)
+
+        if self._run(script, watch, self.req.timeout) != 0:
+            # Full now, or said so before it cleaned up after itself.
+            if said_full and self.req.disk_mb:
+                raise CompileFailed(out_of_space_message(self.req.disk_mb))
+            self.check_disk()
             raise CompileFailed(f"Push rejected, failed to compile {name} app.")
+        # A compile that ignored its write errors still filled the disk: its slug is cut short.
+        self.check_disk()
+
+    def check_disk(self) -> None:
+        if self.full():
+            raise CompileFailed(out_of_space_message(self.req.disk_mb))
+
+    def full(self) -> bool:
+        """Whether the build's disk is (as good as) full."""
+        if not self.req.disk_mb:
+            return False
+        try:
+            stat = os.statvfs(self.req.work_dir)
+        except OSError:
+            return False
+        return stat.f_bavail * stat.f_frsize < _FULL_BYTES or stat.f_favail == 0
 
     def release(self, path: Path, emit: Emit) -> ReleaseInfo:
         if not (path / "bin" / "release").is_file():

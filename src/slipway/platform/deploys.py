@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slipway.builder.disk import BuildDisks
 from slipway.builder.errors import BuildError
 from slipway.builder.runner import BuildRequest, BuildRunner
 from slipway.options import option
@@ -58,6 +59,13 @@ class DeployOptions:
     )
     build_timeout: float = option(
         25 * 60, "--build-timeout", "Seconds a buildpack's compile may take.", min=1
+    )
+    build_disk_mb: int = option(
+        2048,
+        "--build-disk",
+        "MB a build may write: its build directory, its cache and /tmp, on a disk of its "
+        "own (0: no cap).",
+        min=0,
     )
     # Slugs packed this recently are never collected: their release may not exist yet.
     slug_grace: float = option(3600.0, "--slug-grace", hidden=True, min=0)
@@ -134,6 +142,8 @@ class Deployer:
             (data_dir / shared).mkdir(parents=True, exist_ok=True)
             (data_dir / shared).chmod(0o711)
         (data_dir / "sources").mkdir(parents=True, exist_ok=True)
+        # Also removes what builds of a crashed server left in work/.
+        self.disks = BuildDisks(data_dir / "work", self.options.build_disk_mb)
 
     # -- build output ---------------------------------------------------------
 
@@ -285,29 +295,37 @@ class Deployer:
             with self.platform.tx() as tx:
                 # Config may have changed while the build waited for the lock.
                 current = builds.start_context_config(tx, ctx.app_id)
-            outcome = self.runner.run(
-                BuildRequest(
-                    source=source,
-                    work_dir=work,
-                    cache_dir=self.data_dir / "cache" / ctx.app_id,
-                    buildpacks=ctx.buildpacks,
-                    config=current,
-                    stack=ctx.stack,
-                    source_version=ctx.source_version,
-                    uid=ctx.uid,
-                    memory_mb=self.options.build_memory_mb,
-                    timeout=self.options.build_timeout,
-                    pids=self.options.build_pids,
-                    cpus=self.options.build_cpus or None,
-                ),
-                out,
-            )
-            out("")
-            out("-----> Compressing...")
-            try:
-                packed = self.slugs.pack(outcome.build_dir)
-            except SlugError as exc:
-                raise BuildError(str(exc)) from exc
+            cache = self.data_dir / "cache" / ctx.app_id
+            # The build's disk lasts until its slug is packed and its cache kept.
+            with self.disks.workspace(work, cache, ctx.uid, out) as space:
+                outcome = self.runner.run(
+                    BuildRequest(
+                        source=source,
+                        work_dir=space.work_dir,
+                        cache_dir=space.cache_dir,
+                        buildpacks=ctx.buildpacks,
+                        config=current,
+                        stack=ctx.stack,
+                        source_version=ctx.source_version,
+                        uid=ctx.uid,
+                        memory_mb=self.options.build_memory_mb,
+                        timeout=self.options.build_timeout,
+                        pids=self.options.build_pids,
+                        cpus=self.options.build_cpus or None,
+                        disk_mb=space.size_mb,
+                        mountns=space.mountns,
+                        tmp_dir=space.tmp_dir,
+                        stage_dir=space.stage_dir,
+                    ),
+                    out,
+                )
+                out("")
+                out("-----> Compressing...")
+                try:
+                    packed = self.slugs.pack(outcome.build_dir)
+                except SlugError as exc:
+                    raise BuildError(str(exc)) from exc
+                space.keep_cache(out)
             out(f"       Done: {packed.size / (1024 * 1024):.1f}M")
             if packed.size > SOFT_LIMIT:
                 out(" !     Warning: the slug is over 300 MB; consider a .slugignore file.")
@@ -375,7 +393,8 @@ class Deployer:
 
     def forget_app(self, app_id: str, build_ids: list[str]) -> None:
         """After an app is destroyed: its build cache, repository and build logs go too."""
-        shutil.rmtree(self.data_dir / "cache" / app_id, ignore_errors=True)
+        for name in (app_id, f"{app_id}.new", f"{app_id}.old"):  # .new/.old: a swap cut short
+            shutil.rmtree(self.data_dir / "cache" / name, ignore_errors=True)
         repositories = self.platform.ports.repositories
         if repositories is not None:  # unwired only where no git server keeps repositories
             repositories.remove(app_id)

@@ -112,6 +112,9 @@ class SandboxSpec:
     tmp: Path | None = None
     # Enter this network namespace (a bind-mounted nsfs file) before bwrap starts.
     netns: Path | None = None
+    # Enter this mount namespace (`/proc/PID/ns/mnt`) before bwrap starts: a build's,
+    # where its capped disk is mounted (`builder/disk.py`).
+    mountns: Path | None = None
     # An inherited descriptor holding a seccomp program (`runtime/seccomp.py`).
     seccomp_fd: int | None = None
     # An inherited descriptor bwrap reads its options from (`bwrap --args`), NUL-separated.
@@ -302,20 +305,36 @@ def remove_leftover_cgroups(prefix: str) -> int:
     return removed
 
 
-def make_disk_image(image: Path, size_mb: int, uid: int, mkfs: str = "mkfs.ext4") -> None:
-    """A sparse ext4 image holding `upper/` (the uid's), `work/` and `tmp/` (1777).
+# What a dyno's disk holds: the overlay's upper layer (the app's uid's), its work
+# directory, and /tmp. A build's holds /tmp only (its runner makes the rest).
+DYNO_DISK_DIRS: tuple[tuple[str, int, bool], ...] = (
+    ("upper", 0o755, True),
+    ("work", 0o700, False),
+    ("tmp", 0o1777, False),
+)
+
+
+def make_disk_image(
+    image: Path,
+    size_mb: int,
+    uid: int,
+    mkfs: str = "mkfs.ext4",
+    dirs: Sequence[tuple[str, int, bool]] = DYNO_DISK_DIRS,
+) -> None:
+    """A sparse ext4 image holding `dirs` (name, mode, owned by `uid`): for a dyno
+    `upper/` (the uid's), `work/` and `tmp/` (1777).
 
     It takes no room until written to, and formats in milliseconds (no journal:
-    the layer is thrown away with the dyno anyway)."""
+    the layer is thrown away with the dyno or the build anyway)."""
     staging = image.with_name(image.name + ".d")
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / "upper").mkdir(parents=True)
-    (staging / "work").mkdir()
-    (staging / "tmp").mkdir()
-    os.chown(staging / "upper", uid, uid)
-    (staging / "upper").chmod(0o755)
-    (staging / "work").chmod(0o700)
-    (staging / "tmp").chmod(0o1777)
+    staging.mkdir(parents=True)
+    staging.chmod(0o755)
+    for name, mode, owned in dirs:
+        (staging / name).mkdir()
+        if owned:
+            os.chown(staging / name, uid, uid)
+        (staging / name).chmod(mode)
     with image.open("wb") as fh:
         fh.truncate(size_mb * 1024 * 1024)
     try:
@@ -333,7 +352,7 @@ def make_disk_image(image: Path, size_mb: int, uid: int, mkfs: str = "mkfs.ext4"
         shutil.rmtree(staging, ignore_errors=True)
     if done.returncode != 0:
         image.unlink(missing_ok=True)
-        raise SandboxError(f"cannot make the dyno's disk: {done.stderr.strip() or done.stdout}")
+        raise SandboxError(f"cannot make the disk image: {done.stderr.strip() or done.stdout}")
 
 
 # $0 is the colon-separated list of cgroup.procs files to join.
@@ -428,9 +447,11 @@ def build_argv(
                 str(ov.work),
                 str(ov.merged),
             ]
-    if spec.netns is not None:
-        # Joined as root, before bwrap: the sandbox cannot leave it (no CAP_SYS_ADMIN).
-        argv += ["nsenter", f"--net={spec.netns}"]
+    if spec.netns is not None or spec.mountns is not None:
+        # Joined as root, before bwrap: the sandbox cannot leave them (no CAP_SYS_ADMIN).
+        argv += ["nsenter"]
+        argv += [f"--mount={spec.mountns}"] if spec.mountns is not None else []
+        argv += [f"--net={spec.netns}"] if spec.netns is not None else []
     if not caps.isolated:
         return argv + list(spec.argv)
     assert caps.bwrap is not None

@@ -1,6 +1,7 @@
 """slipway-mail: Slipway's own mail service, an SMTP login and an inbox per add-on.
 
-One submission server (aiosmtpd, inside the platform) on 127.0.0.1 with
+One submission server (aiosmtpd, inside the platform) on 127.0.0.1 and the dyno
+bridge's address (`listen_host`, which `SMTP_SERVER` names) with
 STARTTLS (a certificate from the platform's CA) and AUTH. Apps read `SMTP_URL`
 (`smtp://LOGIN:PASSWORD@HOST:PORT`), `SMTP_SERVER`/`_PORT`/`_LOGIN`/`_PASSWORD`
 and the same under `MAILGUN_SMTP_*`, the names apps written for Mailgun read.

@@ -45,8 +45,6 @@ from slipway.tls import addon_certificate
 
 log = logging.getLogger("slipway.addons.mail")
 
-HOST = "127.0.0.1"
-
 
 class MailProvider:
     """The slipway-mail provider (`SupportsInbox`: `self.inbox` is the add-ons' inboxes)."""
@@ -104,9 +102,10 @@ class MailProvider:
     def _config(self, state: Mapping[str, Any]) -> dict[str, str]:
         port = str(self.port())
         login, password = state["login"], state["password"]
+        host = self.settings.url_host()
         return {
-            "URL": f"smtp://{urllib.parse.quote(login, safe='')}:{password}@{HOST}:{port}",
-            "SERVER": HOST,
+            "URL": f"smtp://{urllib.parse.quote(login, safe='')}:{password}@{host}:{port}",
+            "SERVER": host,
             "PORT": port,
             "LOGIN": login,
             "PASSWORD": password,
@@ -115,7 +114,8 @@ class MailProvider:
     # -- the submission server
 
     def _tls_context(self) -> ssl.SSLContext:
-        chain, key = addon_certificate(self.data_dir, self.root / "ca", ["localhost", HOST])
+        hosts = ["localhost", *self.settings.listen_addresses()]
+        chain, key = addon_certificate(self.data_dir, self.root / "ca", hosts)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         with tempfile.TemporaryDirectory() as tmp:
             cert_file, key_file = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
@@ -137,14 +137,16 @@ class MailProvider:
                     self.settings.smtp_ports, set(), "slipway-mail's submission server"
                 )
                 write_json(server_state, {"port": port})
-            if not port_is_free(port):
+            if not all(port_is_free(port, host) for host in self.settings.listen_addresses()):
                 raise PortInUse(
                     f"Port {port}, kept for slipway-mail, is in use by another program; stop "
                     "that program and start Slipway again.",
                     port,
                 )
             handler = Handler(self.accounts, self._accept, self.inbox.sent_within)
-            server = SubmissionServer(handler, port, self._tls_context())
+            server = SubmissionServer(
+                handler, self.settings.listen_addresses(), port, self._tls_context()
+            )
             try:
                 server.start()
             except Exception as exc:
@@ -156,7 +158,11 @@ class MailProvider:
                 self._relay = Relay(
                     Smarthost.parse(self.settings.smtp_relay), self.inbox.set_status
                 )
-            log.info("slipway-mail accepts mail on %s:%d", HOST, port)
+            log.info(
+                "slipway-mail accepts mail on %s, port %d",
+                " and ".join(self.settings.listen_addresses()),
+                port,
+            )
 
     def _accept(
         self, resource_id: str, mail_from: str, recipients: list[str], content: bytes, now: datetime
@@ -220,7 +226,7 @@ class MailProvider:
         return [
             ("Plan", plan.human_name),
             ("Status", "Available" if self._server is not None else "Not running"),
-            ("Server", f"{HOST}:{self.port()} (STARTTLS, AUTH PLAIN/LOGIN)"),
+            ("Server", f"{self.settings.url_host()}:{self.port()} (STARTTLS, AUTH PLAIN/LOGIN)"),
             ("Login", state["login"]),
             ("Sent This Hour", f"{sent}/{limits.per_hour}"),
             ("Max Message Size", f"{limits.max_bytes // (1024 * 1024)} MB"),

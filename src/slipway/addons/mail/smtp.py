@@ -152,13 +152,31 @@ def sender_domain(mail_from: str, content: bytes) -> str | None:
     return None
 
 
-class SubmissionServer:
-    """aiosmtpd's Controller on its own thread and event loop."""
+class _Controller(Controller):
+    """aiosmtpd's Controller, listening on several addresses (one server, one event loop):
+    asyncio's create_server takes a list of hosts; `hostname`, the first, is the one the
+    Controller connects to when it checks that the server started."""
 
-    def __init__(self, handler: Handler, port: int, context: ssl.SSLContext) -> None:
-        self.controller = Controller(
+    def __init__(self, handler: Handler, hosts: list[str], **kwargs: Any) -> None:
+        super().__init__(handler, hostname=hosts[0], **kwargs)
+        self.hosts = hosts
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker, host=self.hosts, port=self.port, ssl=self.ssl_context
+        )
+
+
+class SubmissionServer:
+    """aiosmtpd's Controller on its own thread and event loop, on `hosts` (127.0.0.1 and
+    the dyno bridge's address)."""
+
+    def __init__(
+        self, handler: Handler, hosts: list[str], port: int, context: ssl.SSLContext
+    ) -> None:
+        self.controller = _Controller(
             handler,
-            hostname="127.0.0.1",
+            hosts,
             port=port,
             server_hostname="slipway-mail",
             ident="Slipway Mail",

@@ -1,6 +1,7 @@
 """memcachier: one SASL-authenticated memcached per add-on.
 
-Each add-on gets its own `memcached -S` on 127.0.0.1, on a port chosen at
+Each add-on gets its own `memcached -S` on 127.0.0.1 and the dyno bridge's address
+(`listen_host`, which `MEMCACHIER_SERVERS` names), on a port chosen at
 provision (the first free one in `settings.memcached_ports`) and kept, with a
 SASL user of its own in its own sasldb (`saslpasswd2`), so one add-on's
 credentials open no other cache. The app reads `MEMCACHIER_SERVERS`,

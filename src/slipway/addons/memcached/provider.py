@@ -38,10 +38,9 @@ class MemcachedProvider:
     def resource_ids(self) -> list[str]:
         return [s["resource_id"] for s in self.servers.states() if s.get("status") == "provisioned"]
 
-    @staticmethod
-    def _config(state: Mapping[str, Any]) -> dict[str, str]:
+    def _config(self, state: Mapping[str, Any]) -> dict[str, str]:
         return {
-            "SERVERS": f"{HOST}:{state['port']}",
+            "SERVERS": f"{self.settings.url_host()}:{state['port']}",
             "USERNAME": state["username"],
             "PASSWORD": state["password"],
         }
@@ -139,7 +138,7 @@ class MemcachedProvider:
             ("Plan", plan.human_name),
             ("Status", status),
             ("Version", version),
-            ("Servers", f"{HOST}:{state['port']}"),
+            ("Servers", f"{self.settings.url_host()}:{state['port']}"),
             ("Memory", used),
             ("Items", items),
             ("Connections", f"{connections}/{limits.connections}"),

@@ -8,7 +8,8 @@
             memory, memory.meta       the cache, kept across a clean restart
 
 memcached runs with `-S` (SASL only: every client authenticates, as MemCachier's
-do), on 127.0.0.1 and a port kept for the add-on's lifetime; `-e memory` makes
+do), on 127.0.0.1 (and `settings.listen_host`, the dyno bridge's address) and a
+port kept for the add-on's lifetime; `-e memory` makes
 its cache survive a clean restart (SIGUSR1 saves it), and a crash of the
 platform leaves it running, so either way the data stays. `-f 2` keeps the slab
 classes few enough for a 25 MB cache to be restartable.
@@ -189,7 +190,7 @@ class MemcachedServers:
             self.binary(),
             "-S",
             "-l",
-            HOST,
+            ",".join(self.settings.listen_addresses()),
             "-p",
             str(state["port"]),
             "-U",

@@ -3,7 +3,8 @@
 The server is either one the operator names (`--mysql-admin-url`, a user with
 CREATE USER and GRANT OPTION) or an embedded MariaDB this provider creates with
 `mariadb-install-db` under `<data_dir>/addons/mysql/server` and runs
-unprivileged, listening on 127.0.0.1 only with TLS from the platform's CA.
+unprivileged, listening on 127.0.0.1 and the dyno bridge's address (`listen_host`,
+which its URLs name) with TLS from the platform's CA.
 
 Each add-on gets a database `d…` (or `--database NAME`) and a user `u…` with
 every privilege on that database and none elsewhere, its connections capped by

@@ -2,8 +2,9 @@
 
 Made once with `mariadb-install-db` under `<data_dir>/addons/mysql/server/data`
 and run as `mariadbd` (as `settings.mysql_os_user` when Slipway runs as root),
-listening on 127.0.0.1 only, on a port chosen once and kept (`server.json`),
-with TLS from the platform's CA. The first start runs an init file that locks
+listening on 127.0.0.1 (and on `settings.listen_host`, the dyno bridge's address,
+when there is one), on a port chosen once and kept (`server.json`), with TLS from
+the platform's CA for both. The first start runs an init file that locks
 root and creates the provider's own administrator `slipway@127.0.0.1`, whose
 password is kept in `admin-password`; nothing listens before that.
 
@@ -129,9 +130,8 @@ class EmbeddedMariadb:
             )
 
     def _write_tls(self, user: OsUser | None) -> None:
-        chain, key = addon_certificate(
-            self.platform_data_dir, self.root / "ca", ["localhost", "127.0.0.1"]
-        )
+        hosts = ["localhost", *self.settings.listen_addresses()]
+        chain, key = addon_certificate(self.platform_data_dir, self.root / "ca", hosts)
         owner = user
         write_private(self.tls_dir / "server.crt", chain.decode(), owner=owner)
         write_private(self.tls_dir / "server.key", key.decode(), owner=owner)
@@ -189,7 +189,10 @@ class EmbeddedMariadb:
             f"--socket={self.run_dir / 'mysqld.sock'}",
             f"--pid-file={self.run_dir / 'mysqld.pid'}",
             f"--port={self.port()}",
-            "--bind-address=127.0.0.1",
+            # Dynos reach it on the bridge address only (their own namespace's loopback
+            # is not the host's); the add-ons' users are '%': what reaches it at all is
+            # decided by these addresses and the host's nftables rules.
+            f"--bind-address={','.join(self.settings.listen_addresses())}",
             "--skip-name-resolve",
             "--max-connections=300",
             "--innodb-buffer-pool-size=64M",

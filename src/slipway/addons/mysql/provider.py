@@ -89,7 +89,7 @@ class MysqlProvider:
             self.resources.state_path(rid).unlink(missing_ok=True)
             raise
         log.info("provisioned %s for %s on %s", rid, resource_name, server.label)
-        return Provisioned(resource_id=rid, config={"URL": Resources.url(state)})
+        return Provisioned(resource_id=rid, config={"URL": self.resources.url(state)})
 
     @staticmethod
     def _database_option(options: Mapping[str, str]) -> str | None:
@@ -178,7 +178,7 @@ class MysqlProvider:
         path.unlink(missing_ok=True)
 
     def config(self, resource_id: str) -> dict[str, str]:
-        return {"URL": Resources.url(self.resources.load(resource_id))}
+        return {"URL": self.resources.url(self.resources.load(resource_id))}
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:
         state = self.resources.load(resource_id)
@@ -215,7 +215,7 @@ class MysqlProvider:
             ("Data Size", size),
             ("Tables", tables),
             ("Database", state["database"]),
-            ("Server", f"{where} at {state['host']}:{state['port']}"),
+            ("Server", f"{where} at {self.resources.url_host(state)}:{state['port']}"),
             ("TLS", "available" if state["server"] == "embedded" else "as the server offers"),
             ("Created", created),
             ("Add-on", str(state.get("resource_name", ""))),
@@ -237,7 +237,7 @@ class MysqlProvider:
         state["password"] = password
         self.resources.save(state)
         log.info("rotated the credentials of %s", resource_id)
-        return {"URL": Resources.url(state)}
+        return {"URL": self.resources.url(state)}
 
     def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
         """The user's connection limit changes live; new connections count against it."""

@@ -72,12 +72,16 @@ class Resources:
             )
         return parse_admin_url(self.settings.mysql_admin_url)
 
-    @staticmethod
-    def url(state: Mapping[str, Any]) -> str:
+    def url_host(self, state: Mapping[str, Any]) -> str:
+        """The host apps reach the database on: the embedded server's `listen_host` (also
+        for add-ons made when their state named 127.0.0.1), or the admin URL's host."""
+        return self.settings.url_host() if state["server"] == "embedded" else str(state["host"])
+
+    def url(self, state: Mapping[str, Any]) -> str:
         """JAWSDB_MARIA_URL as JawsDB writes it: mysql://USER:PASSWORD@HOST:PORT/DATABASE."""
         password = urllib.parse.quote(state["password"], safe="")
         return (
-            f"mysql://{state['user']}:{password}@{state['host']}:{state['port']}/"
+            f"mysql://{state['user']}:{password}@{self.url_host(state)}:{state['port']}/"
             f"{state['database']}"
         )
 

@@ -115,7 +115,7 @@ class Resources:
             port = int((server.params.get("port") or "5432").split(",")[0])
             if self.settings.tls_cert is not None and not self.external_speaks_tls(server):
                 front = self.front.ensure(self.front_upstream(server), self._ports_in_use())
-                return server, self.settings.postgres_host or FrontKeeper.HOST, front, "external"
+                return server, FrontKeeper.url_host(self.settings), front, "external"
             return server, self.settings.postgres_host or host, port, "external"
         self.cluster.ensure_running()
         server = self.cluster.server()

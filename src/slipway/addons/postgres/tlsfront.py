@@ -65,7 +65,7 @@ class TlsFront:
     """A listener that adds PostgreSQL's TLS in front of `upstream` (see the module)."""
 
     def __init__(
-        self, context: ssl.SSLContext, upstream: Upstream, listen: tuple[str, int]
+        self, context: ssl.SSLContext, upstream: Upstream, listen: tuple[list[str], int]
     ) -> None:
         self.context = context
         self.upstream = upstream
@@ -96,7 +96,8 @@ class TlsFront:
             loop.close()
             raise
         self._loop, self._thread = loop, thread
-        log.info("PostgreSQL TLS front on %s:%d for %s", *self.listen, self.upstream)
+        hosts, port = self.listen
+        log.info("PostgreSQL TLS front on %s port %d for %s", ",".join(hosts), port, self.upstream)
 
     def stop(self) -> None:
         loop, server, thread = self._loop, self._server, self._thread
@@ -167,6 +168,11 @@ class FrontKeeper:
 
     HOST = "127.0.0.1"
 
+    @classmethod
+    def url_host(cls, settings: AddonSettings) -> str:
+        """The host add-on URLs name for the front: where dynos reach it (the bridge)."""
+        return settings.postgres_host or settings.listen_host or cls.HOST
+
     def __init__(self, root: Path, settings: AddonSettings) -> None:
         self.root = root
         self.state_path = root / "front.json"
@@ -208,7 +214,11 @@ class FrontKeeper:
             )
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
-        front = TlsFront(context, upstream, (self.HOST, port))
+        # Dynos in their own network namespace reach it on the bridge address only.
+        hosts = [self.HOST]
+        if self.settings.listen_host and self.settings.listen_host != self.HOST:
+            hosts.append(self.settings.listen_host)
+        front = TlsFront(context, upstream, (hosts, port))
         try:
             front.start()
         except OSError:

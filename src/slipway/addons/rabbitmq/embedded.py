@@ -4,7 +4,8 @@ Run under `<data_dir>/addons/rabbitmq/server` (as `settings.rabbitmq_os_user`
 when Slipway runs as root) with a node name, Erlang cookie, ports and files of
 its own, so it never meets the machine's RabbitMQ: AMQP, Erlang distribution
 and the management API take three consecutive ports from the first free one in
-`settings.rabbitmq_ports`, all on 127.0.0.1, kept in `server.json`. Its
+`settings.rabbitmq_ports`, all on 127.0.0.1 (AMQP also on `settings.listen_host`,
+the dyno bridge's address, which add-on URLs name), kept in `server.json`. Its
 administrator `slipway` (a random password in `admin-password`) is the
 management API user the provider works with; `guest` does not exist.
 
@@ -125,9 +126,13 @@ class EmbeddedRabbit:
                     "outside it, or pass --rabbitmq-admin-url."
                 )
         amqp, _, api = self.ports()
+        listeners = "".join(
+            f"listeners.tcp.{n} = {address}:{amqp}\n"
+            for n, address in enumerate(self.settings.listen_addresses(), start=1)
+        )
         conf = (
             "# Written by Slipway at every start.\n"
-            f"listeners.tcp.1 = 127.0.0.1:{amqp}\n"
+            f"{listeners}"
             f"management.tcp.ip = 127.0.0.1\n"
             f"management.tcp.port = {api}\n"
             f"default_user = {ADMIN}\n"

@@ -93,12 +93,16 @@ class RabbitProvider:
             )
         return self._external()
 
-    @staticmethod
-    def _url(state: Mapping[str, Any]) -> str:
+    def _host(self, state: Mapping[str, Any]) -> str:
+        """The host apps reach AMQP on: the embedded broker's `listen_host` (also for add-ons
+        made when their state named 127.0.0.1), or the admin URL's host."""
+        return self.settings.url_host() if state["server"] == "embedded" else str(state["host"])
+
+    def _url(self, state: Mapping[str, Any]) -> str:
         """CLOUDAMQP_URL: amqp://USER:PASSWORD@HOST:PORT/VHOST."""
         return (
             f"amqp://{state['user']}:{urllib.parse.quote(state['password'], safe='')}@"
-            f"{state['host']}:{state['port']}/{quote(state['vhost'])}"
+            f"{self._host(state)}:{state['port']}/{quote(state['vhost'])}"
         )
 
     # -- the Provider protocol
@@ -204,7 +208,7 @@ class RabbitProvider:
             ("Queues", f"{queues}/{limits.queues}"),
             ("Messages", messages),
             ("Vhost", state["vhost"]),
-            ("Server", f"{state['host']}:{state['port']}"),
+            ("Server", f"{self._host(state)}:{state['port']}"),
             ("Created", created),
             ("Add-on", str(state.get("resource_name", ""))),
         ]

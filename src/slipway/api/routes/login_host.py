@@ -26,6 +26,8 @@ from slipway.platform.errors import PlatformError
 from slipway.platform.permissions import ACCOUNT_WRITE
 
 router = APIRouter()
+# The HTML pages a person opens in a browser are not API resources: they answer pages,
+# errors included, so they stay out of the OpenAPI schema the API's clients read.
 
 POLL_INTERVAL = 0.25
 # What the CLI's own `login -i` asks for: thirty days.
@@ -79,7 +81,7 @@ def _sign_in_form(description: str, error: str = "", email: str = "") -> str:
     )
 
 
-@router.get("/auth/cli/browser/{token}")
+@router.get("/auth/cli/browser/{token}", include_in_schema=False)
 def browser_page(token: str, request: Request) -> HTMLResponse:
     description = get_platform(request).browser_logins.description(token)
     if description is None:
@@ -87,7 +89,7 @@ def browser_page(token: str, request: Request) -> HTMLResponse:
     return _page("Log in", _sign_in_form(description))
 
 
-@router.post("/auth/cli/browser/{token}")
+@router.post("/auth/cli/browser/{token}", include_in_schema=False)
 async def browser_sign_in(token: str, request: Request) -> HTMLResponse:
     platform = get_platform(request)
     logins = platform.browser_logins
@@ -183,7 +185,7 @@ def _invited_to(invitation: Any) -> str:
     return f"{invitation.invited_by} invited {invitation.email} to Slipway{team}."
 
 
-@router.get("/invitations/{token}")
+@router.get("/invitations/{token}", include_in_schema=False)
 def invitation_page(token: str, request: Request) -> HTMLResponse:
     try:
         with get_platform(request).tx() as tx:
@@ -194,7 +196,7 @@ def invitation_page(token: str, request: Request) -> HTMLResponse:
     return _page("Invitation", _invitation_form(_invited_to(shown), existing))
 
 
-@router.post("/invitations/{token}")
+@router.post("/invitations/{token}", include_in_schema=False)
 async def invitation_accept_form(token: str, request: Request) -> HTMLResponse:
     form = await _form(request)
     platform = get_platform(request)

@@ -56,7 +56,7 @@ def change_plan(
     plan = service.plan(short if sep else wanted)
     if plan is None:
         raise InvalidParams(
-            f"{service.name} has no plan {wanted!r}; choose one of "
+            f"{service.name} has no plan {(short if sep else wanted)!r}; choose one of "
             + ", ".join(p.short_name for p in service.plans)
             + "."
         )
