@@ -140,6 +140,18 @@ def test_the_official_cli_and_git_from_another_machine(
     assert laptop.ok("heroku", "auth:whoami").stdout.strip() == "admin@slipway.localhost"
     created = laptop.ok("heroku", "apps:create", app, cwd=repo)
     assert f"https://git.{DOMAIN}:{https}/{app}.git" in created.stdout + created.stderr
+    # The wrapper: the same environment, kept out of the shell (a clean one here).
+    bare = {k: v for k, v in laptop.env.items() if not k.startswith(("HEROKU_", "DISABLE_"))}
+    listed = subprocess.run(
+        laptop.argv("slipway", "heroku", "apps"),
+        env=bare,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert app in listed.stdout
     pushed = laptop.run("git", "push", "heroku", "main", cwd=repo, timeout=600)
     assert pushed.returncode == 0, pushed.stderr
     assert f"https://{app}.{DOMAIN}:{https}/ deployed to Slipway" in pushed.stderr
