@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from slipway.certs.acme_client import AcmeIssuer
+from slipway.certs.acme_client import AcmeIssuer, retry_after
 from slipway.certs.responder import ChallengeResponder
 from slipway.platform.acm import plan
 from slipway.platform.acm.pem import check_pair
@@ -89,3 +89,12 @@ def test_an_acme_directory_that_is_down_is_one_sentence(tmp_path: Path) -> None:
         responder.close()
     assert result.cert_pem is None
     assert result.error == f"The ACME directory {url} could not be reached (ConnectionError)."
+
+
+def test_a_rate_limit_names_when_to_come_back() -> None:
+    detail = (
+        "too many certificates (5) already issued for this exact set of identifiers in the "
+        "last 168h0m0s, retry after 2026-12-01 13:00:00 UTC: see https://letsencrypt.org/"
+    )
+    assert retry_after(detail, NOW) == 13 * 3600
+    assert retry_after("no time named", NOW) is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +128,8 @@ class AcmeIssuer:
                 )
             except messages.Error as exc:
                 self._client = None if exc.code == "badNonce" else self._client
-                return Issued(error=_ca_error(hostname, exc))
+                retry = retry_after(exc.detail or "") if exc.code == "rateLimited" else None
+                return Issued(error=_ca_error(hostname, exc), retry_after=retry)
             except errors.Error as exc:
                 self._client = None
                 return Issued(error=f"The ACME exchange for {hostname} failed: {exc}.")
@@ -179,6 +181,19 @@ def _validation_reason(hostname: str, exc: errors.ValidationError) -> str:
         f"The certificate authority could not validate {hostname} ({detail}); point its DNS "
         "at this server and make sure port 80 reaches it."
     )
+
+
+_RETRY_AFTER = re.compile(r"retry after (\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)", re.IGNORECASE)
+
+
+def retry_after(detail: str, now: dt.datetime | None = None) -> float | None:
+    """Seconds until the time a rate-limit message names ("... retry after 2026-12-01
+    13:00:00 UTC", as Let's Encrypt says), so the back-off waits at least that long."""
+    match = _RETRY_AFTER.search(detail)
+    if match is None:
+        return None
+    when = dt.datetime.fromisoformat(match[1].replace(" ", "T")).replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
 def _ca_error(hostname: str, exc: messages.Error) -> str:
