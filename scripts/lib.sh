@@ -67,6 +67,7 @@ ensure_venv() {
 ensure_platform_packages() {
     local pkgs=(git bubblewrap python3-venv patchelf postgresql postgresql-client redis-server redis-tools
         iproute2 nftables e2fsprogs rsync
+        pebble strace libnss3-tools
         mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin libsasl2-modules
         ruby bundler ruby-sinatra puma ruby-rails
         default-jdk-headless maven maven-debian-helper libmaven-jar-plugin-java

@@ -258,6 +258,19 @@ class DomainCreate(_Body):
     sni_endpoint: StrictStr | None = None
 
 
+class SniEndpointCreate(_Body):
+    certificate_chain: StrictStr
+    private_key: StrictStr
+
+
+class DomainUpdate(_Body):
+    sni_endpoint: StrictStr | None = None
+
+
+class AcmRefresh(_Body):
+    acm_refresh: bool | None = None
+
+
 class PlanRef(_Body):
     name: StrictStr
 

@@ -53,7 +53,7 @@ def app(a: views.App) -> Json:
     return {
         "id": a.id,
         "name": a.name,
-        "acm": False,
+        "acm": a.acm,
         "archived_at": None,
         "buildpack_provided_description": a.buildpack_provided_description,
         "build_stack": {"id": STACK_ID, "name": a.build_stack},
@@ -393,11 +393,37 @@ def domain(d: views.Domain) -> Json:
         "kind": d.kind,
         "cname": d.cname,
         "status": "succeeded",
-        "acm_status": None,
-        "acm_status_reason": None,
-        "sni_endpoint": None,
+        "acm_status": d.acm_status,
+        "acm_status_reason": d.acm_status_reason,
+        "sni_endpoint": {"name": d.sni_endpoint} if d.sni_endpoint else None,
         "created_at": ts(d.created_at),
         "updated_at": ts(d.updated_at),
+    }
+
+
+def sni_endpoint(e: views.SniEndpoint) -> Json:
+    """Heroku's sni-endpoint: the certificate (never its key) and the domains it serves."""
+    cert_id = e.id
+    return {
+        "id": e.id,
+        "name": e.name,
+        "display_name": None,
+        "certificate_chain": e.certificate_chain,
+        "domains": list(e.domains),
+        "app": {"id": e.app_id, "name": e.app_name} if e.app_id else None,
+        "ssl_cert": {
+            "id": cert_id,
+            "acm": e.acm,
+            "ca_signed?": not e.self_signed,
+            "self_signed?": e.self_signed,
+            "cert_domains": list(e.hostnames),
+            "issuer": e.issuer,
+            "subject": e.subject,
+            "starts_at": ts(e.not_before),
+            "expires_at": ts(e.not_after),
+        },
+        "created_at": ts(e.created_at),
+        "updated_at": ts(e.updated_at),
     }
 
 

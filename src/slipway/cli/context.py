@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from slipway.cli import netrc
+from slipway.cli import netrc, servers
 from slipway.cli.client import ApiClient, api_machine
 from slipway.cli.errors import CliError
 
@@ -44,7 +44,10 @@ class CliContext:
 
     @classmethod
     def from_env(cls, api_url: str | None) -> CliContext:
-        return cls(api_url=(api_url or os.environ.get("SLIPWAY_API_URL") or DEFAULT_API_URL))
+        """--api-url, else $SLIPWAY_API_URL, else the default chosen at login, else the
+        local server."""
+        chosen = api_url or os.environ.get("SLIPWAY_API_URL") or servers.default_server()
+        return cls(api_url=(chosen or DEFAULT_API_URL).rstrip("/"))
 
     @property
     def machine(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -74,5 +75,30 @@ def configure_trust(git_url: str, api_url: str) -> None:
     ca = fetch_ca(api_url)
     if ca is not None:
         _git("config", f"http.{base}.sslCAInfo", str(ca))
+        warning = cainfo_override(ca)
+        if warning:
+            print(warning, file=sys.stderr)
     helper = f"!{shlex.quote(slipway_command())} --api-url {shlex.quote(api_url)} git:credentials"
     _git("config", f"credential.{base.rstrip('/')}.helper", helper)
+
+
+def cainfo_override(ca: Path, env: dict[str, str] | None = None) -> str | None:
+    """One sentence when $GIT_SSL_CAINFO would make git ignore the remote's CA.
+
+    git reads GIT_SSL_CAINFO after its config, so it overrides `http.<url>.sslCAInfo`:
+    a push then fails with "server certificate verification failed" unless that file
+    already holds the platform's CA."""
+    environ = os.environ if env is None else env
+    override = environ.get("GIT_SSL_CAINFO")
+    if not override:
+        return None
+    try:
+        held = Path(override).read_text()
+    except OSError:
+        held = ""
+    if ca.read_text().strip() in held:
+        return None
+    return (
+        f" !    GIT_SSL_CAINFO={override} overrides this remote's CA, so git will not trust "
+        f"Slipway's certificate: run `unset GIT_SSL_CAINFO` (or `slipway trust`, then unset it)."
+    )

@@ -26,6 +26,7 @@ from slipway.cli.commands import (
     scheduler,
     setup,
     teams,
+    trust,
 )
 from slipway.cli.context import CliContext
 from slipway.cli.errors import CliError
@@ -87,6 +88,9 @@ for command in (
     auth.whoami,
     auth.token,
     auth.heroku_env,
+    auth.heroku,
+    auth.servers_list,
+    trust.trust,
     *accounts.COMMANDS,
     *authorizations.COMMANDS,
     *access.COMMANDS,

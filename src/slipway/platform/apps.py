@@ -107,6 +107,7 @@ def app_view(tx: Tx, row: AppRow) -> views.App:
         released_at=row.released_at,
         slug_commit=slug.commit if slug else None,
         feature_switches=dict(row.features or {}),
+        acm=bool(row.acm) and tx.settings.acme,
     )
 
 

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 
 from slipway.platform import audit, views
+from slipway.platform.acm.hosts import annotate
 from slipway.platform.apps import find_app_row
 from slipway.platform.errors import Conflict, InvalidParams, NotFound
 from slipway.platform.events import RuntimeChanged
@@ -62,7 +63,7 @@ def list_domains(tx: Tx, actor: views.Actor, app_ident: str) -> list[views.Domai
     rows = tx.session.scalars(
         select(DomainRow).where(DomainRow.app_id == app.id).order_by(DomainRow.hostname)
     )
-    return [_view(tx, app, None), *(_view(tx, app, r) for r in rows)]
+    return annotate(tx, [_view(tx, app, None), *(_view(tx, app, r) for r in rows)])
 
 
 def _normalise(tx: Tx, hostname: str) -> str:
@@ -71,6 +72,8 @@ def _normalise(tx: Tx, hostname: str) -> str:
         raise InvalidParams(
             f"{hostname!r} is not a valid hostname; use a name like www.example.com."
         )
+    if host in tx.settings.platform_hosts:
+        raise InvalidParams(f"{host} is one of the platform's own hosts; use another name.")
     base = tx.settings.base_domain
     if host == base or host.endswith("." + base):
         raise InvalidParams(

@@ -45,7 +45,27 @@ class AccessChanged:
     account_id: str | None = None
 
 
-Event = AppLog | AppDestroyed | DrainsChanged | RuntimeChanged | AccessChanged
+@dataclass(frozen=True)
+class CertificatesChanged:
+    """A certificate was issued, added or removed: the router gets a new table."""
+
+
+@dataclass(frozen=True)
+class AcmRequested:
+    """ACM was switched on or asked to refresh: the issuing loop looks again now."""
+
+    app_id: str | None = None
+
+
+Event = (
+    AppLog
+    | AppDestroyed
+    | DrainsChanged
+    | RuntimeChanged
+    | AccessChanged
+    | CertificatesChanged
+    | AcmRequested
+)
 Listener = Callable[[Event], None]
 
 
@@ -57,6 +77,11 @@ class EventBus:
     def subscribe(self, listener: Listener) -> None:
         with self._lock:
             self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     def publish(self, event: Event) -> None:
         for listener in list(self._listeners):

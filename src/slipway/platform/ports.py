@@ -103,10 +103,59 @@ class Ports:
     router_feed: RouterFeed | None = None
     # Each running dyno's memory and CPU from its cgroup, for metrics (the same manager).
     dyno_samples: DynoSamples | None = None
+    # The certificates and the ACME responder the route table names
+    # (`slipway.platform.acm.manager.CertificateManager`).
+    certificates: CertificateFeed | None = None
 
 
 class DynoSamples(Protocol):
     def samples(self) -> list[DynoSample]: ...
+
+
+class Issued(Protocol):
+    """What an ACME attempt came to: a certificate and its key, or why not."""
+
+    @property
+    def cert_pem(self) -> str | None: ...
+
+    @property
+    def key_pem(self) -> str | None: ...
+
+    @property
+    def error(self) -> str | None:
+        """One sentence for acm_status_reason when it failed."""
+        ...
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the CA asked us to wait (Retry-After), if it said."""
+        ...
+
+
+class CertificateIssuer(Protocol):
+    """An ACME client (`slipway.certs.acme_client.AcmeIssuer`): blocking network I/O."""
+
+    @property
+    def responder(self) -> str:
+        """HOST:PORT of the HTTP-01 responder the router forwards challenges to."""
+        ...
+
+    def issue(self, hostname: str) -> Issued: ...
+
+
+class CertificateFeed(Protocol):
+    """The route table's `certificates` and `acme_responder` (platform/router_feed.py)."""
+
+    def router_entries(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def acme_responder(self) -> str | None: ...
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """`listener` is called whenever the certificates' files change."""
+        ...
+
+    def remove_listener(self, listener: Callable[[], None]) -> None: ...
 
 
 class DrainProbe(Protocol):

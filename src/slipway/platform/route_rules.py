@@ -193,8 +193,16 @@ RULES: dict[str, Rule] = {
     "GET /apps/{app}/domains": token(VIEW),
     "GET /apps/{app}/domains/{ident}": token(VIEW),
     "POST /apps/{app}/domains": token(MANAGE),
+    "PATCH /apps/{app}/domains/{ident}": token(MANAGE),
     "DELETE /apps/{app}/domains/{ident}": token(MANAGE),
     "GET /apps/{app}/sni-endpoints": token(VIEW),
+    "GET /apps/{app}/sni-endpoints/{ident}": token(VIEW),
+    "POST /apps/{app}/sni-endpoints": token(MANAGE),
+    "DELETE /apps/{app}/sni-endpoints/{ident}": token(MANAGE),
+    # Automatic Certificate Management: certs:auto:enable, :disable, :refresh.
+    "POST /apps/{app}/acm": token(MANAGE),
+    "DELETE /apps/{app}/acm": token(MANAGE),
+    "PATCH /apps/{app}/acm": token(MANAGE),
     # -- logs ----------------------------------------------------------------------------
     "POST /apps/{app}/log-sessions": token(VIEW),
     # -- metrics (platform/metrics) ------------------------------------------------------

@@ -34,27 +34,38 @@ def ensure_available(platform: Platform) -> None:
 def route_table(platform: Platform, version: int) -> dict[str, Any]:
     """One table of the stream: every app's state and up web dynos, numbered `version`."""
     apps = _feed(platform).route_table()
-    services = [
-        {"host": host, "address": address, "https_only": https_only}
-        for host, address, https_only in platform.settings.services
-    ]
-    return {
+    table: dict[str, Any] = {
         "version": version,
         "base_domain": platform.settings.base_domain,
         "apps": apps,
-        "services": services,
+        "services": [
+            {"host": host, "address": address, "https_only": https_only}
+            for host, address, https_only in platform.settings.services
+        ],
     }
+    certificates = platform.ports.certificates
+    if certificates is not None:
+        table["certificates"] = certificates.router_entries()
+        responder = certificates.acme_responder
+        if responder is not None:
+            table["acme_responder"] = responder
+    return table
 
 
 @contextlib.contextmanager
 def watching(platform: Platform, on_change: Callable[[], None]) -> Iterator[None]:
     """Call `on_change` (from another thread) whenever the table may have changed."""
     feed = _feed(platform)
+    certificates = platform.ports.certificates
     feed.add_route_listener(on_change)
+    if certificates is not None:
+        certificates.add_listener(on_change)
     try:
         yield
     finally:
         feed.remove_route_listener(on_change)
+        if certificates is not None:
+            certificates.remove_listener(on_change)
 
 
 def wait_until_loaded(platform: Platform, timeout: float) -> bool:

@@ -20,6 +20,12 @@ class PlatformSettings:
     # Platform hosts the router forwards to the control plane's listeners, as
     # (host, "HOST:PORT", https_only): the dashboard, and with a domain the API and git.
     services: tuple[tuple[str, str, bool], ...] = ()
+    # With `slipway server --domain D`: the platform's own hosts are api.D, git.D and
+    # dashboard.D, and ACME (when `acme`) issues a certificate for each host it serves.
+    platform_domain: str | None = None
+    acme: bool = False
+    # Names the operator's own certificate (--tls-cert) covers: ACM leaves them alone.
+    operator_cert_names: tuple[str, ...] = ()
     stack: str = "heroku-24"
     region: str = "us"
     default_dyno_size: str = "basic"
@@ -60,6 +66,12 @@ class PlatformSettings:
     invitation_days: float = option(
         7.0, "--invitation-days", "Days an invitation link stays valid.", min=0.001
     )
+
+    @property
+    def platform_hosts(self) -> tuple[str, ...]:
+        """The platform's own host names in domain mode (api.D, git.D, dashboard.D)."""
+        d = self.platform_domain
+        return (f"api.{d}", f"git.{d}", f"dashboard.{d}") if d else ()
 
     def web_url(self, app_name: str) -> str:
         default_port = {"http": 80, "https": 443}[self.router_scheme]

@@ -95,6 +95,8 @@ class App:
     # The current slug's commit, and the labs features switched away from their default.
     slug_commit: str | None = None
     feature_switches: dict[str, bool] = field(default_factory=dict)
+    # Automatic Certificate Management: on for this app, on a server that runs ACME.
+    acm: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,10 @@ class Domain:
     cname: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Heroku's ACM interface: None where ACM does not look after the host.
+    acm_status: str | None = None
+    acm_status_reason: str | None = None
+    sni_endpoint: str | None = None  # the name of the certificate that serves it
 
 
 @dataclass(frozen=True)
@@ -455,3 +461,24 @@ class Transfer:
     backup_name: str  # b001: what was captured or restored
     backup_addon_id: str  # whose backup it is
     message: str = ""
+
+
+@dataclass(frozen=True)
+class SniEndpoint:
+    """A certificate served by SNI: one a user added (`certs:add`) or one ACM issued."""
+
+    id: str
+    name: str
+    app_id: str | None
+    app_name: str | None
+    certificate_chain: str
+    hostnames: tuple[str, ...]
+    domains: tuple[str, ...]  # the app's domains it serves
+    acm: bool
+    issuer: str
+    subject: str
+    self_signed: bool
+    not_before: dt.datetime
+    not_after: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -77,6 +77,21 @@ def respond(ex: Exchange, status: int, page: pages.Page) -> None:
     ex.answered()
 
 
+def redirect(ex: Exchange, location: bytes) -> None:
+    """308 to the HTTPS address (a platform host asked over plain HTTP); no line."""
+    ex.status = 308
+    ex.logged = True
+    close = ex.close_after or not ex.keep_alive or not ex.request_complete or ex.conn.closing
+    ex.close_after = close
+    ex.response_started = True
+    ex.conn.write(
+        b"HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n"
+        b"Connection: %s\r\nX-Request-Id: %s\r\n\r\n"
+        % (location, b"close" if close else b"keep-alive", ex.request_id.encode())
+    )
+    ex.answered()
+
+
 def check_timeouts(ex: Exchange, now: float) -> None:
     """Called by the sweeper (server.py), through the client connection, every tick."""
     config = ex.state.config

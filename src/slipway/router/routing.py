@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 from slipway.router import pages
 from slipway.router.errors import BackendConnectError
-from slipway.router.failures import fail, respond
+from slipway.router.failures import fail, redirect, respond
 from slipway.router.phases import CONNECTING, HELD, QUEUED
-from slipway.router.table import AppRoute, AppState
+from slipway.router.table import ACME_CHALLENGE_PREFIX, AppRoute, AppState
 
 if TYPE_CHECKING:
     from slipway.router.balancer import AppBalancer, DynoSlot
@@ -42,13 +42,23 @@ def dispatch(ex: Exchange) -> None:
     state = ex.state
     head = ex.head
     host = head.host
-    hit = state.table.resolve(host) if host is not None and head.host_count == 1 else None
+    table = state.table
+    plain = ex.conn.protocol == "http"
+    if plain and table.acme is not None and head.url.startswith(ACME_CHALLENGE_PREFIX):
+        # HTTP-01: the CA asks any host it validates, before any app sees it.
+        hit: tuple[AppRoute, str] | None = (table.acme, table.acme.name)
+    else:
+        hit = table.resolve(host) if host is not None and head.host_count == 1 else None
     if hit is None:
         respond(ex, 404, pages.Page.NO_SUCH_APP)
         return
     route, ex.host_name = hit
     ex.route = route
-    if not route.service:  # a platform host has no idle timer to feed
+    if route.service:
+        if plain and route.https_only:
+            redirect(ex, _https_location(ex, route))
+            return
+    else:  # a platform host has no idle timer to feed
         state.reports.activity[route.id] = ex.start_wall
     if route.maintenance:
         fail(ex, "H80")
@@ -65,6 +75,12 @@ def dispatch(ex: Exchange) -> None:
         return
     ex.slot = slot
     ex.attach(conn, ex.start_wall)
+
+
+def _https_location(ex: Exchange, route: AppRoute) -> bytes:
+    port = ex.state.https_port
+    suffix = b"" if port in (None, 443) else b":%d" % port
+    return b"https://" + route.name.encode() + suffix + ex.head.url
 
 
 def resolve(ex: Exchange) -> AppRoute | None:

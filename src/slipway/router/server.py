@@ -22,7 +22,7 @@ from slipway.router.control import ControlLink
 from slipway.router.errors import TableError
 from slipway.router.reports import FORMAT_SLICE, ReportQueue
 from slipway.router.state import RouterState
-from slipway.router.table import RouteTable
+from slipway.router.table import Certificate, RouteTable
 
 log = logging.getLogger("slipway.router")
 
@@ -59,8 +59,9 @@ class Router:
         self.http_port = await self._listen("http", config.listen, None)
         if config.tls_enabled:
             self.https_port = await self._listen(
-                "https", config.tls_listen, _tls_context(config, self._known_host)
+                "https", config.tls_listen, _tls_context(config, self._known_host, self._table)
             )
+            self.state.https_port = self.https_port
         self._tasks.append(loop.create_task(self._sweep()))
         if self.control is not None:
             self._tasks.append(loop.create_task(self.control.run()))
@@ -74,6 +75,9 @@ class Router:
 
     def _known_host(self, name: str) -> bool:
         return self.state is not None and self.state.table.resolve(name.encode()) is not None
+
+    def _table(self) -> RouteTable | None:
+        return self.state.table if self.state is not None else None
 
     def _control_status(self, up: bool) -> None:
         if self.state is not None:
@@ -185,22 +189,64 @@ class Router:
         state.pool.close_all()
 
 
-def _tls_context(config: RouterConfig, known: Callable[[str], bool]) -> ssl.SSLContext:
+class CertificateContexts:
+    """An SSL context per certificate the table names, by fingerprint: a renewed
+    certificate (new fingerprint) is loaded for the next handshakes, while connections
+    already open keep theirs, so nothing is dropped."""
+
+    def __init__(self) -> None:
+        self._contexts: dict[str, ssl.SSLContext] = {}
+
+    def context_for(self, cert: Certificate) -> ssl.SSLContext | None:
+        context = self._contexts.get(cert.fingerprint)
+        if context is None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            try:
+                context.load_cert_chain(cert.cert, cert.key)
+            except (OSError, ssl.SSLError) as exc:
+                log.error("cannot load the certificate for %s: %s", cert.names[0], exc)
+                return None
+            context.set_alpn_protocols(["http/1.1"])
+            if len(self._contexts) > 10_000:
+                self._contexts.clear()
+            self._contexts[cert.fingerprint] = context
+        return context
+
+
+def _tls_context(
+    config: RouterConfig,
+    known: Callable[[str], bool],
+    table: Callable[[], RouteTable | None] = lambda: None,
+) -> ssl.SSLContext:
+    """The HTTPS listener's context. By SNI: a certificate the table names (ACM's, a
+    user's), else one minted from the platform's CA for a routed host (local mode),
+    else the default certificate (--tls-cert: the operator's wildcard, or the CA's)."""
     assert config.tls_cert is not None
     assert config.tls_key is not None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(config.tls_cert, config.tls_key)
     context.set_alpn_protocols(["http/1.1"])
+    minted = None
     if config.tls_ca_cert is not None and config.tls_ca_key is not None:
         from slipway.tls import HostCertificates
 
-        certs = HostCertificates(config.tls_ca_cert, config.tls_ca_key)
+        minted = HostCertificates(config.tls_ca_cert, config.tls_ca_key)
+    served = CertificateContexts()
 
-        def pick(sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
-            # Only hosts the table routes get a certificate minted: no signing oracle.
-            if name and known(name):
-                sock.context = certs.context_for(name)
-                sock.context.set_alpn_protocols(["http/1.1"])
+    def pick(sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        if not name:
+            return
+        current = table()
+        cert = current.certificate_for(name) if current is not None else None
+        if cert is not None:
+            chosen = served.context_for(cert)
+            if chosen is not None:
+                sock.context = chosen
+                return
+        # Only hosts the table routes get a certificate minted: no signing oracle.
+        if minted is not None and known(name):
+            sock.context = minted.context_for(name)
+            sock.context.set_alpn_protocols(["http/1.1"])
 
-        context.sni_callback = pick
+    context.sni_callback = pick
     return context

@@ -45,11 +45,13 @@ class RouterState:
         # False while the control plane's stream is down: its dynos may be restarting
         # with it, so a refused connection waits for the next table instead of failing.
         self.control_connected = True
+        # The HTTPS port bound, for redirects of platform hosts from plain HTTP.
+        self.https_port: int | None = None
 
     def apply_table(self, table: RouteTable) -> None:
         """Swap in a new table and move waiting requests along with it."""
         self.table = table
-        routes = table.apps + table.services
+        routes = table.forwarded
         gone = self.balancer.sync(routes)
         self.pool.prune({dyno.key for app in routes for dyno in app.dynos})
         now = self.clock.tick()

@@ -56,6 +56,20 @@ class AppRoute:
     https_only: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """A certificate the control plane wrote: the names it serves and its files.
+    A new fingerprint means new files (a renewal), loaded for the next handshakes."""
+
+    names: tuple[str, ...]
+    cert: str
+    key: str
+    fingerprint: str
+
+
+ACME_CHALLENGE_PREFIX = b"/.well-known/acme-challenge/"
+
+
 def normalize_host(host: bytes) -> bytes:
     """A Host header as the table keys it: lowercased, without port or trailing dot."""
     host = host.strip().lower()
@@ -75,10 +89,14 @@ class RouteTable:
     __slots__ = (
         "_by_host",
         "_by_id",
+        "_cert_by_name",
+        "_cert_wildcards",
         "_resolved",
         "_wildcards",
+        "acme",
         "apps",
         "base_domain",
+        "certificates",
         "services",
         "version",
     )
@@ -94,11 +112,24 @@ class RouteTable:
         base_domain: str,
         apps: tuple[AppRoute, ...],
         services: tuple[AppRoute, ...] = (),
+        acme: AppRoute | None = None,
+        certificates: tuple[Certificate, ...] = (),
     ) -> None:
         self.version = version
         self.base_domain = base_domain
         self.apps = apps
         self.services = services
+        # Where plain-HTTP requests for /.well-known/acme-challenge/ go, whatever the host.
+        self.acme = acme
+        self.certificates = certificates
+        self._cert_by_name: dict[str, Certificate] = {}
+        self._cert_wildcards: dict[str, Certificate] = {}
+        for cert in certificates:
+            for cert_name in cert.names:
+                if cert_name.startswith("*."):
+                    self._cert_wildcards.setdefault(cert_name[2:], cert)
+                else:
+                    self._cert_by_name.setdefault(cert_name, cert)
         self._by_id = {app.id: app for app in apps}
         self._by_host: dict[bytes, AppRoute] = {}
         # `*.example.com` custom domains, keyed by the part after the star.
@@ -137,12 +168,36 @@ class RouteTable:
         services = obj.get("services", [])
         if not isinstance(services, list):
             raise TableError("services must be a list")
+        responder = obj.get("acme_responder")
+        if responder is not None and not isinstance(responder, str):
+            raise TableError("acme_responder must be HOST:PORT")
+        certificates = obj.get("certificates", [])
+        if not isinstance(certificates, list):
+            raise TableError("certificates must be a list")
         return cls(
             version,
             base_domain,
             tuple(_parse_app(app) for app in apps),
             tuple(_parse_service(service) for service in services),
+            _parse_service({"host": "acme-responder", "address": responder}) if responder else None,
+            tuple(_parse_certificate(c) for c in certificates),
         )
+
+    @property
+    def forwarded(self) -> tuple[AppRoute, ...]:
+        """Every route with backends: the apps, the services and the ACME responder."""
+        extra = (self.acme,) if self.acme is not None else ()
+        return self.apps + self.services + extra
+
+    def certificate_for(self, server_name: str) -> Certificate | None:
+        """The certificate for an SNI name: exact, then a one-label wildcard."""
+        name = server_name.lower().rstrip(".")
+        cert = self._cert_by_name.get(name)
+        if cert is None and self._cert_wildcards:
+            dot = name.find(".")
+            if dot > 0:
+                cert = self._cert_wildcards.get(name[dot + 1 :])
+        return cert
 
     def lookup(self, host_header: bytes | str) -> AppRoute | None:
         """The app a Host header names: `<name>.<base_domain>` or a custom domain."""
@@ -230,6 +285,21 @@ def _parse_service(obj: object) -> AppRoute:
         dynos=(Backend("service", name.strip("[]"), int(port)),),
         service=True,
         https_only=https_only,
+    )
+
+
+def _parse_certificate(obj: object) -> Certificate:
+    if not isinstance(obj, dict):
+        raise TableError("each certificate is a JSON object")
+    names = obj.get("names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise TableError("certificate: names must be a non-empty list of strings")
+    where = f"certificate {names[0]}"
+    return Certificate(
+        tuple(n.lower() for n in names),
+        _field(obj, "cert", str, where),
+        _field(obj, "key", str, where),
+        _field(obj, "fingerprint", str, where),
     )
 
 

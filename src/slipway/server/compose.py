@@ -35,9 +35,11 @@ from slipway.server.data_dir import bootstrap, load_secret, router_token, tls_fi
 from slipway.server.listeners import ByHost, listener, serve_together
 from slipway.server.parts import (
     build_platform,
+    check_public_ports,
     connect_logs,
     make_authoriser,
     start_addons,
+    start_certificates,
     start_network,
     start_router,
     start_runtime,
@@ -67,7 +69,7 @@ def build_deployer(
         SlugStore(data_dir / "slugs"),
         data_dir,
         secret,
-        config.api_url,
+        config.public_api_url,
         config.deploy,
     )
 
@@ -94,6 +96,7 @@ def serve(config: ServerConfig) -> None:
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     data_dir = config.data_dir.expanduser().resolve()
+    check_public_ports(config)
     bootstrap(platform, config, data_dir)
     tls = tls_files(config, data_dir)
     secret = load_secret(data_dir)
@@ -103,8 +106,11 @@ def serve(config: ServerConfig) -> None:
     network = start_network(config, data_dir)
     deployer = build_deployer(config, platform, data_dir, secret, repos, network)
     logplex, dispatcher = start_logs(config, platform, data_dir, secret)
-    release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.api_url)
-    runtime = start_runtime(config, platform, data_dir, tls, logplex, release_outputs, network)
+    release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.public_api_url)
+    certificates = start_certificates(config, platform, data_dir)
+    runtime = start_runtime(
+        config, platform, data_dir, tls, logplex, release_outputs, network, certificates
+    )
     providers = start_addons(config, data_dir, tls, network)
     platform.ports.addons = providers
     ticker = Ticker(platform, config.ticker)
@@ -116,8 +122,9 @@ def serve(config: ServerConfig) -> None:
         release_outputs=release_outputs,
         signer=Signer(secret),
         router_token=token,
-        public_url=config.api_url,
-        ca_cert=tls.ca_cert,
+        public_url=config.public_api_url,
+        # On a real domain, clients trust the ACME CA's certificates: no CA of ours to hand out.
+        ca_cert=None if config.domain and config.acme else tls.ca_cert,
         rate_limit=config.rate_limit,
     )
     git = GitHttp(
@@ -145,12 +152,17 @@ def serve(config: ServerConfig) -> None:
     sampler = Sampler(platform)
     sampler.start()
     router = start_router(config, data_dir, tls, token)
+    # With --domain the router terminates TLS for git.D: git's listener is plain, on loopback.
+    git_tls = None if config.domain else tls
     servers = [
         listener(config, front, config.port),
-        listener(config, tls_app, config.git_port, tls),
+        listener(config, tls_app, config.git_port, git_tls),
     ]
     click.echo(f"git push over HTTPS on https://{config.git_host}/APP.git")
-    if config.run_router:
+    if config.domain:
+        click.echo(f"The Platform API for clients: {config.public_api_url}")
+        click.echo(f"The dashboard: https://dashboard.{config.domain}/")
+    elif config.run_router:
         port = "" if config.router_port == 80 else f":{config.router_port}"
         click.echo(f"The dashboard: http://dashboard.{config.base_domain}{port}/")
     if tls.ca_cert:
@@ -162,6 +174,7 @@ def serve(config: ServerConfig) -> None:
             router.stop()
         ticker.stop()
         sampler.stop()
+        certificates.stop()
         runtime.close()
         stop_addons(providers)
         if network is not None:

@@ -10,14 +10,17 @@ all of them (see `server/command.py`).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from slipway.addons.provider import AddonSettings
 from slipway.api.app import RATE_LIMIT_CAPACITY
 from slipway.builder.runtimes import RuntimeSources
+from slipway.certs.acme_client import LETS_ENCRYPT
 from slipway.logs.history import DEFAULT_LIMIT
 from slipway.options import nested, option, option_factory
+from slipway.platform.acm.manager import AcmOptions
 from slipway.platform.deploys import DeployOptions
 from slipway.platform.settings import PlatformSettings
 from slipway.platform.ticker import TickerOptions
@@ -37,6 +40,20 @@ def default_data_dir() -> Path:
     if os.geteuid() == 0:
         return Path("/var/lib/slipway")
     return Path.home() / ".slipway"
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def parse_domain(text: str) -> str:
+    """`example.com`: a DNS name of two labels or more, no scheme, no port."""
+    name = text.strip().lower().rstrip(".")
+    labels = name.split(".")
+    if len(labels) < 2 or len(name) > 240 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(
+            f"{text!r} is not a domain name; give one like example.com (no scheme, no port)."
+        )
+    return name
 
 
 def default_router_workers() -> int:
@@ -64,8 +81,45 @@ class ServerConfig:
     base_domain: str = option("localhost", "--base-domain", "Apps are APP.DOMAIN.")
     router_port: int = option(8080, "--router-port", "The router's HTTP port.")
     router_tls_port: int = option(8443, "--router-tls-port", "Its HTTPS port.")
-    router_host: str = option(
-        "127.0.0.1", "--router-host", "Where the router listens (0.0.0.0 to serve other machines)."
+    router_host: str | None = option(
+        None,
+        "--router-host",
+        "Where the router listens (default 127.0.0.1; with --domain, 0.0.0.0).",
+    )
+    # One front door on a real domain: the router owns the public ports, api.D, git.D and
+    # dashboard.D are the platform's hosts, apps are APP.D (or APP.<apps domain>).
+    domain: str | None = option(
+        None,
+        "--domain",
+        "Serve on a real domain: api.DOMAIN, git.DOMAIN, dashboard.DOMAIN, APP.DOMAIN, with "
+        "ACME certificates, the router on --http-port/--https-port.",
+        parse=parse_domain,
+        metavar="DOMAIN",
+    )
+    apps_domain: str | None = option(
+        None,
+        "--apps-domain",
+        "With --domain: apps are APP.APPS_DOMAIN instead of APP.DOMAIN.",
+        parse=parse_domain,
+        metavar="DOMAIN",
+    )
+    http_port: int = option(80, "--http-port", "With --domain: the router's public HTTP port.")
+    https_port: int = option(443, "--https-port", "With --domain: the router's public HTTPS port.")
+    acme: bool = option(
+        True, "--acme", off="--no-acme", help="With --domain: certificates from an ACME CA."
+    )
+    acme_directory: str = option(
+        LETS_ENCRYPT, "--acme-directory", "The ACME directory URL (default: Let's Encrypt)."
+    )
+    acme_email: str | None = option(
+        None, "--acme-email", "Contact address for the ACME account (expiry notices)."
+    )
+    acme_ca_cert: Path | None = option(
+        None,
+        "--acme-ca-cert",
+        "CA bundle to trust for the ACME directory's own HTTPS (a test CA such as Pebble).",
+        exists=True,
+        dir_okay=False,
     )
     run_router: bool = option(True, "--router", off="--no-router")
     router_workers: int = option_factory(
@@ -112,6 +166,7 @@ class ServerConfig:
     runtime: RuntimeOptions = nested(RuntimeOptions)
     addons: AddonSettings = nested(AddonSettings)
     ticker: TickerOptions = nested(TickerOptions)
+    acm: AcmOptions = nested(AcmOptions)
 
     @property
     def public_host(self) -> str:
@@ -120,8 +175,41 @@ class ServerConfig:
 
     @property
     def api_url(self) -> str:
+        """The API's own listener (loopback in domain mode): the router's control link and
+        the git hook reach it here."""
         return f"http://{self.public_host}:{self.port}"
 
     @property
+    def public_api_url(self) -> str:
+        """The API as clients reach it: https://api.DOMAIN in domain mode."""
+        if self.domain:
+            return f"https://api.{self.domain}{self._https_suffix}"
+        return self.api_url
+
+    @property
     def git_host(self) -> str:
+        if self.domain:
+            return f"git.{self.domain}{self._https_suffix}"
         return f"{self.public_host}:{self.git_port}"
+
+    @property
+    def _https_suffix(self) -> str:
+        return "" if self.https_port == 443 else f":{self.https_port}"
+
+    @property
+    def apps_base_domain(self) -> str:
+        """Apps are APP.<this>: --apps-domain, else --domain, else --base-domain."""
+        return self.apps_domain or self.domain or self.base_domain
+
+    @property
+    def router_bind(self) -> str:
+        if self.router_host:
+            return self.router_host
+        return "0.0.0.0" if self.domain else "127.0.0.1"  # noqa: S104
+
+    @property
+    def router_ports(self) -> tuple[int, int]:
+        """(HTTP, HTTPS): the public ports with --domain, else --router-port and its TLS."""
+        if self.domain:
+            return self.http_port, self.https_port
+        return self.router_port, self.router_tls_port

@@ -61,4 +61,4 @@ def bootstrap(platform: Platform, config: ServerConfig, data_dir: Path) -> None:
         click.echo(f"Its API key is in {key_file} (readable only by you).")
     click.echo(f"Slipway API listening on {config.api_url}")
     click.echo("Log in with:")
-    click.echo(f"  slipway login --api-url {config.api_url} < {key_file}")
+    click.echo(f"  slipway login --api-url {config.public_api_url} < {key_file}")

@@ -20,10 +20,13 @@ import click
 from slipway.addons.errors import AddonError
 from slipway.addons.provider import AddonSettings, Provider
 from slipway.addons.registry import load_providers
+from slipway.certs.acme_client import AcmeIssuer
+from slipway.certs.responder import ChallengeResponder
 from slipway.git.http import GitAuthError, PushGrant
 from slipway.logs.drains import DrainDispatcher, DrainSpec
 from slipway.logs.plex import Logplex
 from slipway.platform import apps, authorizations, drains, route_rules
+from slipway.platform.acm.manager import CertificateManager
 from slipway.platform.errors import Forbidden, NotFound, Unauthorized
 from slipway.platform.events import AppDestroyed, AppLog, DrainsChanged, Event, RuntimeChanged
 from slipway.platform.permissions import scope_refusal
@@ -51,22 +54,47 @@ def build_platform(config: ServerConfig) -> Platform:
     store.migrate()
     settings = dataclasses.replace(
         config.platform,
-        base_domain=config.base_domain,
-        router_port=config.router_port,
+        base_domain=config.apps_base_domain,
+        router_port=config.router_ports[1] if config.domain else config.router_port,
+        router_scheme="https" if config.domain else "http",
         git_host=config.git_host,
-        api_url=config.api_url,
+        api_url=config.public_api_url,
         runs_dynos=True,
         services=platform_services(config),
+        platform_domain=config.domain,
+        acme=bool(config.domain and config.acme),
+        operator_cert_names=operator_cert_names(config),
     )
     return Platform(store, settings)
 
 
+def operator_cert_names(config: ServerConfig) -> tuple[str, ...]:
+    """The names the operator's --tls-cert covers (ACM issues none for them)."""
+    if config.tls_cert is None:
+        return ()
+    from slipway.platform.acm.pem import read_certificate
+
+    return read_certificate(config.tls_cert.read_text()).names
+
+
 def platform_services(config: ServerConfig) -> tuple[tuple[str, str, bool], ...]:
-    """The platform's own hosts behind the router: the dashboard on the API's listener."""
+    """The platform's own hosts behind the router: the dashboard on the API's listener;
+    with --domain also api.D (the API) and git.D (git's listener, plain HTTP on loopback
+    then), all three redirected to HTTPS when asked over plain HTTP."""
     # A wildcard bind is reached on loopback: the router runs on this machine.
     host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host  # noqa: S104
-    address = f"[{host}]:{config.port}" if ":" in host else f"{host}:{config.port}"
-    return ((f"dashboard.{config.base_domain}", address, False),)
+
+    def address(port: int) -> str:
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    if config.domain:
+        d = config.domain
+        return (
+            (f"api.{d}", address(config.port), True),
+            (f"git.{d}", address(config.git_port), True),
+            (f"dashboard.{d}", address(config.port), True),
+        )
+    return ((f"dashboard.{config.base_domain}", address(config.port), False),)
 
 
 def make_authoriser(platform: Platform) -> Callable[[str, str, bool], PushGrant]:
@@ -164,6 +192,52 @@ def start_network(config: ServerConfig, data_dir: Path) -> DynoNetwork | None:
     return None
 
 
+def start_certificates(
+    config: ServerConfig, platform: Platform, data_dir: Path
+) -> CertificateManager:
+    """The certificates the router serves (users' and ACM's), and with --domain the ACME
+    client and its HTTP-01 responder on loopback."""
+    issuer = None
+    if platform.settings.acme:
+        responder = ChallengeResponder()
+        responder.start()
+        issuer = AcmeIssuer(
+            config.acme_directory,
+            config.acme_email,
+            data_dir / "tls" / "acme-account.key",
+            responder,
+            ca_bundle=config.acme_ca_cert,
+        )
+        click.echo(f"Certificates from {config.acme_directory} (HTTP-01 through the router)")
+    manager = CertificateManager(platform, issuer, data_dir / "tls" / "served", config.acm)
+    platform.ports.certificates = manager
+    manager.start()
+    return manager
+
+
+def serve_certificates(
+    context: ssl.SSLContext, certificates: CertificateManager, default_name: str
+) -> None:
+    """SNI on a listener of the control plane's own (the rendezvous): the certificate the
+    store holds for the name asked, or for `default_name` when the client names none (the
+    official CLI's `heroku run` sends no SNI), else the listener's own."""
+    loaded: dict[str, ssl.SSLContext] = {}
+
+    def pick(sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        name = name or default_name
+        for entry in certificates.router_entries():
+            if name.lower() in entry["names"]:
+                chosen = loaded.get(entry["fingerprint"])
+                if chosen is None:
+                    chosen = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                    chosen.load_cert_chain(entry["cert"], entry["key"])
+                    loaded[entry["fingerprint"]] = chosen
+                sock.context = chosen
+                return
+
+    context.sni_callback = pick
+
+
 def start_runtime(
     config: ServerConfig,
     platform: Platform,
@@ -172,9 +246,13 @@ def start_runtime(
     logplex: Logplex,
     release_outputs: ReleaseOutputs,
     network: DynoNetwork | None = None,
+    certificates: CertificateManager | None = None,
 ) -> DynoManager:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(tls.cert), str(tls.key))
+    public_host = f"api.{config.domain}" if config.domain else config.public_host
+    if certificates is not None:
+        serve_certificates(context, certificates, public_host)
     manager = DynoManager(
         LocalDriver(
             data_dir / "runtime",
@@ -184,16 +262,47 @@ def start_runtime(
         ),
         RuntimeBridge(platform, SlugStore(data_dir / "slugs"), logplex.publish, release_outputs),
         config.runtime,
-        rendezvous=Rendezvous(context, config.public_host),
-        rendezvous_bind=(config.host, config.rendezvous_port),
+        rendezvous=Rendezvous(context, public_host),
+        # With --domain it is public too (its own port), with the api host's certificate.
+        rendezvous_bind=(
+            config.router_bind if config.domain else config.host,
+            config.rendezvous_port,
+        ),
     )
     connect_runtime(platform, manager)
     manager.start()
     assert manager.rendezvous is not None
     click.echo(
-        f"One-off dynos attach on rendezvous://{config.public_host}:{manager.rendezvous.port}"
+        f"One-off dynos attach on rendezvous://{manager.rendezvous.public_host}:"
+        f"{manager.rendezvous.port}"
     )
     return manager
+
+
+def check_public_ports(config: ServerConfig) -> None:
+    """With --domain, say in one sentence if the router could not bind its public ports
+    for lack of privilege, before anything starts."""
+    if not config.domain or not config.run_router:
+        return
+    import errno
+    import socket
+
+    for port in config.router_ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind((config.router_bind, port))
+            except PermissionError:
+                raise click.ClickException(
+                    f"Port {port} needs root (or CAP_NET_BIND_SERVICE); run Slipway as root or "
+                    "choose --http-port/--https-port above 1023."
+                ) from None
+            except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    raise click.ClickException(
+                        f"This machine has no address {config.router_bind}; give --router-host "
+                        "one of its own (or 0.0.0.0)."
+                    ) from None
+                # In use: often our own router from before a restart, which is adopted.
 
 
 def start_router(
@@ -204,8 +313,8 @@ def start_router(
     supervisor = RouterSupervisor(
         RouterLaunch(
             argv=router_argv(
-                listen=f"{config.router_host}:{config.router_port}",
-                tls_listen=f"{config.router_host}:{config.router_tls_port}",
+                listen=f"{config.router_bind}:{config.router_ports[0]}",
+                tls_listen=f"{config.router_bind}:{config.router_ports[1]}",
                 cert=tls.cert,
                 key=tls.key,
                 control_url=config.api_url,
@@ -219,10 +328,12 @@ def start_router(
         )
     )
     supervisor.start()
-    shown = "localhost" if config.router_host in ("127.0.0.1", "0.0.0.0") else config.router_host  # noqa: S104
+    bind = config.router_bind
+    shown = "localhost" if bind in ("127.0.0.1", "0.0.0.0") else bind  # noqa: S104
+    http, https = config.router_ports
     click.echo(
-        f"Apps answer at http://APP.{config.base_domain}:{config.router_port}/ and "
-        f"https://APP.{config.base_domain}:{config.router_tls_port}/ (router on {shown})"
+        f"Apps answer at http://APP.{config.apps_base_domain}:{http}/ and "
+        f"https://APP.{config.apps_base_domain}:{https}/ (router on {shown})"
     )
     return supervisor
 

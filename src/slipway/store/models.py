@@ -144,6 +144,9 @@ class AppRow(Base):
     uid: Mapped[int] = mapped_column(Integer, unique=True)
     # Labs features switched away from their default (platform.features), e.g. {"preboot": false}.
     features: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # Automatic Certificate Management (`heroku certs:auto:enable|disable`): on by default,
+    # it takes effect on a server with --domain.
+    acm: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -465,3 +468,50 @@ class MetricRow(Base):
     cpu_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     events: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     eco_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class TlsCertificateRow(Base):
+    """A certificate the router serves by SNI: one ACM issued (`kind` "acm", one host name,
+    the platform's hosts have no app) or one a user added (`kind` "sni", an SNI endpoint).
+    The private key is a secret: never logged, never serialised."""
+
+    __tablename__ = "tls_certificates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str | None] = mapped_column(
+        ForeignKey("apps.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    # The SNI endpoint's name (`heroku certs:info --name`), unique.
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # The names it covers (subjectAltName DNS entries), lowercased.
+    hostnames: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cert_pem: Mapped[str] = mapped_column(Text)
+    key_pem: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    issuer: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AcmHostRow(Base):
+    """A host name Automatic Certificate Management looks after: its status (Heroku's
+    `acm_status`/`acm_status_reason`), its failed attempts and when to try again."""
+
+    __tablename__ = "acm_hosts"
+
+    hostname: Mapped[str] = mapped_column(String(253), primary_key=True)
+    app_id: Mapped[str | None] = mapped_column(
+        ForeignKey("apps.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    certificate_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tls_certificates.id", ondelete="SET NULL"), nullable=True
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

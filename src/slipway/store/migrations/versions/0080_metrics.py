@@ -1,7 +1,7 @@
 """Metrics: per app, process type and interval (issue 16).
 
 Revision ID: 0080
-Revises: 0060
+Revises: 0070
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from slipway.store.models import UTCDateTime
 
 revision = "0080"
-down_revision = "0060"
+down_revision = "0070"
 branch_labels = None
 depends_on = None
 
