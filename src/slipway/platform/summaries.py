@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy import func, select
 
 from slipway.platform import access, views
+from slipway.platform.acm.plan import FAILED, FAILING, ISSUED, PENDING
 from slipway.platform.apps import find_app_row
 from slipway.platform.permissions import (
     APP_SETTINGS,
@@ -187,8 +188,17 @@ def formation_fingerprint(formation: list[views.Formation]) -> str:
 
 
 def certificate_status(domain: views.Domain) -> str:
-    """What the Settings page says about a domain's HTTPS certificate.
-
-    Today the router mints every routed host's certificate from the platform's CA
-    (`GET /apps/{app}/sni-endpoints` is empty); ACME certificates (issue 14) answer here."""
+    """What the Settings page says about a domain's HTTPS certificate: ACM's status
+    (`acm_status`, and why it fails) where ACM looks after the host, else who made it."""
+    status, reason = domain.acm_status, domain.acm_status_reason
+    if domain.sni_endpoint and status is None:
+        return f"HTTPS with the certificate {domain.sni_endpoint} added to this app"
+    if status == ISSUED:
+        return "HTTPS with a certificate from Automatic Certificate Management"
+    if status == PENDING:
+        return "A certificate is being requested from the certificate authority"
+    if status in (FAILING, FAILED):
+        return f"The certificate request is {status}: {reason or 'no reason was given'}"
+    if status is not None:
+        return f"Automatic Certificate Management: {status}"
     return "HTTPS with a certificate from the platform's CA, made by the router"
