@@ -75,6 +75,21 @@ class RouterConfig:
         dir_okay=False,
     )
 
+    # Who carries the traffic: HAProxy (C) for apps whose web dynos are up, with this
+    # process as its controller and fallback; or this process alone. `auto` is HAProxy
+    # when a usable one (2.6 or newer) is installed.
+    data_plane: str = option(
+        "auto",
+        "--data-plane",
+        "haproxy, python, or auto (HAProxy when installed).",
+        choices=("auto", "haproxy", "python"),
+    )
+    # The data plane's private files (configuration, maps, sockets); a fresh
+    # temporary directory when not given.
+    data_plane_dir: Path | None = option(
+        None, "--data-plane-dir", "Directory for HAProxy's configuration and sockets."
+    )
+
     # Timeouts, in seconds (behavior.md §2.2).
     connect_timeout: float = option(5.0, "--connect-timeout", "Seconds to connect to a dyno (H19).")
     # H12: first response byte after the request is sent.

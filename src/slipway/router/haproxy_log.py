@@ -1,0 +1,130 @@
+"""HAProxy's log lines (syslog over a unix datagram socket) -> Heroku router lines.
+
+HAProxy logs each request it forwarded itself in the fields of
+`haproxy_config.LOG_FIELDS`; this turns one such line into the `heroku[router]`
+line of `logline.py`, with the H-code its termination state means, and puts it in
+the router's ReportQueue with the app's activity, exactly as a request served by
+the Python router does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from slipway.router.haproxy_config import LOG_FIELDS, LOG_SEPARATOR
+from slipway.router.logline import CODES, format_line
+from slipway.router.reports import ReportQueue
+
+log = logging.getLogger("slipway.router")
+
+_COUNT = len(LOG_FIELDS)
+
+# HAProxy's session state at the end (the first two letters of %tsc) -> H-code.
+# (Who ended it: c/C client timeout/abort, s/S server timeout/error; at which step:
+# C connect, H headers, D data, R request, Q queue.)
+_CODES = {
+    "sC": "H19",
+    "SC": "H21",
+    "sH": "H12",
+    "SH": "H13",
+    "sQ": "H12",
+    "SQ": "H12",
+    "sD": "H15",
+    "SD": "H18",
+    "PH": "H17",
+    "CC": "H27",
+    "CQ": "H27",
+    "CH": "H27",
+    "CD": "H27",
+    "CR": "H27",
+    "cR": "H28",
+    "cH": "H28",
+    "cD": "H28",
+    "PD": "H26",
+    "PR": "H26",
+}
+_SOCK = {"H18": "backend", "H27": "client"}
+# Codes whose page HAProxy wrote (not counted in bytes=, as the Python router does).
+_PAGE = frozenset({"H11", "H12", "H13", "H17", "H19", "H21"})
+_NO_DYNO = frozenset({"H11"})
+
+
+def _int(text: str) -> int:
+    try:
+        return max(0, int(text))
+    except ValueError:
+        return 0
+
+
+def convert(raw: str, app_of: Callable[[str], str | None]) -> tuple[str, str] | None:
+    """(app id, router line) for one HAProxy log line, or None if it is not an app's."""
+    fields = raw.rstrip("\n").split(LOG_SEPARATOR, _COUNT - 1)
+    if len(fields) != _COUNT:
+        return None
+    (backend, server, status, nbytes, tc, _tr, _td, tsc, rid, ip, xff, host, method, code,
+     frontend, ta, uri) = fields  # fmt: skip
+    app_id = app_of(backend)
+    if app_id is None:
+        return None
+    state = tsc[:2]
+    if code == "-":
+        code = _CODES.get(state, "")
+    cause = None
+    status_n = _int(status)
+    if code == "H26":
+        cause = "bad chunk" if state == "PD" else "bad request"
+        status_n = 400
+    elif code:
+        status_n = CODES[code].status
+    connect = _int(tc)
+    active = _int(ta)
+    if code == "H19":
+        connect = active
+    service = max(0, active - connect)
+    dyno: str | None = server.rsplit("-", 1)[0] if server not in ("-", "<NOSRV>") else ""
+    if code in _NO_DYNO:
+        dyno = None
+    out_bytes = 0 if code in _PAGE else _int(nbytes)
+    fwd = ip if xff in ("-", "") else f"{xff}, {ip}"
+    line = format_line(
+        method,
+        uri,
+        host if host != "-" else "",
+        rid,
+        fwd,
+        dyno,
+        connect,
+        service,
+        status_n,
+        out_bytes,
+        frontend,
+        code=code or None,
+        sock=_SOCK.get(code),
+        cause=cause,
+    )
+    return app_id, line
+
+
+class LogCollector(asyncio.DatagramProtocol):
+    """Receives HAProxy's datagrams; each becomes a router line for its app."""
+
+    def __init__(self, reports: ReportQueue, app_of: Callable[[str], str | None]) -> None:
+        self.reports = reports
+        self.app_of = app_of
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        try:
+            hit = convert(data.decode("latin-1"), self.app_of)
+        except Exception:
+            log.exception("cannot read a data plane log line")
+            return
+        if hit is not None:
+            app_id, line = hit
+            self.reports.add_line(app_id, line)
+            self.reports.activity[app_id] = time.time()
+
+    def error_received(self, exc: Exception) -> None:
+        log.warning("data plane log socket: %s", exc)
