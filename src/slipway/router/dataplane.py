@@ -37,7 +37,6 @@ from slipway.router.haproxy_config import (
     Settings,
     page_text,
     render,
-    server_args,
 )
 from slipway.router.table import RouteTable
 
@@ -73,19 +72,38 @@ def find_haproxy() -> tuple[str | None, str]:
 
 
 # App id -> (exact hosts, wildcard suffixes, dynos as (name, host, port)).
-Desired = dict[str, tuple[list[str], list[str], list[tuple[str, str, int]]]]
+Dyno = tuple[str, str, int]
+Desired = dict[str, tuple[list[str], list[str], list[Dyno]]]
 
 
 @dataclass
 class _Backend:
+    """One pre-allocated app backend: a fixed number of server slots `s1`..`sN`.
+
+    Slots are servers HAProxy knows from its configuration, pointed at a dyno at
+    run time (`set server ... addr`), so their kept-alive connections are pooled
+    (servers added at run time are not, in 2.6)."""
+
     name: str
+    size: int
     app_id: str | None = None
-    # Dyno (name, host, port) -> the server HAProxy knows it by.
-    servers: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    servers: dict[Dyno, str] = field(default_factory=dict)  # dyno -> slot
+    names: dict[str, str] = field(default_factory=dict)  # slot -> dyno name (logs)
+    free: list[str] = field(default_factory=list)
+    draining: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not self.free and not self.servers:
+            self.free = [f"s{i}" for i in range(self.size, 0, -1)]
 
 
-def _dyno_keys(app: object) -> list[tuple[str, str, int]]:
+def _dyno_keys(app: object) -> list[Dyno]:
     return [(d.name, d.host, d.port) for d in app.dynos]  # type: ignore[attr-defined]
+
+
+def _slots_for(dynos: int) -> int:
+    # Room for a release's new dynos next to the old ones while they drain.
+    return max(4, 2 * dynos)
 
 
 class HAProxyDataPlane:
@@ -98,19 +116,12 @@ class HAProxyDataPlane:
         self._by_app: dict[str, _Backend] = {}
         self._hosts: dict[str, str] = {}  # exact host -> backend
         self._wildcards: dict[str, str] = {}  # suffix after `*.` -> backend
-        self._draining: set[tuple[str, str]] = set()  # (backend, server) in maintenance
-        self._serial = 0
         self._lock = asyncio.Lock()
         self._latest: RouteTable | None = None
         self._drain_task: asyncio.Task[None] | None = None
         self.applied_version = -1
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    def app_of(self, backend: str) -> str | None:
-        """The app a backend serves (for log lines)."""
-        found = self._backends.get(backend)
-        return found.app_id if found is not None else None
 
     async def start(self, table: RouteTable | None = None) -> None:
         layout = self.layout
@@ -121,8 +132,7 @@ class HAProxyDataPlane:
             layout.crt_list.write_text("")
         for name, page in PAGES.items():
             layout.page(name).write_text(page_text(page))
-        desired = self._desired(table) if table is not None else {}
-        self._write_files(desired, max(MIN_SLOTS, len(desired) * 5 // 4 + 16))
+        self._write_files(self._desired(table) if table is not None else {})
         libc = ctypes.CDLL(None, use_errno=True)
 
         def die_with_router() -> None:
@@ -195,9 +205,7 @@ class HAProxyDataPlane:
         for text in output.split("\n"):
             lowered = text.lower()
             if any(word in lowered for word in ("unknown", "no such", "error", "invalid")):
-                if "still has connections" in lowered or "no such server" in lowered:
-                    continue
-                log.warning("data plane: %s (in %s)", text.strip(), batch[0][:80])
+                        log.warning("data plane: %s (in %s)", text.strip(), batch[0][:80])
 
     # -- route tables ---------------------------------------------------------------------
 
@@ -226,36 +234,53 @@ class HAProxyDataPlane:
             if self._latest is not table:
                 return False  # a newer table is waiting for the lock: it wins
             desired = self._desired(table)
-            needed = [a for a in desired if a not in self._by_app]
-            free = [b for b in self._backends.values() if b.app_id is None and not b.servers]
-            if len(needed) > len(free):
+            if self._needs_reload(desired):
                 await self._reload(desired)
             else:
                 await self._update(desired)
             self.applied_version = table.version
             return True
 
-    def _new_server(self, dyno: tuple[str, str, int]) -> Server:
-        self._serial += 1
-        return Server(f"{dyno[0]}-{self._serial}", dyno[1], dyno[2])
+    def _needs_reload(self, desired: Desired) -> bool:
+        free = [b for b in self._backends.values() if b.app_id is None and not b.draining]
+        for app_id, (_hosts, _wild, dynos) in desired.items():
+            backend = self._by_app.get(app_id)
+            if backend is None:
+                fits = [b for b in free if len(b.free) >= len(dynos)]
+                if not fits:
+                    return True
+                free.remove(fits[0])
+            elif len([d for d in dynos if d not in backend.servers]) > len(backend.free):
+                return True
+        return False
+
+    def dyno_of(self, backend: str, slot: str) -> tuple[str, str] | None:
+        """(app id, dyno name) of a backend's slot, for log lines."""
+        found = self._backends.get(backend)
+        if found is None or found.app_id is None:
+            return None
+        return found.app_id, found.names.get(slot, "")
 
     async def _update(self, desired: Desired) -> None:
-        s = self.settings
         add: list[str] = []
         for app_id, (_hosts, _wild, dynos) in desired.items():
             backend = self._by_app.get(app_id)
             if backend is None:
                 backend = next(
-                    b for b in self._backends.values() if b.app_id is None and not b.servers
+                    b
+                    for b in self._backends.values()
+                    if b.app_id is None and not b.draining and len(b.free) >= len(dynos)
                 )
                 backend.app_id = app_id
                 self._by_app[app_id] = backend
             for dyno in dynos:
                 if dyno not in backend.servers:
-                    server = self._new_server(dyno)
-                    backend.servers[dyno] = server.name
-                    add.append(f"add server {backend.name}/{server.name} {server_args(server, s)}")
-                    add.append(f"enable server {backend.name}/{server.name}")
+                    slot = backend.free.pop()
+                    backend.servers[dyno] = slot
+                    backend.names[slot] = dyno[0]
+                    where = f"{backend.name}/{slot}"
+                    add.append(f"set server {where} addr {dyno[1]} port {dyno[2]}")
+                    add.append(f"set server {where} state ready")
         # Hosts: new ones after their servers exist; gone ones before servers go.
         hosts: dict[str, str] = {}
         wild: dict[str, str] = {}
@@ -270,19 +295,20 @@ class HAProxyDataPlane:
         self._hosts, self._wildcards = hosts, wild
         remove: list[str] = []
         for backend in list(self._by_app.values()):
-            dynos = desired.get(backend.app_id or "", ([], [], []))[2]
-            keep = set(dynos)
-            for dyno, server in list(backend.servers.items()):
+            keep = set(desired.get(backend.app_id or "", ([], [], []))[2])
+            for dyno, slot in list(backend.servers.items()):
                 if dyno not in keep:
+                    # No new requests; the ones in flight finish. The slot is reused
+                    # once it has no connection left.
                     del backend.servers[dyno]
-                    remove.append(f"set server {backend.name}/{server} state maint")
-                    self._draining.add((backend.name, server))
+                    remove.append(f"set server {backend.name}/{slot} state maint")
+                    backend.draining.add(slot)
             if backend.app_id not in desired:
                 self._by_app.pop(backend.app_id or "", None)
                 backend.app_id = None
         await self._run(add + maps + remove)
-        if self._draining:
-            await self._delete_drained()
+        if any(b.draining for b in self._backends.values()):
+            await self._reclaim()
 
     def _map_commands(self, path: Path, old: dict[str, str], new: dict[str, str]) -> list[str]:
         commands = []
@@ -295,32 +321,37 @@ class HAProxyDataPlane:
         commands += [f"del map {path} {key}" for key in old if key not in new]
         return commands
 
-    async def _delete_drained(self) -> None:
-        """Delete servers that finished their requests; try again later for the rest."""
-        pending = sorted(self._draining)
-        out = await self._send([f"del server {b}/{s}" for b, s in pending]) if pending else ""
-        still = out.count("still has connections") + out.count("still has")
-        if still == 0:
-            self._draining.clear()
-        else:
-            # Which ones failed is not said per command: ask for the servers that exist.
-            state = await self._send(["show servers state"])
-            alive = {(m.group(1), m.group(2)) for m in re.finditer(r"^\d+ (\S+) \d+ (\S+) ", state, re.MULTILINE)}
-            self._draining &= alive
-        if self._draining and (self._drain_task is None or self._drain_task.done()):
-            self._drain_task = asyncio.get_running_loop().create_task(self._drain_later())
+    async def _reclaim(self) -> None:
+        """Free the draining slots whose requests have finished; later for the rest."""
+        stats = await self._send(["show stat -1 4 -1"])
+        busy: set[tuple[str, str]] = set()
+        for row in stats.splitlines():
+            cols = row.split(",")
+            if len(cols) > 4 and not row.startswith("#") and cols[4] not in ("", "0"):
+                busy.add((cols[0], cols[1]))
+        for backend in self._backends.values():
+            for slot in list(backend.draining):
+                if (backend.name, slot) not in busy:
+                    backend.draining.discard(slot)
+                    backend.names.pop(slot, None)
+                    backend.free.append(slot)
+        if any(b.draining for b in self._backends.values()) and (
+            self._drain_task is None or self._drain_task.done()
+        ):
+            self._drain_task = asyncio.get_running_loop().create_task(self._reclaim_later())
 
-    async def _drain_later(self) -> None:
-        while self._draining:
+    async def _reclaim_later(self) -> None:
+        # Only while some slot drains: a request in flight ends within the timeouts.
+        while any(b.draining for b in self._backends.values()):
             await asyncio.sleep(1.0)
             async with self._lock:
                 with contextlib.suppress(OSError):
-                    await self._delete_drained()
+                    await self._reclaim()
                     return
 
     async def _reload(self, desired: Desired) -> None:
-        """Out of backends: a new configuration with room to grow, and a hitless reload."""
-        self._write_files(desired, max(MIN_SLOTS, len(desired) * 5 // 4 + 16))
+        """Out of room: a new configuration with room to grow, and a hitless reload."""
+        self._write_files(desired)
         info = await self._send(["show info"])
         match = re.search(r"^Pid: (\d+)", info, re.MULTILINE)
         old = int(match.group(1)) if match else None
@@ -329,26 +360,36 @@ class HAProxyDataPlane:
         await self._wait_ready(old)
         log.info("data plane reloaded with %d app backends", len(self._backends))
 
-    def _write_files(self, desired: Desired, slots: int) -> None:
+    def _write_files(self, desired: Desired) -> None:
         """Configuration and maps for `desired`, from scratch."""
-        self._backends = {f"app{i}": _Backend(f"app{i}") for i in range(slots)}
+        count = max(MIN_SLOTS, len(desired) * 5 // 4 + 16)
+        sizes = [_slots_for(len(dynos)) for _h, _w, dynos in desired.values()]
+        sizes += [_slots_for(1)] * (count - len(sizes))
+        self._backends = {f"app{i}": _Backend(f"app{i}", size) for i, size in enumerate(sizes)}
         self._by_app = {}
-        self._draining = set()
         hosts: dict[str, str] = {}
         wild: dict[str, str] = {}
-        rendered: dict[str, list[Server]] = {name: [] for name in self._backends}
+        rendered: dict[str, list[Server | None]] = {}
         for i, (app_id, (exact, wildcards, dynos)) in enumerate(desired.items()):
             backend = self._backends[f"app{i}"]
             backend.app_id = app_id
             self._by_app[app_id] = backend
             for dyno in dynos:
-                server = self._new_server(dyno)
-                backend.servers[dyno] = server.name
-                rendered[backend.name].append(server)
+                slot = backend.free.pop()
+                backend.servers[dyno] = slot
+                backend.names[slot] = dyno[0]
             for host in exact:
                 hosts[host] = backend.name
             for suffix in wildcards:
                 wild[suffix] = backend.name
+        for backend in self._backends.values():
+            by_slot = {slot: dyno for dyno, slot in backend.servers.items()}
+            rendered[backend.name] = [
+                Server(f"s{i}", by_slot[f"s{i}"][1], by_slot[f"s{i}"][2])
+                if f"s{i}" in by_slot
+                else None
+                for i in range(1, backend.size + 1)
+            ]
         self._hosts, self._wildcards = hosts, wild
         layout = self.layout
         _write(layout.hosts_map, "".join(f"{k} {v}\n" for k, v in hosts.items()))

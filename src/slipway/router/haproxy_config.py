@@ -69,9 +69,25 @@ LOG_FIELDS = (
     "%[var(txn.code)]",
     "%f",
     "%Ta",
+    "%rc",
     "%HU",
 )
 LOG_SEPARATOR = "|"
+
+# HAProxy writes HTTP/1 header names in lower case; clients of Heroku see the case
+# the app chose. These are restored (a client that needs case is rare, but exists).
+_NAMES = (
+    "Accept-Ranges Access-Control-Allow-Credentials Access-Control-Allow-Headers "
+    "Access-Control-Allow-Methods Access-Control-Allow-Origin Access-Control-Expose-Headers "
+    "Access-Control-Max-Age Age Allow Cache-Control Connection Content-Disposition "
+    "Content-Encoding Content-Language Content-Length Content-Location Content-Range "
+    "Content-Security-Policy Content-Type Date ETag Expires Keep-Alive Last-Modified Link "
+    "Location Pragma Referrer-Policy Retry-After Sec-WebSocket-Accept Sec-WebSocket-Extensions "
+    "Sec-WebSocket-Protocol Server Set-Cookie Strict-Transport-Security Transfer-Encoding "
+    "Upgrade Vary Via WWW-Authenticate X-Content-Type-Options X-Frame-Options X-Powered-By "
+    "X-Request-Id X-Runtime X-XSS-Protection"
+).split()
+CASE_ADJUST = tuple(f"  h1-case-adjust {name.lower()} {name}" for name in _NAMES)
 
 
 @dataclass(frozen=True)
@@ -183,6 +199,7 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         f"  bind {bind}",
         f"  maxconn {s.max_connections}",
         "  option http-ignore-probes",
+        "  option h1-case-adjust-bogus-client",
         # Request id: the client's when Heroku would keep it, else a fresh UUID v4.
         "  http-request set-var(txn.rid) req.fhdr(x-request-id)"
         r" if { req.fhdr(x-request-id) -m reg ^[A-Za-z0-9+/=-]{20,200}$ }",
@@ -202,6 +219,8 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         "  acl continue req.hdr(expect) -i 100-continue",
         # What the Python router must answer (it logs those lines itself).
         "  http-request set-var(txn.be) str(fallback) if odd_expect !continue",
+        # HTTP/1.0 clients get close-delimited bodies; the Python router re-frames those.
+        "  http-request set-var(txn.be) str(fallback) if { req.ver 1.0 }",
         "  acl routed var(txn.be) -m found",
         "  acl to_fallback var(txn.be) -m str fallback",
         "  http-request set-log-level silent unless routed !to_fallback",
@@ -220,6 +239,7 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         " if routed !to_fallback { req.fhdr(via) -m found }",
         '  http-request set-header Via "1.1 vegur" if routed !to_fallback !{ req.fhdr(via) -m found }',
         "  http-request lua.slipway_strip_connection if routed !to_fallback { req.hdr(connection) -m found }",
+        "  http-request del-header connection if routed !to_fallback !{ req.hdr(upgrade) -m found }",
         "  http-request del-header keep-alive if routed !to_fallback",
         "  http-request del-header te if routed !to_fallback",
         "  http-request del-header trailer if routed !to_fallback",
@@ -259,7 +279,7 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
     return lines
 
 
-def render(layout: Layout, s: Settings, backends: dict[str, list[Server]]) -> str:
+def render(layout: Layout, s: Settings, backends: dict[str, list[Server | None]]) -> str:
     """The whole configuration, with the backends (and servers) that exist now."""
     log_format = LOG_SEPARATOR.join(LOG_FIELDS)
     lines = [
@@ -269,7 +289,8 @@ def render(layout: Layout, s: Settings, backends: dict[str, list[Server]]) -> st
         f"  maxconn {s.global_maxconn}",
         f"  stats socket {layout.admin_socket} mode 600 level admin expose-fd listeners",
         f"  log unix@{layout.log_socket} len 16384 format raw local0 info",
-        f"  tune.http.maxhdr {min(32767, s.max_headers + 1)}",
+        f"  tune.http.maxhdr {min(32767, s.max_headers + 10)}",
+        *CASE_ADJUST,
         "  tune.ssl.default-dh-param 2048",
         "  ssl-default-bind-options ssl-min-ver TLSv1.2",
         f"  lua-load {layout.lua}",
@@ -321,7 +342,7 @@ def render(layout: Layout, s: Settings, backends: dict[str, list[Server]]) -> st
     return "\n".join(lines) + "\n"
 
 
-def backend_lines(name: str, servers: list[Server], s: Settings, page: Path) -> list[str]:
+def backend_lines(name: str, slots: list[Server | None], s: Settings, page: Path) -> list[str]:
     lines = [
         f"backend {name}",
         "  balance leastconn",
@@ -331,15 +352,12 @@ def backend_lines(name: str, servers: list[Server], s: Settings, page: Path) -> 
         f" lf-file {page} hdr X-Request-Id %[var(txn.rid)] hdr Via \"1.1 vegur\""
         " hdr Cache-Control \"no-cache, no-store\" if { var(txn.code) -m found }",
     ]
-    for server in servers:
-        lines.append(
-            f"  server {server.name} {server.host}:{server.port} maxconn"
-            f" {s.max_in_flight_per_dyno}"
-        )
+    for i, server in enumerate(slots, 1):
+        if server is None:  # a free slot, pointed at a dyno at run time
+            lines.append(f"  server s{i} 127.0.0.1:1 maxconn {s.max_in_flight_per_dyno} disabled")
+        else:
+            lines.append(
+                f"  server s{i} {server.host}:{server.port} maxconn {s.max_in_flight_per_dyno}"
+            )
     lines.append("")
     return lines
-
-
-def server_args(server: Server, s: Settings) -> str:
-    """The `add server` arguments for a server created at run time."""
-    return f"{server.host}:{server.port} maxconn {s.max_in_flight_per_dyno}"

@@ -59,16 +59,17 @@ def _int(text: str) -> int:
         return 0
 
 
-def convert(raw: str, app_of: Callable[[str], str | None]) -> tuple[str, str] | None:
+def convert(raw: str, dyno_of: Callable[[str, str], tuple[str, str] | None]) -> tuple[str, str] | None:
     """(app id, router line) for one HAProxy log line, or None if it is not an app's."""
     fields = raw.rstrip("\n").split(LOG_SEPARATOR, _COUNT - 1)
     if len(fields) != _COUNT:
         return None
     (backend, server, status, nbytes, tc, _tr, _td, tsc, rid, ip, xff, host, method, code,
-     frontend, ta, uri) = fields  # fmt: skip
-    app_id = app_of(backend)
-    if app_id is None:
+     frontend, ta, retries, uri) = fields  # fmt: skip
+    hit = dyno_of(backend, server)
+    if hit is None:
         return None
+    app_id, dyno_name = hit
     state = tsc[:2]
     if code == "-":
         code = _CODES.get(state, "")
@@ -82,9 +83,9 @@ def convert(raw: str, app_of: Callable[[str], str | None]) -> tuple[str, str] | 
     connect = _int(tc)
     active = _int(ta)
     if code == "H19":
-        connect = active
+        connect = active // (_int(retries) + 1)  # the last attempt's time
     service = max(0, active - connect)
-    dyno: str | None = server.rsplit("-", 1)[0] if server not in ("-", "<NOSRV>") else ""
+    dyno: str | None = dyno_name
     if code in _NO_DYNO:
         dyno = None
     out_bytes = 0 if code in _PAGE else _int(nbytes)
@@ -111,13 +112,15 @@ def convert(raw: str, app_of: Callable[[str], str | None]) -> tuple[str, str] | 
 class LogCollector(asyncio.DatagramProtocol):
     """Receives HAProxy's datagrams; each becomes a router line for its app."""
 
-    def __init__(self, reports: ReportQueue, app_of: Callable[[str], str | None]) -> None:
+    def __init__(
+        self, reports: ReportQueue, dyno_of: Callable[[str, str], tuple[str, str] | None]
+    ) -> None:
         self.reports = reports
-        self.app_of = app_of
+        self.dyno_of = dyno_of
 
     def datagram_received(self, data: bytes, addr: object) -> None:
         try:
-            hit = convert(data.decode("latin-1"), self.app_of)
+            hit = convert(data.decode("latin-1"), self.dyno_of)
         except Exception:
             log.exception("cannot read a data plane log line")
             return

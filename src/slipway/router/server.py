@@ -135,7 +135,7 @@ class Router:
         sock.bind(str(layout.log_socket))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self._log_transport, _ = await loop.create_datagram_endpoint(
-            lambda: LogCollector(state.reports, dataplane.app_of), sock=sock
+            lambda: LogCollector(state.reports, dataplane.dyno_of), sock=sock
         )
         table = state.table if state.table.version else None
         await dataplane.start(table)
