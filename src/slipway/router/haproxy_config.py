@@ -70,6 +70,8 @@ LOG_FIELDS = (
     "%f",
     "%Ta",
     "%rc",
+    "%[var(txn.ch)]",
+    "%[var(txn.cl)]",
     "%HU",
 )
 LOG_SEPARATOR = "|"
@@ -221,6 +223,8 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         "  http-request set-var(txn.be) str(fallback) if odd_expect !continue",
         # HTTP/1.0 clients get close-delimited bodies; the Python router re-frames those.
         "  http-request set-var(txn.be) str(fallback) if { req.ver 1.0 }",
+        # Chunked uploads: the Python router streams them and answers bad framing (H26).
+        "  http-request set-var(txn.be) str(fallback) if { req.hdr(transfer-encoding) -m found }",
         "  acl routed var(txn.be) -m found",
         "  acl to_fallback var(txn.be) -m str fallback",
         "  http-request set-log-level silent unless routed !to_fallback",
@@ -245,7 +249,14 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         "  http-request del-header trailer if routed !to_fallback",
         "  http-request del-header proxy-authorization if routed !to_fallback",
         "  http-request del-header proxy-connection if routed !to_fallback",
-        f"  http-request wait-for-body time {ms(s.idle_timeout)} if routed !to_fallback continue",
+        # A body is read before the dyno is asked (up to a buffer's worth, as nginx
+        # does): a client that stalls mid-body is the client's timeout (H28), and an
+        # Expect: 100-continue is answered here.
+        "  acl has_body req.hdr_val(content-length) gt 0",
+        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)}"
+        " if routed !to_fallback has_body",
+        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)}"
+        " if routed !to_fallback continue",
         "  http-request del-header expect if routed !to_fallback",
         # The response: hop-by-hop headers out, Via in.
         "  http-response del-header keep-alive if routed !to_fallback",
@@ -257,6 +268,9 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         "  http-after-response set-status 503 if routed !to_fallback { status 504 }",
         "  http-after-response set-header Cache-Control no-cache,\\ no-store"
         " if routed !to_fallback { status 503 } !{ res.hdr(cache-control) -m found }",
+        # What bytes= counts (haproxy_log.py): the head the client got.
+        "  http-after-response set-var(txn.ch) res.hdrs,length if routed !to_fallback",
+        "  http-after-response set-var(txn.cl) res.hdr(content-length) if routed !to_fallback",
     ]
     for status in (502, 503, 504):
         lines.append(

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from slipway.router import pages
 from slipway.router.haproxy_config import LOG_FIELDS, LOG_SEPARATOR
 from slipway.router.logline import CODES, format_line
 from slipway.router.reports import ReportQueue
@@ -48,7 +49,7 @@ _CODES = {
 }
 _SOCK = {"H18": "backend", "H27": "client"}
 # Codes whose page HAProxy wrote (not counted in bytes=, as the Python router does).
-_PAGE = frozenset({"H11", "H12", "H13", "H17", "H19", "H21"})
+_PAGE = frozenset({"H11", "H12", "H13", "H17", "H19", "H21", "H28"})
 _NO_DYNO = frozenset({"H11"})
 
 
@@ -59,13 +60,28 @@ def _int(text: str) -> int:
         return 0
 
 
+def _client_bytes(status: int, total: int, method: str, client_head: str, length: str) -> int:
+    """What the client received: the status line, the head it got, and the body (its
+    Content-Length, else what HAProxy counted past an estimated head)."""
+    if not client_head.isdigit():
+        return total
+    reason = len(pages.reason(status))
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        body = 0
+    elif length.isdigit():
+        body = int(length)
+    else:
+        body = max(0, total - int(client_head))
+    return len(b"HTTP/1.1 200 \r\n") + reason + int(client_head) + body
+
+
 def convert(raw: str, dyno_of: Callable[[str, str], tuple[str, str] | None]) -> tuple[str, str] | None:
     """(app id, router line) for one HAProxy log line, or None if it is not an app's."""
     fields = raw.rstrip("\n").split(LOG_SEPARATOR, _COUNT - 1)
     if len(fields) != _COUNT:
         return None
     (backend, server, status, nbytes, tc, _tr, _td, tsc, rid, ip, xff, host, method, code,
-     frontend, ta, retries, uri) = fields  # fmt: skip
+     frontend, ta, retries, client_head, length, uri) = fields  # fmt: skip
     hit = dyno_of(backend, server)
     if hit is None:
         return None
@@ -88,7 +104,9 @@ def convert(raw: str, dyno_of: Callable[[str, str], tuple[str, str] | None]) -> 
     dyno: str | None = dyno_name
     if code in _NO_DYNO:
         dyno = None
-    out_bytes = 0 if code in _PAGE else _int(nbytes)
+    out_bytes = 0 if code in _PAGE else _client_bytes(
+        status_n, _int(nbytes), method, client_head, length
+    )
     fwd = ip if xff in ("-", "") else f"{xff}, {ip}"
     line = format_line(
         method,
