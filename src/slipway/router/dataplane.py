@@ -36,6 +36,7 @@ from slipway.router.haproxy_config import (
     Server,
     Settings,
     page_text,
+    raw_bad_request,
     render,
 )
 from slipway.router.table import RouteTable
@@ -132,16 +133,17 @@ class HAProxyDataPlane:
             layout.crt_list.write_text("")
         for name, page in PAGES.items():
             layout.page(name).write_text(page_text(page))
+        layout.raw_400.write_bytes(raw_bad_request())
         self._write_files(self._desired(table) if table is not None else {})
         libc = ctypes.CDLL(None, use_errno=True)
 
         def die_with_router() -> None:
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: HAProxy never outlives us
 
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [self.binary, "-W", "-f", str(layout.config), "-p", str(layout.pid_file)],
             stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_router,  # noqa: PLW1509
+            preexec_fn=die_with_router,
         )
         await self._wait_ready(None)
         if table is not None:
@@ -205,7 +207,7 @@ class HAProxyDataPlane:
         for text in output.split("\n"):
             lowered = text.lower()
             if any(word in lowered for word in ("unknown", "no such", "error", "invalid")):
-                        log.warning("data plane: %s (in %s)", text.strip(), batch[0][:80])
+                log.warning("data plane: %s (in %s)", text.strip(), batch[0][:80])
 
     # -- route tables ---------------------------------------------------------------------
 

@@ -78,17 +78,54 @@ LOG_SEPARATOR = "|"
 
 # HAProxy writes HTTP/1 header names in lower case; clients of Heroku see the case
 # the app chose. These are restored (a client that needs case is rare, but exists).
-_NAMES = (
-    "Accept-Ranges Access-Control-Allow-Credentials Access-Control-Allow-Headers "
-    "Access-Control-Allow-Methods Access-Control-Allow-Origin Access-Control-Expose-Headers "
-    "Access-Control-Max-Age Age Allow Cache-Control Connection Content-Disposition "
-    "Content-Encoding Content-Language Content-Length Content-Location Content-Range "
-    "Content-Security-Policy Content-Type Date ETag Expires Keep-Alive Last-Modified Link "
-    "Location Pragma Referrer-Policy Retry-After Sec-WebSocket-Accept Sec-WebSocket-Extensions "
-    "Sec-WebSocket-Protocol Server Set-Cookie Strict-Transport-Security Transfer-Encoding "
-    "Upgrade Vary Via WWW-Authenticate X-Content-Type-Options X-Frame-Options X-Powered-By "
-    "X-Request-Id X-Runtime X-XSS-Protection"
-).split()
+_NAMES = [
+    "Accept-Ranges",
+    "Access-Control-Allow-Credentials",
+    "Access-Control-Allow-Headers",
+    "Access-Control-Allow-Methods",
+    "Access-Control-Allow-Origin",
+    "Access-Control-Expose-Headers",
+    "Access-Control-Max-Age",
+    "Age",
+    "Allow",
+    "Cache-Control",
+    "Connection",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Length",
+    "Content-Location",
+    "Content-Range",
+    "Content-Security-Policy",
+    "Content-Type",
+    "Date",
+    "ETag",
+    "Expires",
+    "Keep-Alive",
+    "Last-Modified",
+    "Link",
+    "Location",
+    "Pragma",
+    "Referrer-Policy",
+    "Retry-After",
+    "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Extensions",
+    "Sec-WebSocket-Protocol",
+    "Server",
+    "Set-Cookie",
+    "Strict-Transport-Security",
+    "Transfer-Encoding",
+    "Upgrade",
+    "Vary",
+    "Via",
+    "WWW-Authenticate",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "X-Powered-By",
+    "X-Request-Id",
+    "X-Runtime",
+    "X-XSS-Protection",
+]
 CASE_ADJUST = tuple(f"  h1-case-adjust {name.lower()} {name}" for name in _NAMES)
 
 
@@ -138,6 +175,10 @@ class Layout:
     def certs(self) -> Path:
         return self.root / "certs"
 
+    @property
+    def raw_400(self) -> Path:
+        return self.root / "400.http"
+
     def page(self, name: str) -> Path:
         return self.root / f"{name}.html"
 
@@ -174,6 +215,20 @@ class Server:
 
 def ms(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
+
+
+def raw_bad_request() -> bytes:
+    """The whole 400 response HAProxy sends for a request it cannot parse."""
+    head, body = pages.error_response(400, pages.Page.BAD_REQUEST, "-", close=True).split(
+        b"\r\n\r\n", 1
+    )
+    body = body.replace(b"Request ID: -", b"")
+    lines = [
+        b"Content-Length: %d" % len(body) if line.startswith(b"Content-Length:") else line
+        for line in head.split(b"\r\n")
+        if not line.startswith(b"X-Request-Id:")
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
 def page_text(page: pages.Page) -> str:
@@ -227,61 +282,55 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         "  http-request set-var(txn.be) str(fallback) if { req.hdr(transfer-encoding) -m found }",
         "  acl routed var(txn.be) -m found",
         "  acl to_fallback var(txn.be) -m str fallback",
-        "  http-request set-log-level silent unless routed !to_fallback",
-        "  http-request set-var(txn.xff) req.fhdr(x-forwarded-for) if routed !to_fallback",
+        "  http-request set-var(txn.fast) bool(1) if fast",
+        "  acl fast var(txn.fast) -m bool",
+        "  http-request set-log-level silent unless fast",
+        "  http-request set-var(txn.xff) req.fhdr(x-forwarded-for) if fast",
         # The head the dyno sees (forwarding.py has the same rules for the fallback).
-        "  http-request del-header x-request-id if routed !to_fallback",
-        "  http-request set-header X-Request-Id %[var(txn.rid)] if routed !to_fallback",
+        "  http-request del-header x-request-id if fast",
+        "  http-request set-header X-Request-Id %[var(txn.rid)] if fast",
         '  http-request set-header X-Forwarded-For "%[req.fhdr(x-forwarded-for)], %[src]"'
-        " if routed !to_fallback { req.fhdr(x-forwarded-for) -m found }",
+        " if fast { req.fhdr(x-forwarded-for) -m found }",
         "  http-request set-header X-Forwarded-For %[src]"
-        " if routed !to_fallback !{ req.fhdr(x-forwarded-for) -m found }",
-        f"  http-request set-header X-Forwarded-Proto {proto} if routed !to_fallback",
-        "  http-request set-header X-Forwarded-Port %[dst_port] if routed !to_fallback",
-        "  http-request set-header X-Request-Start %[date(0,ms)] if routed !to_fallback",
+        " if fast !{ req.fhdr(x-forwarded-for) -m found }",
+        f"  http-request set-header X-Forwarded-Proto {proto} if fast",
+        "  http-request set-header X-Forwarded-Port %[dst_port] if fast",
+        "  http-request set-header X-Request-Start %[date(0,ms)] if fast",
         '  http-request set-header Via "%[req.fhdr(via)], 1.1 vegur"'
-        " if routed !to_fallback { req.fhdr(via) -m found }",
-        '  http-request set-header Via "1.1 vegur" if routed !to_fallback !{ req.fhdr(via) -m found }',
-        "  http-request lua.slipway_strip_connection if routed !to_fallback { req.hdr(connection) -m found }",
-        "  http-request del-header connection if routed !to_fallback !{ req.hdr(upgrade) -m found }",
-        "  http-request del-header keep-alive if routed !to_fallback",
-        "  http-request del-header te if routed !to_fallback",
-        "  http-request del-header trailer if routed !to_fallback",
-        "  http-request del-header proxy-authorization if routed !to_fallback",
-        "  http-request del-header proxy-connection if routed !to_fallback",
+        " if fast { req.fhdr(via) -m found }",
+        '  http-request set-header Via "1.1 vegur" if fast !{ req.fhdr(via) -m found }',
+        "  http-request lua.slipway_strip_connection if fast { req.hdr(connection) -m found }",
+        "  http-request del-header connection if fast !{ req.hdr(upgrade) -m found }",
+        "  http-request del-header keep-alive if fast",
+        "  http-request del-header te if fast",
+        "  http-request del-header trailer if fast",
+        "  http-request del-header proxy-authorization if fast",
+        "  http-request del-header proxy-connection if fast",
         # A body is read before the dyno is asked (up to a buffer's worth, as nginx
         # does): a client that stalls mid-body is the client's timeout (H28), and an
         # Expect: 100-continue is answered here.
         "  acl has_body req.hdr_val(content-length) gt 0",
-        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)}"
-        " if routed !to_fallback has_body",
-        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)}"
-        " if routed !to_fallback continue",
-        "  http-request del-header expect if routed !to_fallback",
+        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)} if fast has_body",
+        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)} if fast continue",
+        "  http-request del-header expect if fast",
         # The response: hop-by-hop headers out, Via in.
-        "  http-response del-header keep-alive if routed !to_fallback",
+        "  http-response del-header keep-alive if fast",
         '  http-response set-header Via "%[res.fhdr(via)], 1.1 vegur"'
-        " if routed !to_fallback { res.fhdr(via) -m found }",
-        '  http-response set-header Via "1.1 vegur" if routed !to_fallback !{ res.fhdr(via) -m found }',
+        " if fast { res.fhdr(via) -m found }",
+        '  http-response set-header Via "1.1 vegur" if fast !{ res.fhdr(via) -m found }',
         # HAProxy's own errors for forwarded requests: Heroku's page and status.
-        "  http-after-response set-status 503 if routed !to_fallback { status 502 }",
-        "  http-after-response set-status 503 if routed !to_fallback { status 504 }",
+        "  http-after-response set-status 503 if fast { status 502 }",
+        "  http-after-response set-status 503 if fast { status 504 }",
         "  http-after-response set-header Cache-Control no-cache,\\ no-store"
-        " if routed !to_fallback { status 503 } !{ res.hdr(cache-control) -m found }",
+        " if fast { status 503 } !{ res.hdr(cache-control) -m found }",
         # What bytes= counts (haproxy_log.py): the head the client got.
-        "  http-after-response set-var(txn.ch) res.hdrs,length if routed !to_fallback",
-        "  http-after-response set-var(txn.cl) res.hdr(content-length) if routed !to_fallback",
+        "  http-after-response set-var(txn.ch) res.hdrs,length if fast",
+        "  http-after-response set-var(txn.cl) res.hdr(content-length) if fast",
     ]
     for status in (502, 503, 504):
         lines.append(
-            f"  http-error status {status} content-type \"text/html; charset=utf-8\""
+            f'  http-error status {status} content-type "text/html; charset=utf-8"'
             f" lf-file {layout.page('app_error')} hdr X-Request-Id %[var(txn.rid)]"
-            ' hdr Via "1.1 vegur"'
-        )
-    for status in (400,):
-        lines.append(
-            f"  http-error status {status} content-type \"text/html; charset=utf-8\""
-            f" lf-file {layout.page('bad_request')} hdr X-Request-Id %[var(txn.rid)]"
             ' hdr Via "1.1 vegur"'
         )
     lines += [
@@ -328,6 +377,8 @@ def render(layout: Layout, s: Settings, backends: dict[str, list[Server | None]]
         f"  timeout queue {ms(s.request_timeout)}",
         f"  timeout client-fin {ms(1)}",
         f'  log-format "{log_format}"',
+        # Requests HAProxy's parser refuses (before any rule runs): Heroku's page.
+        f"  errorfile 400 {layout.raw_400}",
         "",
     ]
     host, port = s.listen
@@ -363,8 +414,8 @@ def backend_lines(name: str, slots: list[Server | None], s: Settings, page: Path
         # Heroku's backlog (H11): beyond this many queued per dyno, refuse.
         f"  http-request set-var(txn.code) str(H11) if {{ avg_queue ge {s.backlog_per_dyno} }}",
         '  http-request return status 503 content-type "text/html; charset=utf-8"'
-        f" lf-file {page} hdr X-Request-Id %[var(txn.rid)] hdr Via \"1.1 vegur\""
-        " hdr Cache-Control \"no-cache, no-store\" if { var(txn.code) -m found }",
+        f' lf-file {page} hdr X-Request-Id %[var(txn.rid)] hdr Via "1.1 vegur"'
+        ' hdr Cache-Control "no-cache, no-store" if { var(txn.code) -m found }',
     ]
     for i, server in enumerate(slots, 1):
         if server is None:  # a free slot, pointed at a dyno at run time

@@ -75,7 +75,9 @@ def _client_bytes(status: int, total: int, method: str, client_head: str, length
     return len(b"HTTP/1.1 200 \r\n") + reason + int(client_head) + body
 
 
-def convert(raw: str, dyno_of: Callable[[str, str], tuple[str, str] | None]) -> tuple[str, str] | None:
+def convert(
+    raw: str, dyno_of: Callable[[str, str], tuple[str, str] | None]
+) -> tuple[str, str] | None:
     """(app id, router line) for one HAProxy log line, or None if it is not an app's."""
     fields = raw.rstrip("\n").split(LOG_SEPARATOR, _COUNT - 1)
     if len(fields) != _COUNT:
@@ -104,8 +106,8 @@ def convert(raw: str, dyno_of: Callable[[str, str], tuple[str, str] | None]) -> 
     dyno: str | None = dyno_name
     if code in _NO_DYNO:
         dyno = None
-    out_bytes = 0 if code in _PAGE else _client_bytes(
-        status_n, _int(nbytes), method, client_head, length
+    out_bytes = (
+        0 if code in _PAGE else _client_bytes(status_n, _int(nbytes), method, client_head, length)
     )
     fwd = ip if xff in ("-", "") else f"{xff}, {ip}"
     line = format_line(

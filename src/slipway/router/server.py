@@ -23,9 +23,9 @@ from slipway.router.client import ClientConnection, Listener
 from slipway.router.config import RouterConfig
 from slipway.router.control import ControlLink
 from slipway.router.dataplane import HAProxyDataPlane
+from slipway.router.errors import TableError
 from slipway.router.haproxy_config import Layout, Settings
 from slipway.router.haproxy_log import LogCollector
-from slipway.router.errors import TableError
 from slipway.router.reports import FORMAT_SLICE, ReportQueue
 from slipway.router.state import RouterState
 from slipway.router.table import RouteTable
@@ -297,7 +297,7 @@ def _global_maxconn(per_listener: int) -> int:
     """Connections HAProxy may hold in all: each takes two descriptors (client, dyno)."""
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     limit = hard if hard != resource.RLIM_INFINITY else 1 << 20
     return max(256, min(per_listener * 2 + 100, (limit - 200) // 2))
 
