@@ -282,7 +282,7 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         "  http-request set-var(txn.be) str(fallback) if { req.hdr(transfer-encoding) -m found }",
         "  acl routed var(txn.be) -m found",
         "  acl to_fallback var(txn.be) -m str fallback",
-        "  http-request set-var(txn.fast) bool(1) if fast",
+        "  http-request set-var(txn.fast) bool(1) if routed !to_fallback",
         "  acl fast var(txn.fast) -m bool",
         "  http-request set-log-level silent unless fast",
         "  http-request set-var(txn.xff) req.fhdr(x-forwarded-for) if fast",
