@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import hashlib
 import logging
 import os
 import re
@@ -39,7 +40,7 @@ from slipway.router.haproxy_config import (
     raw_bad_request,
     render,
 )
-from slipway.router.table import RouteTable
+from slipway.router.table import Certificate, RouteTable
 
 log = logging.getLogger("slipway.router")
 
@@ -119,6 +120,8 @@ class HAProxyDataPlane:
         self._wildcards: dict[str, str] = {}  # suffix after `*.` -> backend
         self._lock = asyncio.Lock()
         self._latest: RouteTable | None = None
+        # The contract's certificates as HAProxy holds them: file -> (fingerprint, names).
+        self._certs: dict[Path, tuple[str, tuple[str, ...]]] = {}
         self._drain_task: asyncio.Task[None] | None = None
         self.applied_version = -1
 
@@ -240,6 +243,8 @@ class HAProxyDataPlane:
                 await self._reload(desired)
             else:
                 await self._update(desired)
+            if self.settings.tls_listen is not None:
+                await self._certificates(table.certificates)
             self.applied_version = table.version
             return True
 
@@ -311,6 +316,70 @@ class HAProxyDataPlane:
         await self._run(add + maps + remove)
         if any(b.draining for b in self._backends.values()):
             await self._reclaim()
+
+    # -- certificates (SNI) -----------------------------------------------------------
+
+    def _cert_path(self, cert: Certificate) -> Path:
+        # One file per set of names: a renewal (new fingerprint) replaces it in place.
+        digest = hashlib.sha256("\n".join(cert.names).encode()).hexdigest()[:16]
+        return self.layout.certs / f"{digest}.pem"
+
+    async def _certificates(self, certificates: tuple[Certificate, ...]) -> None:
+        """Load new and renewed certificates at run time; no connection is dropped."""
+        wanted: dict[Path, Certificate] = {self._cert_path(c): c for c in certificates}
+        crt_list = self.layout.crt_list
+        changed = False
+        for path, cert in wanted.items():
+            held = self._certs.get(path)
+            if held is not None and held == (cert.fingerprint, cert.names):
+                continue
+            try:
+                pem = _read_pem(cert)
+            except OSError as exc:
+                log.warning("cannot read the certificate for %s: %s", cert.names[0], exc)
+                continue
+            from slipway.privatefile import write_private
+
+            write_private(path, pem.encode())
+            if held is None:
+                await self._payload(f"new ssl cert {path}", None)
+            await self._payload(f"set ssl cert {path}", pem)
+            await self._payload(f"commit ssl cert {path}", None)
+            if held is None:
+                await self._payload(
+                    f"add ssl crt-list {crt_list}",
+                    f"{path} [alpn h2,http/1.1] {' '.join(cert.names)}",
+                )
+            elif held[1] != cert.names:
+                log.warning("certificate names changed for %s; they apply after a reload", path)
+            self._certs[path] = (cert.fingerprint, cert.names)
+            changed = True
+        for path in [p for p in self._certs if p not in wanted]:
+            await self._payload(f"del ssl crt-list {crt_list} {path}", None)
+            await self._payload(f"del ssl cert {path}", None)
+            del self._certs[path]
+            path.unlink(missing_ok=True)
+            changed = True
+        if changed:
+            # The same list on disk, for the next start or reload.
+            _write(
+                crt_list,
+                "".join(
+                    f"{path} [alpn h2,http/1.1] {' '.join(names)}\n"
+                    for path, (_fp, names) in self._certs.items()
+                ),
+            )
+
+    async def _payload(self, command: str, payload: str | None) -> None:
+        reader, writer = await asyncio.open_unix_connection(str(self.layout.admin_socket))
+        try:
+            text = command + "\n" if payload is None else f"{command} <<\n{payload.strip()}\n\n"
+            writer.write(text.encode())
+            await writer.drain()
+            out = (await reader.read()).decode(errors="replace")
+        finally:
+            writer.close()
+        await self._check([command], out)
 
     def _map_commands(self, path: Path, old: dict[str, str], new: dict[str, str]) -> list[str]:
         commands = []
@@ -397,6 +466,12 @@ class HAProxyDataPlane:
         _write(layout.hosts_map, "".join(f"{k} {v}\n" for k, v in hosts.items()))
         _write(layout.wildcards_map, "".join(f"{k} {v}\n" for k, v in wild.items()))
         _write(layout.config, render(layout, self.settings, rendered))
+
+
+def _read_pem(cert: Certificate) -> str:
+    chain = Path(cert.cert).read_text()
+    key = Path(cert.key).read_text()
+    return chain.rstrip("\n") + "\n" + key
 
 
 def _write(path: Path, text: str) -> None:

@@ -276,6 +276,8 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         "  acl continue req.hdr(expect) -i 100-continue",
         # What the Python router must answer (it logs those lines itself).
         "  http-request set-var(txn.be) str(fallback) if odd_expect !continue",
+        # ACME HTTP-01 challenges, for any host: the Python router passes them on.
+        "  http-request set-var(txn.be) str(fallback) if { path_beg /.well-known/acme-challenge/ }",
         # HTTP/1.0 clients get close-delimited bodies; the Python router re-frames those.
         "  http-request set-var(txn.be) str(fallback) if { req.ver 1.0 }",
         # Chunked uploads: the Python router streams them and answers bad framing (H26).

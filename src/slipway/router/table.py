@@ -42,6 +42,16 @@ class Backend:
 
 
 @dataclass(frozen=True, slots=True)
+class Certificate:
+    """A certificate the control plane wrote (route-table contract `certificates`)."""
+
+    names: tuple[str, ...]
+    cert: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
 class AppRoute:
     id: str
     name: str
@@ -67,17 +77,36 @@ def normalize_host(host: bytes) -> bytes:
 class RouteTable:
     """An immutable snapshot of the routes; build one with `from_json`."""
 
-    __slots__ = ("_by_host", "_by_id", "_resolved", "_wildcards", "apps", "base_domain", "version")
+    __slots__ = (
+        "_by_host",
+        "_by_id",
+        "_resolved",
+        "_wildcards",
+        "acme_responder",
+        "apps",
+        "base_domain",
+        "certificates",
+        "version",
+    )
 
     # Raw Host header -> (app, normalized host), for hosts that matched. Only matches
     # are kept, so unknown hosts cannot grow it; variants of known ones (case, port)
     # are bounded by clearing it when full.
     RESOLVED_MAX = 4096
 
-    def __init__(self, version: int, base_domain: str, apps: tuple[AppRoute, ...]) -> None:
+    def __init__(
+        self,
+        version: int,
+        base_domain: str,
+        apps: tuple[AppRoute, ...],
+        certificates: tuple[Certificate, ...] = (),
+        acme_responder: str | None = None,
+    ) -> None:
         self.version = version
         self.base_domain = base_domain
         self.apps = apps
+        self.certificates = certificates
+        self.acme_responder = acme_responder
         self._by_id = {app.id: app for app in apps}
         self._by_host: dict[bytes, AppRoute] = {}
         # `*.example.com` custom domains, keyed by the part after the star.
@@ -111,7 +140,19 @@ class RouteTable:
             raise TableError("base_domain must be a non-empty string")
         if not isinstance(apps, list):
             raise TableError("apps must be a list")
-        return cls(version, base_domain, tuple(_parse_app(app) for app in apps))
+        certificates = obj.get("certificates", [])
+        if not isinstance(certificates, list):
+            raise TableError("certificates must be a list")
+        acme = obj.get("acme_responder")
+        if acme is not None and not isinstance(acme, str):
+            raise TableError("acme_responder must be HOST:PORT")
+        return cls(
+            version,
+            base_domain,
+            tuple(_parse_app(app) for app in apps),
+            tuple(_parse_certificate(c) for c in certificates),
+            acme,
+        )
 
     def lookup(self, host_header: bytes | str) -> AppRoute | None:
         """The app a Host header names: `<name>.<base_domain>` or a custom domain."""
@@ -184,3 +225,18 @@ def _parse_dyno(obj: object, where: str) -> Backend:
     if not 0 < port < 65536:
         raise TableError(f"{where}: dyno port out of range")
     return Backend(_field(obj, "name", str, where), _field(obj, "host", str, where), port)
+
+
+def _parse_certificate(obj: object) -> Certificate:
+    if not isinstance(obj, dict):
+        raise TableError("each certificate is a JSON object")
+    names = obj.get("names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise TableError("certificate: names must be a non-empty list of strings")
+    where = f"certificate {names[0]}"
+    return Certificate(
+        tuple(n.lower() for n in names),
+        _field(obj, "cert", str, where),
+        _field(obj, "key", str, where),
+        _field(obj, "fingerprint", str, where),
+    )
