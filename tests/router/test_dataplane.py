@@ -123,7 +123,8 @@ def keep_alive_sender(port: int, host: str) -> Callable[[], int]:
             local.reader = Reader(sock)
         try:
             sock.sendall(raw_request("GET", "/", host))
-            return local.reader.response().status
+            status: int = local.reader.response().status
+            return status
         except (OSError, ValueError):
             local.sock = None
             sock.close()
