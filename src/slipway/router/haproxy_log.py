@@ -129,25 +129,51 @@ def convert(
     return app_id, line
 
 
-class LogCollector(asyncio.DatagramProtocol):
-    """Receives HAProxy's datagrams; each becomes a router line for its app."""
+class LogCollector:
+    """Streams HAProxy's ring of log lines (`show events routerlines -w -n`) into the
+    report queue. Lines are kept raw and turned into router lines when a report is
+    taken (`ReportQueue.take`), in batches, off the request path."""
 
     def __init__(
-        self, reports: ReportQueue, dyno_of: Callable[[str, str], tuple[str, str] | None]
+        self,
+        reports: ReportQueue,
+        dyno_of: Callable[[str, str], tuple[str, str] | None],
+        socket_path: str,
     ) -> None:
         self.reports = reports
         self.dyno_of = dyno_of
+        self.socket_path = socket_path
+        reports.converter = self.convert
 
-    def datagram_received(self, data: bytes, addr: object) -> None:
+    def convert(self, raw: str) -> tuple[str, str] | None:
         try:
-            hit = convert(data.decode("latin-1"), self.dyno_of)
+            hit = convert(raw, self.dyno_of)
         except Exception:
             log.exception("cannot read a data plane log line")
-            return
+            return None
         if hit is not None:
-            app_id, line = hit
-            self.reports.add_line(app_id, line)
-            self.reports.activity[app_id] = time.time()
+            self.reports.activity[hit[0]] = time.time()
+        return hit
 
-    def error_received(self, exc: Exception) -> None:
-        log.warning("data plane log socket: %s", exc)
+    async def run(self) -> None:
+        """Follow the ring; after a reload the new worker's socket is followed."""
+        while True:
+            try:
+                reader, writer = await asyncio.open_unix_connection(self.socket_path, limit=1 << 20)
+            except OSError:
+                await asyncio.sleep(0.1)  # HAProxy is (re)starting
+                continue
+            try:
+                writer.write(b"show events routerlines -w -n\n")
+                await writer.drain()
+                add = self.reports.add_raw
+                while True:
+                    line = await reader.readline()
+                    if not line:
+                        break
+                    add(line.decode("latin-1"))
+            except (OSError, ValueError) as exc:
+                log.warning("data plane log stream: %s", exc)
+            finally:
+                writer.close()
+            await asyncio.sleep(0.05)

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import ssl
 import sys
 import tempfile
@@ -44,7 +43,8 @@ class Router:
         # controller and fallback), None when this process serves alone.
         self.haproxy = haproxy
         self.dataplane: HAProxyDataPlane | None = None
-        self._log_transport: asyncio.BaseTransport | None = None
+        self._collector: asyncio.Task[None] | None = None
+        self._own_dir: Path | None = None  # a temporary data plane directory, removed at stop
         self._syncs: set[asyncio.Task[None]] = set()
         self.state: RouterState | None = None
         self.control: ControlLink | None = None
@@ -94,7 +94,10 @@ class Router:
         loopback = ("127.0.0.1", 0)
         fallback_http = await self._listen("http", loopback, None, proxied=True)
         fallback_https = await self._listen("https", loopback, None, proxied=True)
-        root = config.data_plane_dir or Path(tempfile.mkdtemp(prefix="slipway-haproxy-"))
+        if config.data_plane_dir is None:
+            root = self._own_dir = Path(tempfile.mkdtemp(prefix="slipway-haproxy-"))
+        else:
+            root = config.data_plane_dir
         root.mkdir(parents=True, exist_ok=True)
         root.chmod(0o700)
         layout = Layout(root)
@@ -129,16 +132,11 @@ class Router:
             max_headers=config.max_headers,
         )
         dataplane = self.dataplane = HAProxyDataPlane(binary, layout, settings)
-        layout.log_socket.unlink(missing_ok=True)
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(layout.log_socket))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self._log_transport, _ = await loop.create_datagram_endpoint(
-            lambda: LogCollector(state.reports, dataplane.dyno_of), sock=sock
-        )
+        collector = LogCollector(state.reports, dataplane.dyno_of, str(layout.admin_socket))
         table = state.table if state.table.version else None
         await dataplane.start(table)
+        self._collector = asyncio.get_running_loop().create_task(collector.run())
+        self._tasks.append(self._collector)
         self.http_port = config.listen[1]
         log.info("data plane: HAProxy (%s), files in %s", binary, root)
         log.info("listening on http://%s:%d", config.listen[0], self.http_port)
@@ -266,9 +264,17 @@ class Router:
         if self.dataplane is not None:
             # HAProxy stops listening at once and lets its connections finish; requests
             # it passed to this router finish here meanwhile.
-            await self.dataplane.stop(self.config.shutdown_timeout)
-            if self._log_transport is not None:
-                self._log_transport.close()
+            stopping = loop.create_task(self.dataplane.stop(self.config.shutdown_timeout))
+            # The log stream would keep HAProxy's worker alive: take the lines of what
+            # is finishing now, then let go of it.
+            await asyncio.sleep(0.3)
+            if self._collector is not None:
+                self._collector.cancel()
+            await stopping
+            if self._own_dir is not None:
+                import shutil
+
+                shutil.rmtree(self._own_dir, ignore_errors=True)
         for server in self._servers:
             server.close()
         for conn in list(state.connections):

@@ -146,9 +146,13 @@ def router_argv(
     control_url: str,
     ca: tuple[Path, Path] | None = None,
     workers: int = 1,
+    data_plane_dir: Path | None = None,
 ) -> list[str]:
     """The router's command line; with the platform's CA it mints a certificate per host."""
     extra = ["--tls-ca-cert", str(ca[0]), "--tls-ca-key", str(ca[1])] if ca else []
+    if data_plane_dir is not None:
+        # HAProxy's configuration, maps and sockets (the router's data plane).
+        extra += ["--data-plane-dir", str(data_plane_dir)]
     return [
         sys.executable,
         "-m",
