@@ -244,7 +244,7 @@ class HAProxyDataPlane:
             else:
                 await self._update(desired)
             if self.settings.tls_listen is not None:
-                await self._certificates(table.certificates)
+                await self._certificates(table)
             self.applied_version = table.version
             return True
 
@@ -324,9 +324,51 @@ class HAProxyDataPlane:
         digest = hashlib.sha256("\n".join(cert.names).encode()).hexdigest()[:16]
         return self.layout.certs / f"{digest}.pem"
 
-    async def _certificates(self, certificates: tuple[Certificate, ...]) -> None:
+    def _minted(self, table: RouteTable) -> dict[Path, Certificate]:
+        """Local mode: a certificate from the platform's CA for every routed host that
+        no certificate of the table names (minted once, kept in the data plane's dir)."""
+        ca = self.settings.ca
+        if ca is None:
+            return {}
+        named = {name for cert in table.certificates for name in cert.names}
+        suffix = table.base_domain.lower()
+        hosts = set()
+        for app in table.apps:
+            hosts.add(f"{app.name.lower()}.{suffix}")
+            hosts.update(d.lower().rstrip(".") for d in app.domains if not d.startswith("*."))
+        out = {}
+        for host in sorted(hosts - named):
+            digest = hashlib.sha256(host.encode()).hexdigest()[:16]
+            chain, key = (
+                self.layout.certs / f"minted-{digest}.crt",
+                self.layout.certs / f"minted-{digest}.key",
+            )
+            out[self.layout.certs / f"minted-{digest}.pem"] = Certificate(
+                (host,), str(chain), str(key), "minted"
+            )
+        return out
+
+    def _mint(self, certs: list[Certificate]) -> None:
+        """Write the minted certificates that are not on disk yet (in a thread)."""
+        from slipway.privatefile import write_private
+        from slipway.tls import issue_certificate
+
+        assert self.settings.ca is not None
+        for cert in certs:
+            if Path(cert.key).exists() and Path(cert.cert).exists():
+                continue
+            chain, key = issue_certificate(*self.settings.ca, list(cert.names))
+            write_private(Path(cert.key), key)
+            Path(cert.cert).write_bytes(chain)
+
+    async def _certificates(self, table: RouteTable) -> None:
         """Load new and renewed certificates at run time; no connection is dropped."""
-        wanted: dict[Path, Certificate] = {self._cert_path(c): c for c in certificates}
+        wanted: dict[Path, Certificate] = {self._cert_path(c): c for c in table.certificates}
+        minted = self._minted(table)
+        new = [c for p, c in minted.items() if p not in self._certs]
+        if new:
+            await asyncio.get_running_loop().run_in_executor(None, self._mint, new)
+        wanted.update(minted)
         crt_list = self.layout.crt_list
         changed = False
         for path, cert in wanted.items():

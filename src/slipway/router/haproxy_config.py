@@ -188,7 +188,9 @@ class Settings:
     listen: tuple[str, int]
     tls_listen: tuple[str, int] | None
     default_cert: Path | None  # cert + key in one PEM (HAProxy's form)
-    ca_sign: Path | None  # CA cert + key in one PEM: mint per SNI name (local mode)
+    # The platform's CA (local mode): the controller mints a certificate per routed
+    # host (browsers and OpenSSL refuse a *.localhost wildcard).
+    ca: tuple[Path, Path] | None
     fallback_http: int  # the Python router's PROXY-protocol listeners
     fallback_https: int
     threads: int
@@ -394,8 +396,6 @@ def render(layout: Layout, s: Settings, backends: dict[str, list[Server | None]]
     if s.tls_listen is not None and s.default_cert is not None:
         host, port = s.tls_listen
         bind = f"{host}:{port} ssl crt {s.default_cert} crt-list {layout.crt_list}"
-        if s.ca_sign is not None:
-            bind += f" generate-certificates ca-sign-file {s.ca_sign}"
         bind += " alpn h2,http/1.1"
         lines += _frontend("https", bind, "https", layout, s)
     # The Python router answers whatever is not plain forwarding; it may hold a

@@ -101,20 +101,20 @@ class Router:
         root.mkdir(parents=True, exist_ok=True)
         root.chmod(0o700)
         layout = Layout(root)
-        default_cert = ca_sign = None
+        default_cert = None
+        ca = None
         if config.tls_enabled:
             assert config.tls_cert is not None
             assert config.tls_key is not None
             default_cert = root / "default.pem"
             _write_pem(default_cert, config.tls_cert, config.tls_key)
             if config.tls_ca_cert is not None and config.tls_ca_key is not None:
-                ca_sign = root / "ca-sign.pem"
-                _write_pem(ca_sign, config.tls_ca_cert, config.tls_ca_key)
+                ca = (config.tls_ca_cert, config.tls_ca_key)
         settings = Settings(
             listen=config.listen,
             tls_listen=config.tls_listen if config.tls_enabled else None,
             default_cert=default_cert,
-            ca_sign=ca_sign,
+            ca=ca,
             fallback_http=fallback_http,
             fallback_https=fallback_https,
             threads=config.workers,
