@@ -317,6 +317,19 @@ class HAProxyDataPlane:
         if any(b.draining for b in self._backends.values()):
             await self._reclaim()
 
+    async def all_to_fallback(self) -> None:
+        """Send every request to the Python router until the next table."""
+        async with self._lock:
+            if not self._hosts and not self._wildcards:
+                return
+            with contextlib.suppress(OSError):
+                await self._run(
+                    [f"clear map {self.layout.hosts_map}", f"clear map {self.layout.wildcards_map}"]
+                )
+                self._hosts, self._wildcards = {}, {}
+                self._latest = None
+                log.info("data plane: every request to the fallback until the next table")
+
     # -- certificates (SNI) -----------------------------------------------------------
 
     def _cert_path(self, cert: Certificate) -> Path:

@@ -172,6 +172,12 @@ class Router:
     def _control_status(self, up: bool) -> None:
         if self.state is not None:
             self.state.control_connected = up
+        if not up and self.dataplane is not None:
+            # The control plane may be restarting, and its dynos with it: every request
+            # goes to this router, which holds one whose dyno refuses until the next table.
+            task = asyncio.get_running_loop().create_task(self.dataplane.all_to_fallback())
+            self._syncs.add(task)
+            task.add_done_callback(self._syncs.discard)
 
     def reload_static_table(self) -> None:
         assert self.config.static_table is not None
