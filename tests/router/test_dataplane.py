@@ -150,7 +150,7 @@ def fillers(count: int, dyno: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_a_reload_under_load_fails_no_request(
-    lt: LoopThread, routes: Routes, router: RouterProcess
+    lt: LoopThread, control: FakeControlPlane, routes: Routes, router: RouterProcess
 ) -> None:
     name = f"app-{uuid.uuid4().hex[:8]}"
     with dynos(lt, "web.1") as [dyno]:
@@ -164,9 +164,14 @@ def test_a_reload_under_load_fails_no_request(
             router.wait_log("data plane reloaded", timeout=15)
             load.wait_for(200)
         assert not load.failures, load.failures[:5]
-        # The new apps are served too.
+        # The new apps are served too, and their router lines still arrive.
         last = list(routes.apps.values())[-1]
-        assert request(router.port, f"{last['name']}.localhost").status == 200
+        rid = f"after-reload-{uuid.uuid4().hex}"
+        response = request(
+            router.port, f"{last['name']}.localhost", headers=[("X-Request-Id", rid)]
+        )
+        assert response.status == 200
+        assert control.wait_line(rid).startswith("at=info method=GET")
 
 
 def test_a_route_change_among_1000_apps_is_seen_at_once(

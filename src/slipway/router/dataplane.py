@@ -27,6 +27,7 @@ import re
 import shutil
 import signal
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +125,8 @@ class HAProxyDataPlane:
         self._certs: dict[Path, tuple[str, tuple[str, ...]]] = {}
         self._drain_task: asyncio.Task[None] | None = None
         self.applied_version = -1
+        self.worker_pid: int | None = None
+        self.on_reload: Callable[[], None] = lambda: None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -162,6 +165,7 @@ class HAProxyDataPlane:
                 info = await self._send(["show info"])
                 match = re.search(r"^Pid: (\d+)", info, re.MULTILINE)
                 if match and int(match.group(1)) != old_pid:
+                    self.worker_pid = int(match.group(1))
                     return
             if loop.time() > deadline:
                 raise OSError("HAProxy did not come up in time")
@@ -484,6 +488,7 @@ class HAProxyDataPlane:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGUSR2)
         await self._wait_ready(old)
+        self.on_reload()
         log.info("data plane reloaded with %d app backends", len(self._backends))
 
     def _write_files(self, desired: Desired) -> None:

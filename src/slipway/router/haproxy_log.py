@@ -139,11 +139,29 @@ class LogCollector:
         reports: ReportQueue,
         dyno_of: Callable[[str, str], tuple[str, str] | None],
         socket_path: str,
+        worker_pid: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.reports = reports
         self.dyno_of = dyno_of
         self.socket_path = socket_path
+        # The current worker: after a reload the old one may still accept on the
+        # socket it handed over, and its ring is not the one that fills.
+        self.worker_pid = worker_pid
+        self._writer: asyncio.StreamWriter | None = None
+        self._followers: set[asyncio.Task[None]] = set()
         reports.converter = self.convert
+
+    def follow_new_worker(self) -> None:
+        """After a reload: follow the new worker's ring too, and let go of the old one's
+        after a moment (its last requests' lines), so it can exit once they finish."""
+        old = self._writer
+        self._writer = None
+        loop = asyncio.get_running_loop()
+        if old is not None:
+            loop.call_later(2.0, old.close)
+        task = loop.create_task(self._follow())
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
 
     def convert(self, raw: str) -> tuple[str, str] | None:
         try:
@@ -156,7 +174,21 @@ class LogCollector:
         return hit
 
     async def run(self) -> None:
-        """Follow the ring; after a reload the new worker's socket is followed."""
+        """Follow the current worker's ring until cancelled."""
+        self._followers.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await self._follow()
+            await asyncio.Event().wait()
+        finally:
+            for task in list(self._followers):
+                if task is not asyncio.current_task():
+                    task.cancel()
+            if self._writer is not None:
+                self._writer.close()
+
+    async def _follow(self) -> None:
+        """Stream one worker's ring (the current one when this starts) to its end."""
+        expected = self.worker_pid()
         while True:
             try:
                 reader, writer = await asyncio.open_unix_connection(self.socket_path, limit=1 << 20)
@@ -164,16 +196,27 @@ class LogCollector:
                 await asyncio.sleep(0.1)  # HAProxy is (re)starting
                 continue
             try:
-                writer.write(b"show events routerlines -w -n\n")
+                writer.write(b"show info; show events routerlines -w -n\n")
                 await writer.drain()
+                pid = None
+                while (line := await reader.readline()) not in (b"\n", b""):
+                    if line.startswith(b"Pid: "):
+                        pid = int(line[5:])
+                if expected is not None and pid != expected:
+                    writer.close()
+                    await asyncio.sleep(0.02)  # an old worker answered: again
+                    continue
+                if self._writer is None:
+                    self._writer = writer
                 add = self.reports.add_raw
-                while True:
-                    line = await reader.readline()
-                    if not line:
-                        break
+                while line := await reader.readline():
                     add(line.decode("latin-1"))
             except (OSError, ValueError) as exc:
                 log.warning("data plane log stream: %s", exc)
             finally:
+                if self._writer is writer:
+                    self._writer = None
                 writer.close()
+            if expected is not None and self.worker_pid() != expected:
+                return  # that worker is gone; a follower of the new one runs
             await asyncio.sleep(0.05)

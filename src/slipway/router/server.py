@@ -132,7 +132,13 @@ class Router:
             max_headers=config.max_headers,
         )
         dataplane = self.dataplane = HAProxyDataPlane(binary, layout, settings)
-        collector = LogCollector(state.reports, dataplane.dyno_of, str(layout.admin_socket))
+        collector = LogCollector(
+            state.reports,
+            dataplane.dyno_of,
+            str(layout.admin_socket),
+            lambda: dataplane.worker_pid,
+        )
+        dataplane.on_reload = collector.follow_new_worker
         table = state.table if state.table.version else None
         await dataplane.start(table)
         self._collector = asyncio.get_running_loop().create_task(collector.run())
