@@ -137,6 +137,8 @@ class ClientConnection(ClientFlow):
             transport.abort()
             self.closed = True
             return
+        if not state.connections:
+            state.busy.set()
         state.connections.add(self)
         peer = transport.get_extra_info("peername")
         self.client_ip_str = str(peer[0]) if peer else "unknown"

@@ -368,7 +368,7 @@ def render(layout: Layout, s: Settings, backends: dict[str, list[Server | None]]
         "ring routerlines",
         "  format raw",
         "  maxlen 16384",
-        f"  size {8 << 20}",
+        f"  size {1 << 20}",
         "",
         "defaults",
         "  mode http",

@@ -231,6 +231,10 @@ class Router:
         config = self.config
         clock = state.clock
         while True:
+            if not state.connections and not state.pool and not state.holds:
+                # Nothing to time out: sleep until a client connects (no idle ticking).
+                state.busy.clear()
+                await state.busy.wait()
             await asyncio.sleep(config.sweep_interval)
             now = clock.tick()
             for conn in list(state.connections):

@@ -45,6 +45,9 @@ class RouterState:
         # False while the control plane's stream is down: its dynos may be restarting
         # with it, so a refused connection waits for the next table instead of failing.
         self.control_connected = True
+        # Set when a client connects to an idle router: the timeout sweeper sleeps on
+        # it instead of ticking while there is nothing to time.
+        self.busy = asyncio.Event()
 
     def apply_table(self, table: RouteTable) -> None:
         """Swap in a new table and move waiting requests along with it."""
