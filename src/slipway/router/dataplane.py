@@ -353,6 +353,14 @@ class HAProxyDataPlane:
         for app in table.apps:
             hosts.add(f"{app.name.lower()}.{suffix}")
             hosts.update(d.lower().rstrip(".") for d in app.domains if not d.startswith("*."))
+        # Platform hosts (the contract's `services`, e.g. dashboard.localhost), whichever
+        # shape the table gives them.
+        for service in getattr(table, "services", ()) or ():
+            host = (
+                service.get("host") if isinstance(service, dict) else getattr(service, "host", None)
+            )
+            if isinstance(host, str) and host:
+                hosts.add(host.lower().rstrip("."))
         out = {}
         for host in sorted(hosts - named):
             digest = hashlib.sha256(host.encode()).hexdigest()[:16]
