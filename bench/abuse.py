@@ -13,8 +13,8 @@ Abuses: 1,000 slowloris connections; header floods (2,000 headers; a 1 MB header
 10,000 idle connections; malformed requests from a corpus (bad request lines, an 8 KB
 header line, 1,000 headers, bad chunk framing ...); requests for unknown hosts; a 1 GB
 upload to a dyno that reads at ~1 MB/s; the abuser's `flood` dyno writing 100 MB/s of
-logs, with a drain that reads slowly and a log tail that does not read (L10, L11 and L12 are looked for in the
-abuser's logs).
+logs, with a drain that reads slowly and a log tail that does not read (L10, L11 and
+L12 are looked for in the abuser's logs).
 
 Usage: .venv/bin/python bench/abuse.py [--duration 10] [--only logs]
 """

@@ -256,7 +256,10 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
     lines = [
         f"frontend {name}",
         f"  bind {bind}",
-        f"  maxconn {s.max_connections}",
+        # Each listener gets its share of what the process may hold (client and dyno
+        # sockets), with room left for the runtime API: idle floods on one listener
+        # never starve the other, nor the controller.
+        f"  maxconn {min(s.max_connections, max(64, (s.global_maxconn - 100) // 2))}",
         "  option http-ignore-probes",
         "  option h1-case-adjust-bogus-client",
         # Request id: the client's when Heroku would keep it, else a fresh UUID v4.
