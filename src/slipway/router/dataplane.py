@@ -178,6 +178,11 @@ class HAProxyDataPlane:
             return
         if self._drain_task is not None:
             self._drain_task.cancel()
+        # Release the public ports now (new connections are refused at once), then the
+        # soft stop lets the connections in progress finish.
+        frontends = ["http"] if self.settings.tls_listen is None else ["http", "https"]
+        with contextlib.suppress(OSError):
+            await self._send([f"shutdown frontend {name}" for name in frontends])
         proc.send_signal(signal.SIGUSR1)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout + 2
