@@ -208,9 +208,13 @@ class LogCollector:
                     continue
                 if self._writer is None:
                     self._writer = writer
-                add = self.reports.add_raw
-                while line := await reader.readline():
-                    add(line.decode("latin-1"))
+                # Whole reads, split into lines: one wakeup carries many lines.
+                add = self.reports.add_raw_lines
+                rest = b""
+                while data := await reader.read(1 << 16):
+                    lines = (rest + data).split(b"\n")
+                    rest = lines.pop()
+                    add([line.decode("latin-1") for line in lines if line])
             except (OSError, ValueError) as exc:
                 log.warning("data plane log stream: %s", exc)
             finally:

@@ -46,6 +46,15 @@ class ReportQueue:
             self.dropped += 1
         raw.append(line)
 
+    def add_raw_lines(self, lines: list[str]) -> None:
+        raw = self._raw
+        raw.extend(lines)
+        over = len(raw) - self._maxlen
+        if over > 0:
+            for _ in range(over):
+                raw.popleft()
+            self.dropped += over
+
     def _convert_raw(self, limit: int) -> None:
         raw, convert = self._raw, self.converter
         if not raw or convert is None:
