@@ -10,10 +10,11 @@ delivered, and the resident memory of the router (all its processes) and of the 
 (Logplex lives there), at the peak.
 
 Abuses: 1,000 slowloris connections; header floods (2,000 headers; a 1 MB header);
-10,000 idle connections; malformed requests from a corpus; a 1 GB upload to a dyno that
-reads at ~1 MB/s; the abuser's `flood` dyno writing 100 MB/s of logs, with a drain that
-reads slowly and a log tail that does not read (L10, L11 and L12 are looked for in the
-abuser's logs).
+10,000 idle connections; malformed requests from a corpus (bad request lines, an 8 KB
+header line, 1,000 headers, bad chunk framing ...); requests for unknown hosts; a 1 GB
+upload to a dyno that reads at ~1 MB/s; the abuser's `flood` dyno writing 100 MB/s of
+logs, with a drain that reads slowly and a log tail that does not read (L10, L11 and
+L12 are looked for in the abuser's logs).
 
 Usage: .venv/bin/python bench/abuse.py [--duration 10] [--only logs]
 """
@@ -66,6 +67,8 @@ MALFORMED = [
     b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + b"\x00" * 64,
     b"GET / HTTP/1.1\r\nHost: {host}\r\n\r\nGET / HTTP/1.1\r\nHost: {host}\r\n",
     b"\r\n\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: {host}\r\nX-Big: " + b"b" * 8200 + b"\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: {host}\r\n" + b"X-Many: 1\r\n" * 1001 + b"\r\n",
 ]
 
 
@@ -301,6 +304,23 @@ class Bench:
                 statuses[code] = statuses.get(code, 0) + 1
         return ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
 
+    def unknown_hosts(self, stop: threading.Event) -> str:
+        """Requests for hosts no app has, each a new one (a scanner's traffic)."""
+        statuses: dict[str, int] = {}
+        while not stop.is_set():
+            try:
+                with self._connect() as s:
+                    s.settimeout(5)
+                    s.sendall(
+                        f"GET / HTTP/1.1\r\nHost: {uuid.uuid4().hex}.localhost\r\n\r\n".encode()
+                    )
+                    head = s.recv(64).split(b"\r\n", 1)[0].decode(errors="replace")
+            except OSError as exc:
+                head = type(exc).__name__
+            code = head.split(" ")[1] if head.startswith("HTTP/") else (head or "closed")
+            statuses[code] = statuses.get(code, 0) + 1
+        return ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+
     def upload(self, stop: threading.Event) -> str:
         sent = 0
         gigabyte = 1024**3
@@ -421,6 +441,7 @@ def main() -> None:
             ("header floods", bench.header_flood),
             ("10,000 idle conns", bench.idle),
             ("malformed corpus", bench.malformed),
+            ("unknown hosts", bench.unknown_hosts),
             ("1 GB slow upload", bench.upload),
             ("100 MB/s of logs", bench.log_flood),
             ("baseline (after)", bench.quiet),

@@ -58,6 +58,8 @@ RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\
 class _Hello(asyncio.Protocol):
     """Answers each request head with RESPONSE; pipelined heads are answered in order."""
 
+    response = RESPONSE
+
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
@@ -70,13 +72,18 @@ class _Hello(asyncio.Protocol):
         buffer = self.buffer + data
         count = buffer.count(b"\r\n\r\n")
         if count:
-            self.transport.write(RESPONSE * count)
+            self.transport.write(self.response * count)
             buffer = buffer[buffer.rfind(b"\r\n\r\n") + 4 :]
         self.buffer = buffer
 
 
-def serve_backend(port: int, host: str = "127.0.0.1") -> None:
+def serve_backend(port: int, host: str = "127.0.0.1", body: str = "hello") -> None:
     import uvloop
+
+    _Hello.response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(body), body.encode())
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -131,14 +138,27 @@ def running(
                 proc.wait()
 
 
-def nginx_conf(tmp: Path, listen: int, backend: int) -> Path:
-    """One worker, keep-alive upstream, the router's per-request work (see module doc)."""
+def nginx_conf(
+    tmp: Path,
+    listen: int,
+    backend: int,
+    workers: int = 1,
+    tls: tuple[int, Path, Path] | None = None,
+) -> Path:
+    """`workers` workers, keep-alive upstream, the router's per-request work (module doc)."""
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"):
         (tmp / name).mkdir(exist_ok=True)
+    https = ""
+    if tls is not None:
+        tls_port, cert, key = tls
+        https = (
+            f"\n        listen 127.0.0.1:{tls_port} ssl backlog=2048;"
+            f"\n        ssl_certificate {cert};\n        ssl_certificate_key {key};"
+        )
     conf = tmp / "nginx.conf"
     conf.write_text(
         f"""
-worker_processes 1;
+worker_processes {workers};
 pid {tmp}/nginx.pid;
 error_log {tmp}/logs/error.log warn;
 events {{ worker_connections 4096; }}
@@ -157,7 +177,7 @@ http {{
         keepalive 64;
     }}
     server {{
-        listen 127.0.0.1:{listen} backlog=2048;
+        listen 127.0.0.1:{listen} backlog=2048;{https}
         location / {{
             proxy_pass http://dyno;
             proxy_http_version 1.1;
@@ -173,6 +193,35 @@ http {{
         }}
     }}
 }}
+"""
+    )
+    return conf
+
+
+def bare_haproxy_conf(
+    tmp: Path, listen: int, backend: int, threads: int, tls: tuple[int, Path] | None = None
+) -> Path:
+    """HAProxy with nothing but forwarding: the ceiling for Slipway's data plane."""
+    https = ""
+    if tls is not None:
+        https = f"\n  bind 127.0.0.1:{tls[0]} ssl crt {tls[1]} alpn http/1.1"
+    conf = tmp / "bare-haproxy.cfg"
+    conf.write_text(
+        f"""
+global
+  nbthread {threads}
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 55s
+  timeout server 30s
+  http-reuse safe
+frontend bench
+  bind 127.0.0.1:{listen}{https}
+  default_backend dyno
+backend dyno
+  server web.1 127.0.0.1:{backend} maxconn 1000
 """
     )
     return conf
@@ -208,9 +257,17 @@ def parse_wrk(name: str, output: str) -> Result:
     return Result(name, float(rps.group(1)), _latency(output, "50"), _latency(output, "99"))
 
 
-def wrk(name: str, port: int, args: argparse.Namespace, threads: int, connections: int) -> Result:
-    base = [WRK, f"-t{threads}", f"-c{connections}", "-H", f"Host: {HOST}"]
-    url = f"http://127.0.0.1:{port}/"
+def wrk(
+    name: str,
+    port: int,
+    args: argparse.Namespace,
+    threads: int,
+    connections: int,
+    scheme: str = "http",
+    host: str = HOST,
+) -> Result:
+    base = [WRK, f"-t{threads}", f"-c{connections}", "-H", f"Host: {host}"]
+    url = f"{scheme}://127.0.0.1:{port}/"
     subprocess.run([*base, "-d2s", url], check=True, capture_output=True)  # warm-up
     output = subprocess.run(
         [*base, f"-d{args.duration}s", "--latency", url],
@@ -231,84 +288,172 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--wake", action="store_true", help="also time wake-from-idle")
-    parser.add_argument("--router-workers", type=int, default=1)
+    parser.add_argument(
+        "--router-workers", type=int, default=2, help="data plane threads = nginx workers"
+    )
+    parser.add_argument("--python", action="store_true", help="also the Python router alone")
     parser.add_argument("--wake-runs", type=int, default=5)
     parser.add_argument("--netns", action="store_true", help="the cost of dyno namespaces")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs (--netns)")
     parser.add_argument("--backend-host", default="127.0.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--body", default="hello", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend:
-        serve_backend(args.backend, args.backend_host)
+        serve_backend(args.backend, args.backend_host, args.body)
         return
     if args.wake:
         bench_wake(args.wake_runs)
     if args.netns:
         bench_netns(args)
         return
+    bench_paths(args)
 
-    backend_port, router_port, nginx_port = free_port(), free_port(), free_port()
-    loads = {"throughput": (args.threads, args.connections), "latency": (1, 1)}
-    results: dict[str, list[Result]] = {load: [] for load in loads}
 
-    def measure(name: str, port: int) -> None:
-        for load, (threads, connections) in loads.items():
-            results[load].append(wrk(name, port, args, threads, connections))
+def _table(path: Path, backend_port: int, filler: int = 0) -> Path:
+    dyno = {"name": "web.1", "host": "127.0.0.1", "port": backend_port}
+    apps = [
+        {"id": f"a{i}", "name": f"filler-{i}", "domains": [f"www.filler-{i}.example"],
+         "maintenance": False, "state": "up", "dynos": [dyno]}
+        for i in range(filler)
+    ]  # fmt: skip
+    bench = {"id": "bench", "name": "bench", "domains": [], "maintenance": False, "state": "up"}
+    apps.insert(filler // 2, {**bench, "dynos": [dyno]})
+    path.write_text(json.dumps({"version": 1, "base_domain": "localhost", "apps": apps}))
+    return path
+
+
+def bench_paths(args: argparse.Namespace) -> None:
+    """direct, Slipway, nginx and bare HAProxy; HTTP at -c50 and -c1, HTTPS, 1,000 apps."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from slipway.tls import ensure_certificates
+
+    workers = args.router_workers
+    loads = {
+        f"http -c{args.connections}": (args.threads, args.connections, "http"),
+        "http -c1": (1, 1, "http"),
+        f"https -c{args.connections}": (args.threads, args.connections, "https"),
+    }
+    results: dict[str, dict[str, Result]] = {load: {} for load in loads}
+    route_change_ms: list[float] = []
+
+    def measure(name: str, port: int, tls_port: int | None, only: str | None = None) -> None:
+        for load, (threads, connections, scheme) in loads.items():
+            if only is not None and load != only:
+                continue
+            if scheme == "https":
+                if tls_port is None:
+                    continue
+                results[load][name] = wrk(name, tls_port, args, threads, connections, "https")
+            else:
+                results[load][name] = wrk(name, port, args, threads, connections)
 
     with tempfile.TemporaryDirectory(prefix="slipway-bench-router-") as tmp_name:
         tmp = Path(tmp_name)
-        table = tmp / "routes.json"
-        table.write_text(
-            json.dumps(
-                {
-                    "version": 1,
-                    "base_domain": "localhost",
-                    "apps": [
-                        {
-                            "id": "bench",
-                            "name": "bench",
-                            "domains": [],
-                            "maintenance": False,
-                            "state": "up",
-                            "dynos": [{"name": "web.1", "host": "127.0.0.1", "port": backend_port}],
-                        }
-                    ],
-                }
-            )
-        )
+        tls = ensure_certificates(tmp / "tls", "localhost", [])
+        pem = tmp / "bench.pem"
+        pem.write_bytes(tls.cert.read_bytes() + tls.key.read_bytes())
+        backend_port, other_port = free_port(), free_port()
         backend = [sys.executable, str(Path(__file__).resolve()), "--backend", str(backend_port)]
-        router = [
-            sys.executable,
-            "-m",
-            "slipway.router",
-            "--listen",
-            f"127.0.0.1:{router_port}",
-            "--static-table",
-            str(table),
-            "--workers",
-            str(args.router_workers),
-        ]
-        nginx = [NGINX, "-c", str(nginx_conf(tmp, nginx_port, backend_port)), "-g", "daemon off;"]
-        with running(backend, backend_port, tmp / "backend.log"):
-            measure("direct", backend_port)
-            with running(router, router_port, tmp / "router.log"):
-                measure("router", router_port)
-            with running(nginx, nginx_port, tmp / "nginx.log"):
-                measure("nginx", nginx_port)
+        other = [sys.executable, str(Path(__file__).resolve()), "--backend", str(other_port)]
 
-    print(f"response 'hello' ({len(RESPONSE)} bytes), wrk --latency -d{args.duration}s")
-    for load, (threads, connections) in loads.items():
-        print(f"\n{load}: wrk -t{threads} -c{connections}")
-        print(f"{'':8} {'requests/s':>12} {'p50':>10} {'p99':>10}")
-        for r in results[load]:
-            print(f"{r.name:8} {r.rps:12.0f} {r.p50_ms:8.2f}ms {r.p99_ms:8.2f}ms")
-        direct, router_result, nginx_result = results[load]
-        ratio = router_result.rps / nginx_result.rps
-        added = router_result.p99_ms - direct.p99_ms
-        nginx_added = nginx_result.p99_ms - direct.p99_ms
-        print(f"router/nginx throughput: {ratio:.2f}x (target >= 0.80)")
+        def slipway(port: int, tls_port: int, table: Path, plane: str) -> list[str]:
+            return [
+                sys.executable, "-m", "slipway.router", "--listen", f"127.0.0.1:{port}",
+                "--tls-listen", f"127.0.0.1:{tls_port}", "--tls-cert", str(tls.cert),
+                "--tls-key", str(tls.key), "--static-table", str(table),
+                "--workers", str(workers), "--data-plane", plane,
+            ]  # fmt: skip
+
+        with (
+            running(backend, backend_port, tmp / "backend.log"),
+            running([*other, "--body", "other"], other_port, tmp / "other.log"),
+        ):
+            measure("direct", backend_port, None)
+            port, tls_port = free_port(), free_port()
+            table = _table(tmp / "one.json", backend_port)
+            with running(
+                slipway(port, tls_port, table, "haproxy"), port, tmp / "slipway.log"
+            ) as proc:
+                time.sleep(0.5)
+                measure("slipway", port, tls_port)
+                route_change_ms += route_change(proc, table, port, backend_port, other_port)
+            if args.python:
+                port, tls_port = free_port(), free_port()
+                with running(slipway(port, tls_port, table, "python"), port, tmp / "py.log"):
+                    measure("python", port, tls_port)
+            port, tls_port = free_port(), free_port()
+            nginx_tls = (tls_port, tls.cert, tls.key)
+            nginx = [
+                NGINX, "-c", str(nginx_conf(tmp, port, backend_port, workers, nginx_tls)),
+                "-g", "daemon off;",
+            ]  # fmt: skip
+            with running(nginx, port, tmp / "nginx.log"):
+                measure("nginx", port, tls_port)
+            port, tls_port = free_port(), free_port()
+            conf = bare_haproxy_conf(tmp, port, backend_port, workers, (tls_port, pem))
+            with running(["haproxy", "-db", "-f", str(conf)], port, tmp / "bare.log"):
+                measure("haproxy", port, tls_port)
+            port, tls_port = free_port(), free_port()
+            many = _table(tmp / "many.json", backend_port, filler=999)
+            with running(slipway(port, tls_port, many, "haproxy"), port, tmp / "many.log"):
+                time.sleep(1.0)
+                measure("1000 apps", port, tls_port, only=f"http -c{args.connections}")
+
+    print(
+        f"response 'hello' ({len(RESPONSE)} bytes), wrk --latency -d{args.duration}s; "
+        f"Slipway = HAProxy data plane ({workers} threads), nginx {workers} workers, "
+        f"bare HAProxy {workers} threads"
+    )
+    for load in loads:
+        rows = results[load]
+        print(f"\n{load}")
+        print(f"{'':10} {'requests/s':>12} {'p50':>10} {'p99':>10}")
+        for r in rows.values():
+            print(f"{r.name:10} {r.rps:12.0f} {r.p50_ms:8.2f}ms {r.p99_ms:8.2f}ms")
+        s, n, h = rows.get("slipway"), rows.get("nginx"), rows.get("haproxy")
+        if s and n and h:
+            print(f"slipway/nginx {s.rps / n.rps:.2f}x, slipway/bare haproxy {s.rps / h.rps:.2f}x")
+        d = rows.get("direct")
+        if s and d and n:
+            print(
+                f"added p99 over direct: slipway {s.p99_ms - d.p99_ms:+.2f}ms, "
+                f"nginx {n.p99_ms - d.p99_ms:+.2f}ms (target slipway <= +0.20ms at -c1)"
+            )
+        m = rows.get("1000 apps")
+        if s and m:
+            print(f"1000 apps/1 app: {m.rps / s.rps:.2f}x (target: no loss)")
+    if route_change_ms:
         print(
-            f"router p99 - direct p99: {added:+.2f}ms (target < 1.00; nginx: {nginx_added:+.2f}ms)"
+            f"\nroute change visible after: median {statistics.median(route_change_ms):.1f}ms, "
+            f"max {max(route_change_ms):.1f}ms over {len(route_change_ms)} changes (target 50ms)"
         )
+
+
+def route_change(
+    proc: subprocess.Popen[bytes], table: Path, port: int, first: int, second: int, runs: int = 5
+) -> list[float]:
+    """Move the app between two backends (new table, SIGHUP) and time the first request
+    that reaches the new one."""
+    times = []
+    data = json.loads(table.read_text())
+    for i in range(runs):
+        target = second if i % 2 == 0 else first
+        body = b"other" if target == second else b"hello"
+        data["version"] += 1
+        data["apps"][0]["dynos"] = [{"name": "web.1", "host": "127.0.0.1", "port": target}]
+        table.write_text(json.dumps(data))
+        started = time.monotonic()
+        proc.send_signal(signal.SIGHUP)
+        while True:
+            with socket.create_connection(("127.0.0.1", port), 2) as sock:
+                sock.sendall(f"GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+                if sock.recv(4096).endswith(body):
+                    break
+            if time.monotonic() - started > 5:
+                raise RuntimeError("the route change was never seen")
+        times.append((time.monotonic() - started) * 1000)
+        time.sleep(0.2)
+    return times
 
 
 def static_table(path: Path, host: str, port: int) -> Path:

@@ -52,7 +52,7 @@ ensure_venv() {
 # (a Python with its own libpython, copied into a slug, finds it there), Node.js and
 # npm for the Node.js buildpack (npm fetches the slugs' Node.js and its semver resolves
 # engines.node), Ruby and Bundler for heroku/ruby, a JDK and Maven for heroku/java,
-# PostgreSQL (initdb/pg_ctl for the embedded cluster, psql, pg_dump/pg_restore) and
+# HAProxy (2.6, the router's data plane), PostgreSQL (initdb/pg_ctl for the embedded cluster, psql, pg_dump/pg_restore) and
 # redis-server/redis-cli for add-ons; iproute2 and nftables give each dyno its own
 # network namespace and its rules, e2fsprogs (mkfs.ext4) the size-capped disk of each dyno
 # and build, rsync keeping a build's cache (unchanged files as hard links);
@@ -66,7 +66,7 @@ ensure_venv() {
 # samples build offline from /usr/share/maven-repo through maven-debian-helper).
 ensure_platform_packages() {
     local pkgs=(git bubblewrap python3-venv patchelf postgresql postgresql-client redis-server redis-tools
-        iproute2 nftables e2fsprogs rsync
+        iproute2 nftables e2fsprogs rsync haproxy
         pebble strace libnss3-tools
         mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin libsasl2-modules
         ruby bundler ruby-sinatra puma ruby-rails

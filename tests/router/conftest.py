@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from slipway.router.dataplane import find_haproxy
 from slipway.tls import TlsFiles, ensure_certificates
 from tests.router.harness import (
     FakeControlPlane,
@@ -53,9 +54,18 @@ def control() -> Iterator[FakeControlPlane]:
     plane.close()
 
 
-@pytest.fixture(scope="module")
-def router(control: FakeControlPlane, tls: TlsFiles) -> Iterator[RouterProcess]:
+# Every router test runs against both data planes: HAProxy in front (`--data-plane
+# haproxy`) and the Python router alone (the default).
+DATA_PLANES = ["haproxy", "python"] if find_haproxy()[0] else ["python"]
+
+
+@pytest.fixture(scope="module", params=DATA_PLANES)
+def router(
+    request: pytest.FixtureRequest, control: FakeControlPlane, tls: TlsFiles
+) -> Iterator[RouterProcess]:
     args = [
+        "--data-plane",
+        request.param,
         "--control-url",
         control.url,
         "--tls-cert",
@@ -64,7 +74,7 @@ def router(control: FakeControlPlane, tls: TlsFiles) -> Iterator[RouterProcess]:
         str(tls.key),
         *TIMEOUTS,
     ]
-    proc = RouterProcess(args, tls_port=free_port()).start()
+    proc = RouterProcess(args, tls_port=free_port(), data_plane=request.param).start()
     yield proc
     assert proc.stop() == 0
     # Whatever the tests threw at it, the router never hit an unexpected error.

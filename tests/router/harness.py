@@ -540,6 +540,7 @@ class RouterProcess:
 
     args: list[str]
     port: int = field(default_factory=free_port)
+    data_plane: str = "auto"
     tls_port: int | None = None
     proc: subprocess.Popen[str] | None = None
     log: list[str] = field(default_factory=list)

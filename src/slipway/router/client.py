@@ -57,12 +57,15 @@ class _PipelineFull(Exception):
 class Listener:
     """What a client connection needs to know about the socket it came in on."""
 
-    __slots__ = ("headers", "port", "protocol")
+    __slots__ = ("headers", "port", "protocol", "proxied")
 
-    def __init__(self, protocol: str, port: int) -> None:
+    def __init__(self, protocol: str, port: int, *, proxied: bool = False) -> None:
         self.protocol = protocol
         self.port = port
         self.headers = listener_headers(protocol, port)
+        # Behind the HAProxy data plane: each connection starts with a PROXY protocol
+        # (v1) line naming the client and the port it connected to.
+        self.proxied = proxied
 
 
 class ClientConnection(ClientFlow):
@@ -70,6 +73,7 @@ class ClientConnection(ClientFlow):
         "_head_bytes",
         "_in_head",
         "_limits",
+        "_proxy_line",
         "_upgrade_buffer",
         "active",
         "broken",
@@ -121,6 +125,7 @@ class ClientConnection(ClientFlow):
         self._upgrade_buffer: list[bytes] | None = None
         self.clock = state.clock
         self.last_io = state.clock.now
+        self._proxy_line: bytes | None = b"" if listener.proxied else None
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -132,6 +137,8 @@ class ClientConnection(ClientFlow):
             transport.abort()
             self.closed = True
             return
+        if not state.connections:
+            state.busy.set()
         state.connections.add(self)
         peer = transport.get_extra_info("peername")
         self.client_ip_str = str(peer[0]) if peer else "unknown"
@@ -152,6 +159,11 @@ class ClientConnection(ClientFlow):
             return
         if self.broken:
             return
+        if self._proxy_line is not None:
+            rest = self._proxy_header(data)
+            if not rest:
+                return
+            data = rest
         try:
             self.parser.feed_data(data)
         except HttpParserUpgrade as exc:
@@ -173,6 +185,27 @@ class ClientConnection(ClientFlow):
             self._head_bytes += len(data)
             if self._head_bytes > self._limits[3]:
                 self._reject(431, "header too long")
+
+    def _proxy_header(self, data: bytes) -> bytes:
+        """Read the PROXY line HAProxy sends first; what follows it is HTTP."""
+        line = (self._proxy_line or b"") + data
+        end = line.find(b"\r\n")
+        if end < 0:
+            if len(line) > 107:  # the longest v1 line
+                self.abort()
+            self._proxy_line = line
+            return b""
+        self._proxy_line = None
+        parts = line[:end].split(b" ")
+        if len(parts) == 6 and parts[0] == b"PROXY":
+            self.client_ip = parts[2]
+            self.client_ip_str = parts[2].decode("latin-1")
+            if parts[5].isdigit():
+                self.listener_headers = listener_headers(self.protocol, int(parts[5]))
+        elif not line.startswith(b"PROXY "):
+            self.abort()
+            return b""
+        return line[end + 2 :]
 
     def eof_received(self) -> bool | None:
         # A client that stops sending has left, as nginx and Heroku's router see it:

@@ -75,6 +75,24 @@ class RouterConfig:
         dir_okay=False,
     )
 
+    # Who carries the traffic: HAProxy (C) for apps whose web dynos are up, with this
+    # process as its controller and fallback; or this process alone. `auto` is HAProxy
+    # when a usable one (2.6 or newer) is installed. The default stays this process:
+    # on the 2-core machine bench/router.py measured the HAProxy path below it (the
+    # issue-13 notes in the README), so HAProxy is chosen explicitly until it is faster
+    # (`slipway server --router-option=--data-plane=haproxy`).
+    data_plane: str = option(
+        "python",
+        "--data-plane",
+        "haproxy, python (the default), or auto (HAProxy when installed).",
+        choices=("auto", "haproxy", "python"),
+    )
+    # The data plane's private files (configuration, maps, sockets); a fresh
+    # temporary directory when not given.
+    data_plane_dir: Path | None = option(
+        None, "--data-plane-dir", "Directory for HAProxy's configuration and sockets."
+    )
+
     # Timeouts, in seconds (behavior.md §2.2).
     connect_timeout: float = option(5.0, "--connect-timeout", "Seconds to connect to a dyno (H19).")
     # H12: first response byte after the request is sent.

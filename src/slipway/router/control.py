@@ -118,10 +118,14 @@ class ControlLink:
         interval = self._config.report_interval
         failing = False
         dropped = 0
+        wait = interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(wait)
             if not reports:
+                # Quiet: look less often (up to 1 s), so an idle router costs nothing.
+                wait = min(wait * 2, max(interval, 1.0))
                 continue
+            wait = interval
             try:
                 ok = await self.flush()
             except Exception:

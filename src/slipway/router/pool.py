@@ -111,6 +111,10 @@ class ConnectionPool:
             slot = next_slot
         raise BackendConnectError(code, slot.name, int((self._loop.time() - started) * 1000))
 
+    def __bool__(self) -> bool:
+        """Whether any kept-alive dyno connection waits in the pool."""
+        return bool(self._idle)
+
     def prune(self, live: set[str]) -> None:
         """Close idle connections to dynos that left the route table."""
         for key in [key for key in self._idle if key not in live]:

@@ -18,6 +18,7 @@ from typing import Any
 import uvloop
 
 from slipway.router.config import RouterConfig
+from slipway.router.dataplane import find_haproxy
 from slipway.router.errors import RouterError, TableError
 from slipway.router.server import Router
 
@@ -38,10 +39,10 @@ def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     log.error("router: %s", context.get("message", "unhandled error"), exc_info=exc)
 
 
-async def _serve(config: RouterConfig) -> int:
+async def _serve(config: RouterConfig, haproxy: str | None = None) -> int:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_exception_handler)
-    router = Router(config)
+    router = Router(config, haproxy)
     try:
         await router.start()
     except (OSError, RouterError) as exc:
@@ -69,9 +70,25 @@ async def _serve(config: RouterConfig) -> int:
 def run_router(config: RouterConfig) -> int:
     """Run a router until SIGTERM/SIGINT; the process exit status is the result."""
     _raise_open_files_limit()
+    haproxy = choose_data_plane(config)
+    if haproxy is not None:
+        # HAProxy's threads carry the traffic; one Python process is its controller.
+        return uvloop.run(_serve(config, haproxy))
     if config.workers <= 1:
         return uvloop.run(_serve(config))
     return _run_workers(config)
+
+
+def choose_data_plane(config: RouterConfig) -> str | None:
+    """The HAProxy binary to use, or None to serve through this process alone."""
+    if config.data_plane == "python":
+        return None
+    binary, why = find_haproxy()
+    if binary is None:
+        if config.data_plane == "haproxy":
+            raise SystemExit(f"{why}: install the haproxy package, or use --data-plane python.")
+        log.warning("%s, so the router serves every request itself (slower).", why)
+    return binary
 
 
 def _run_workers(config: RouterConfig) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from slipway.router.logline import LineFields, line_from
 
@@ -25,7 +26,7 @@ class ReportQueue:
     so the request path never builds a string it does not need yet.
     """
 
-    __slots__ = ("_lines", "_maxlen", "activity", "dropped")
+    __slots__ = ("_lines", "_maxlen", "_raw", "activity", "converter", "dropped")
 
     def __init__(self, maxlen: int) -> None:
         self._maxlen = maxlen
@@ -33,6 +34,35 @@ class ReportQueue:
         # App id -> time of its last request; written directly on the request path.
         self.activity: dict[str, float] = {}
         self.dropped = 0  # lines lost to a full buffer since the router started
+        # The data plane's lines, raw until a report is taken: `converter` makes each
+        # (app id, router line), or None for one that is no app's.
+        self._raw: deque[str] = deque()
+        self.converter: Callable[[str], tuple[str, str] | None] | None = None
+
+    def add_raw(self, line: str) -> None:
+        raw = self._raw
+        if len(raw) >= self._maxlen:
+            raw.popleft()
+            self.dropped += 1
+        raw.append(line)
+
+    def add_raw_lines(self, lines: list[str]) -> None:
+        raw = self._raw
+        raw.extend(lines)
+        over = len(raw) - self._maxlen
+        if over > 0:
+            for _ in range(over):
+                raw.popleft()
+            self.dropped += over
+
+    def _convert_raw(self, limit: int) -> None:
+        raw, convert = self._raw, self.converter
+        if not raw or convert is None:
+            return
+        for _ in range(min(len(raw), limit)):
+            hit = convert(raw.popleft())
+            if hit is not None:
+                self.add_line(*hit)
 
     def add_line(self, app_id: str, line: LineFields | str) -> None:
         lines = self._lines
@@ -42,13 +72,14 @@ class ReportQueue:
         lines.append((app_id, line))
 
     def __bool__(self) -> bool:
-        return bool(self._lines or self.activity)
+        return bool(self._lines or self._raw or self.activity)
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return len(self._lines) + len(self._raw)
 
     def take(self, limit: int = MAX_LINES_PER_REPORT) -> list[tuple[str, str]]:
         """Up to `limit` of the oldest lines, formatted."""
+        self._convert_raw(limit)
         lines = self._lines
         batch = []
         for _ in range(min(len(lines), limit)):
@@ -59,7 +90,7 @@ class ReportQueue:
     async def take_batch(self) -> tuple[list[tuple[str, str]], dict[str, float]]:
         """A report's worth of lines and the activity so far, formatted in slices."""
         batch = self.take(FORMAT_SLICE)
-        while self._lines and len(batch) < MAX_LINES_PER_REPORT:
+        while (self._lines or self._raw) and len(batch) < MAX_LINES_PER_REPORT:
             await asyncio.sleep(0)
             batch += self.take(min(FORMAT_SLICE, MAX_LINES_PER_REPORT - len(batch)))
         activity, self.activity = self.activity, {}

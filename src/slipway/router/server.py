@@ -14,12 +14,17 @@ import json
 import logging
 import ssl
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from slipway.router.client import ClientConnection, Listener
 from slipway.router.config import RouterConfig
 from slipway.router.control import ControlLink
+from slipway.router.dataplane import HAProxyDataPlane
 from slipway.router.errors import TableError
+from slipway.router.haproxy_config import Layout, Settings
+from slipway.router.haproxy_log import LogCollector
 from slipway.router.reports import FORMAT_SLICE, ReportQueue
 from slipway.router.state import RouterState
 from slipway.router.table import Certificate, RouteTable
@@ -32,8 +37,15 @@ LISTEN_BACKLOG = 2048
 class Router:
     """One router. `await start()`, then `await shutdown()` to stop it gracefully."""
 
-    def __init__(self, config: RouterConfig) -> None:
+    def __init__(self, config: RouterConfig, haproxy: str | None = None) -> None:
         self.config = config
+        # The HAProxy binary when HAProxy is the data plane (this process its
+        # controller and fallback), None when this process serves alone.
+        self.haproxy = haproxy
+        self.dataplane: HAProxyDataPlane | None = None
+        self._collector: asyncio.Task[None] | None = None
+        self._own_dir: Path | None = None  # a temporary data plane directory, removed at stop
+        self._syncs: set[asyncio.Task[None]] = set()
         self.state: RouterState | None = None
         self.control: ControlLink | None = None
         self.http_port: int | None = None
@@ -56,22 +68,111 @@ class Router:
         self.state = RouterState(loop, config, reports, wake)
         if config.static_table is not None:
             self.reload_static_table()
-        self.http_port = await self._listen("http", config.listen, None)
-        if config.tls_enabled:
-            self.https_port = await self._listen(
-                "https", config.tls_listen, _tls_context(config, self._known_host, self._table)
-            )
-            self.state.https_port = self.https_port
+        if self.haproxy is not None:
+            await self._start_data_plane(self.haproxy)
+        else:
+            await self._start_listeners()
         self._tasks.append(loop.create_task(self._sweep()))
         if self.control is not None:
             self._tasks.append(loop.create_task(self.control.run()))
         else:
             self._tasks.append(loop.create_task(self._print_lines()))
 
+    async def _start_listeners(self) -> None:
+        config = self.config
+        self.http_port = await self._listen("http", config.listen, None)
+        if config.tls_enabled:
+            self.https_port = await self._listen(
+                "https", config.tls_listen, _tls_context(config, self._known_host, self._table)
+            )
+            assert self.state is not None
+            self.state.https_port = self.https_port
+
+    async def _start_data_plane(self, binary: str) -> None:
+        """HAProxy on the public listeners; this router behind it, on loopback."""
+        config = self.config
+        state = self.state
+        assert state is not None
+        loopback = ("127.0.0.1", 0)
+        fallback_http = await self._listen("http", loopback, None, proxied=True)
+        fallback_https = await self._listen("https", loopback, None, proxied=True)
+        if config.data_plane_dir is None:
+            root = self._own_dir = Path(tempfile.mkdtemp(prefix="slipway-haproxy-"))
+        else:
+            root = config.data_plane_dir
+        root.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o700)
+        layout = Layout(root)
+        default_cert = None
+        ca = None
+        if config.tls_enabled:
+            assert config.tls_cert is not None
+            assert config.tls_key is not None
+            default_cert = root / "default.pem"
+            _write_pem(default_cert, config.tls_cert, config.tls_key)
+            if config.tls_ca_cert is not None and config.tls_ca_key is not None:
+                ca = (config.tls_ca_cert, config.tls_ca_key)
+        settings = Settings(
+            listen=config.listen,
+            tls_listen=config.tls_listen if config.tls_enabled else None,
+            default_cert=default_cert,
+            ca=ca,
+            fallback_http=fallback_http,
+            fallback_https=fallback_https,
+            threads=config.workers,
+            connect_timeout=config.connect_timeout,
+            request_timeout=config.request_timeout,
+            idle_timeout=config.idle_timeout,
+            boot_timeout=config.boot_timeout,
+            shutdown_timeout=config.shutdown_timeout,
+            max_connections=config.max_connections,
+            global_maxconn=_global_maxconn(config.max_connections),
+            max_in_flight_per_dyno=config.max_in_flight_per_dyno,
+            backlog_per_dyno=config.backlog_per_dyno,
+            max_request_line=config.max_request_line,
+            max_header_line=config.max_header_line,
+            max_headers=config.max_headers,
+        )
+        dataplane = self.dataplane = HAProxyDataPlane(binary, layout, settings)
+        collector = LogCollector(
+            state.reports,
+            dataplane.dyno_of,
+            str(layout.admin_socket),
+            lambda: dataplane.worker_pid,
+        )
+        dataplane.on_reload = collector.follow_new_worker
+        table = state.table if state.table.version else None
+        await dataplane.start(table)
+        self._collector = asyncio.get_running_loop().create_task(collector.run())
+        self._tasks.append(self._collector)
+        self.http_port = config.listen[1]
+        log.info("data plane: HAProxy (%s), files in %s", binary, root)
+        log.info("listening on http://%s:%d", config.listen[0], self.http_port)
+        if config.tls_enabled:
+            self.https_port = state.https_port = config.tls_listen[1]
+            log.info("listening on https://%s:%d", config.tls_listen[0], self.https_port)
+        if table is not None:
+            log.info("route table v%d applied (%d apps)", table.version, len(table.apps))
+
     def apply_table(self, table: RouteTable) -> None:
         assert self.state is not None
         self.state.apply_table(table)
-        log.info("route table v%d applied (%d apps)", table.version, len(table.apps))
+        dataplane = self.dataplane
+        if dataplane is None:
+            if self.haproxy is None:
+                log.info("route table v%d applied (%d apps)", table.version, len(table.apps))
+            return
+        task = asyncio.get_running_loop().create_task(self._sync(dataplane, table))
+        self._syncs.add(task)
+        task.add_done_callback(self._syncs.discard)
+
+    async def _sync(self, dataplane: HAProxyDataPlane, table: RouteTable) -> None:
+        """Bring HAProxy to `table`; the line says when the next request sees it."""
+        try:
+            if await dataplane.apply(table):
+                log.info("route table v%d applied (%d apps)", table.version, len(table.apps))
+        except OSError as exc:
+            log.warning("data plane did not take route table v%d: %s", table.version, exc)
 
     def _known_host(self, name: str) -> bool:
         return self.state is not None and self.state.table.resolve(name.encode()) is not None
@@ -82,6 +183,12 @@ class Router:
     def _control_status(self, up: bool) -> None:
         if self.state is not None:
             self.state.control_connected = up
+        if not up and self.dataplane is not None:
+            # The control plane may be restarting, and its dynos with it: every request
+            # goes to this router, which holds one whose dyno refuses until the next table.
+            task = asyncio.get_running_loop().create_task(self.dataplane.all_to_fallback())
+            self._syncs.add(task)
+            task.add_done_callback(self._syncs.discard)
 
     def reload_static_table(self) -> None:
         assert self.config.static_table is not None
@@ -92,7 +199,12 @@ class Router:
         self.apply_table(table)
 
     async def _listen(
-        self, protocol: str, address: tuple[str, int], tls: ssl.SSLContext | None
+        self,
+        protocol: str,
+        address: tuple[str, int],
+        tls: ssl.SSLContext | None,
+        *,
+        proxied: bool = False,
     ) -> int:
         loop = asyncio.get_running_loop()
         state = self.state
@@ -105,15 +217,16 @@ class Router:
             ssl=tls,
             backlog=LISTEN_BACKLOG,
             reuse_address=True,
-            reuse_port=self.config.workers > 1,
+            reuse_port=self.config.workers > 1 and not proxied,
             start_serving=False,
         )
         port: int = server.sockets[0].getsockname()[1]
         # X-Forwarded-Port is the port actually bound (it differs when asked for 0).
-        holder.append(Listener(protocol, port))
+        holder.append(Listener(protocol, port, proxied=proxied))
         await server.start_serving()
         self._servers.append(server)
-        log.info("listening on %s://%s:%d", protocol, address[0], port)
+        if not proxied:
+            log.info("listening on %s://%s:%d", protocol, address[0], port)
         return port
 
     async def _sweep(self) -> None:
@@ -123,6 +236,10 @@ class Router:
         config = self.config
         clock = state.clock
         while True:
+            if not state.connections and not state.pool and not state.holds:
+                # Nothing to time out: sleep until a client connects (no idle ticking).
+                state.busy.clear()
+                await state.busy.wait()
             await asyncio.sleep(config.sweep_interval)
             now = clock.tick()
             for conn in list(state.connections):
@@ -165,6 +282,20 @@ class Router:
         state = self.state
         assert state is not None
         loop = asyncio.get_running_loop()
+        if self.dataplane is not None:
+            # HAProxy stops listening at once and lets its connections finish; requests
+            # it passed to this router finish here meanwhile.
+            stopping = loop.create_task(self.dataplane.stop(self.config.shutdown_timeout))
+            # The log stream would keep HAProxy's worker alive: take the lines of what
+            # is finishing now, then let go of it.
+            await asyncio.sleep(0.3)
+            if self._collector is not None:
+                self._collector.cancel()
+            await stopping
+            if self._own_dir is not None:
+                import shutil
+
+                shutil.rmtree(self._own_dir, ignore_errors=True)
         for server in self._servers:
             server.close()
         for conn in list(state.connections):
@@ -187,6 +318,22 @@ class Router:
             self._print(len(state.reports))
             sys.stdout.flush()
         state.pool.close_all()
+
+
+def _global_maxconn(per_listener: int) -> int:
+    """Connections HAProxy may hold in all: each takes two descriptors (client, dyno)."""
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    return max(256, min(per_listener * 2 + 100, (limit - 200) // 2))
+
+
+def _write_pem(path: Path, cert: Path, key: Path) -> None:
+    """HAProxy's form of a certificate: chain and key in one private file."""
+    from slipway.privatefile import write_private
+
+    write_private(path, cert.read_bytes().rstrip(b"\n") + b"\n" + key.read_bytes())
 
 
 class CertificateContexts:

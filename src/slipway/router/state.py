@@ -47,6 +47,9 @@ class RouterState:
         self.control_connected = True
         # The HTTPS port bound, for redirects of platform hosts from plain HTTP.
         self.https_port: int | None = None
+        # Set when a client connects to an idle router: the timeout sweeper sleeps on
+        # it instead of ticking while there is nothing to time.
+        self.busy = asyncio.Event()
 
     def apply_table(self, table: RouteTable) -> None:
         """Swap in a new table and move waiting requests along with it."""

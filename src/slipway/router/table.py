@@ -184,6 +184,14 @@ class RouteTable:
         )
 
     @property
+    def acme_responder(self) -> str | None:
+        """The ACME responder's HOST:PORT (the data plane sends challenges there)."""
+        if self.acme is None:
+            return None
+        backend = self.acme.dynos[0]
+        return backend.key
+
+    @property
     def forwarded(self) -> tuple[AppRoute, ...]:
         """Every route with backends: the apps, the services and the ACME responder."""
         extra = (self.acme,) if self.acme is not None else ()
@@ -288,6 +296,15 @@ def _parse_service(obj: object) -> AppRoute:
     )
 
 
+def _parse_dyno(obj: object, where: str) -> Backend:
+    if not isinstance(obj, dict):
+        raise TableError(f"{where}: each dyno is a JSON object")
+    port = _field(obj, "port", int, where)
+    if not 0 < port < 65536:
+        raise TableError(f"{where}: dyno port out of range")
+    return Backend(_field(obj, "name", str, where), _field(obj, "host", str, where), port)
+
+
 def _parse_certificate(obj: object) -> Certificate:
     if not isinstance(obj, dict):
         raise TableError("each certificate is a JSON object")
@@ -301,12 +318,3 @@ def _parse_certificate(obj: object) -> Certificate:
         _field(obj, "key", str, where),
         _field(obj, "fingerprint", str, where),
     )
-
-
-def _parse_dyno(obj: object, where: str) -> Backend:
-    if not isinstance(obj, dict):
-        raise TableError(f"{where}: each dyno is a JSON object")
-    port = _field(obj, "port", int, where)
-    if not 0 < port < 65536:
-        raise TableError(f"{where}: dyno port out of range")
-    return Backend(_field(obj, "name", str, where), _field(obj, "host", str, where), port)

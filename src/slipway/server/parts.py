@@ -320,6 +320,7 @@ def start_router(
                 control_url=config.api_url,
                 ca=(tls.ca_cert, tls.cert.parent / "ca.key") if tls.ca_cert else None,
                 workers=config.router_workers,
+                data_plane_dir=data_dir / "router-haproxy",
             )
             + list(config.router_args),
             token=token,

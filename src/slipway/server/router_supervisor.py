@@ -102,13 +102,36 @@ class RouterSupervisor:
             return self._proc.poll() is None
         return self._adopted is not None and _alive_router(self.launch.pid_file) is not None
 
+    def _wait_exit(self) -> None:
+        """Block until the router exits (no polling): wait() for our child, a pidfd for
+        an adopted one; back every 0.5 s only when neither is possible."""
+        if self._proc is not None and self._spawn is subprocess.Popen:
+            self._proc.wait()
+            return
+        pid = self._adopted
+        if pid is not None and hasattr(os, "pidfd_open"):
+            import select
+
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:
+                return  # already gone
+            try:
+                select.select([fd], [], [])
+            finally:
+                os.close(fd)
+            return
+        self._sleep(0.5)
+
     def _watch(self) -> None:
         delay = 0.5
         while not self._stop.is_set():
-            self._sleep(0.5)
+            started = time.monotonic()
+            self._wait_exit()
             if self._stop.is_set() or self._running():
-                delay = 0.5
                 continue
+            if time.monotonic() - started > 10:
+                delay = 0.5  # it ran for a while: start it again promptly
             code = self._proc.returncode if self._proc is not None else None
             log.error("the router exited (status %s); starting it again in %.1fs", code, delay)
             self._sleep(delay)
@@ -146,9 +169,13 @@ def router_argv(
     control_url: str,
     ca: tuple[Path, Path] | None = None,
     workers: int = 1,
+    data_plane_dir: Path | None = None,
 ) -> list[str]:
     """The router's command line; with the platform's CA it mints a certificate per host."""
     extra = ["--tls-ca-cert", str(ca[0]), "--tls-ca-key", str(ca[1])] if ca else []
+    if data_plane_dir is not None:
+        # HAProxy's configuration, maps and sockets (the router's data plane).
+        extra += ["--data-plane-dir", str(data_plane_dir)]
     return [
         sys.executable,
         "-m",
