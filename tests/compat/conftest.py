@@ -130,9 +130,11 @@ class HerokuCli:
         )
         return result
 
-    def terminal(self, *args: str, cwd: Path | None = None) -> Terminal:
+    def terminal(
+        self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> Terminal:
         """`heroku ARGS` on a real terminal (a PTY of 40 rows by 120 columns)."""
-        env = {**self.env, "TERM": "xterm-256color"}
+        env = {**self.env, "TERM": "xterm-256color", **(env or {})}
         env.pop("COLUMNS", None)
         return Terminal([str(self.binary), *args], env, cwd=str(cwd or self.home))
 

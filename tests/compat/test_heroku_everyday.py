@@ -114,8 +114,13 @@ def test_ps_type_config_edit_and_domains_wait(cli: HerokuCli, tmp_path: Path) ->
             tmp_path / "editor",
             'sed -i "s/^OLD=.*/OLD=changed/; /^KEEP=/d" "$1"\nprintf "\\nNEW=added" >> "$1"\n',
         )
-        edited = cli.ok("config:edit", "-a", app, input="y\n", env={"EDITOR": str(editor)})
-        assert "+ OLD=changed" in edited.stdout
+        # On a terminal, as a person runs it: with a pipe, oclif may take the piped answer
+        # to the prompt for the command's optional KEY argument (it reads args from stdin).
+        term = cli.terminal("config:edit", "-a", app, env={"EDITOR": str(editor)})
+        term.expect("+ OLD=changed")
+        term.expect("with these values?")
+        term.send("y\r")
+        assert term.wait() == 0, term.text
         config = json.loads(cli.ok("config", "--json", "-a", app).stdout)
         assert config == {"OLD": "changed", "NEW": "added"}
         host = f"www.{app}.example.com"

@@ -30,8 +30,10 @@ def test_info_cli_and_credentials(cli: HerokuCli, redis_app: str) -> None:
     assert re.search(r"Plan:\s+Mini", info)
     assert re.search(r"Maxmemory Policy:\s+noeviction", info)
     assert '"resource_url": "rediss://' in cli.ok("redis:info", "--json", "-a", redis_app).stdout
+    # The database is named: with it missing, oclif would read stdin for it (10 ms).
     session = cli.ok(
         "redis:cli",
+        "REDIS_URL",
         "--confirm",
         redis_app,
         "-a",
@@ -46,7 +48,9 @@ def test_info_cli_and_credentials(cli: HerokuCli, redis_app: str) -> None:
     assert "Resetting credentials for" in reset.stdout + reset.stderr
     new_url = cli.ok("config:get", "REDIS_TLS_URL", "-a", redis_app).stdout.strip()
     assert new_url != tls_url
-    again = cli.ok("redis:cli", "--confirm", redis_app, "-a", redis_app, input="GET greeting\n")
+    again = cli.ok(
+        "redis:cli", "REDIS_URL", "--confirm", redis_app, "-a", redis_app, input="GET greeting\n"
+    )
     assert re.search(r"^hi$", again.stdout, re.M)
 
 
