@@ -138,6 +138,9 @@ class ClientConnection(ClientFlow):
             self.closed = True
             return
         if not state.connections:
+            # The sweeper slept while there was nothing to time: the coarse clock is
+            # stale, and this connection's timers must start from now.
+            self.last_io = state.clock.tick()
             state.busy.set()
         state.connections.add(self)
         peer = transport.get_extra_info("peername")

@@ -118,14 +118,13 @@ class ControlLink:
         interval = self._config.report_interval
         failing = False
         dropped = 0
-        wait = interval
         while True:
-            await asyncio.sleep(wait)
             if not reports:
-                # Quiet: look less often (up to 1 s), so an idle router costs nothing.
-                wait = min(wait * 2, max(interval, 1.0))
-                continue
-            wait = interval
+                # Quiet: sleep until a line arrives (an idle router costs nothing).
+                reports.ready.clear()
+                await reports.ready.wait()
+            # Then gather a report's worth for one interval, and send it.
+            await asyncio.sleep(interval)
             try:
                 ok = await self.flush()
             except Exception:

@@ -66,12 +66,24 @@ FRAME_CLOSE = 3  # until the router closes the connection (HTTP/1.0 clients)
 # Request ids have the shape of a random UUID (version 4, RFC 4122 variant): a random
 # per-process prefix and a 48-bit counter starting at a random point. str(uuid4())
 # costs more than the rest of routing a request; ids must be unique, not unguessable.
-_ID_RANDOM = os.urandom(10).hex()
-_ID_PREFIX = (
-    f"{_ID_RANDOM[:8]}-{_ID_RANDOM[8:12]}-4{_ID_RANDOM[12:15]}-"
-    f"{'89ab'[int(_ID_RANDOM[15], 16) & 3]}{_ID_RANDOM[16:19]}-"
-)
+def _id_prefix() -> str:
+    rand = os.urandom(10).hex()
+    return f"{rand[:8]}-{rand[8:12]}-4{rand[12:15]}-{'89ab'[int(rand[15], 16) & 3]}{rand[16:19]}-"
+
+
+_ID_PREFIX = _id_prefix()
 _ID_COUNTER = itertools.count(random.getrandbits(47))
+
+
+def _new_id_space() -> None:
+    # `--workers N` forks: each worker needs a prefix of its own, or two workers hand
+    # out the same ids (the counter starts at the same point in each).
+    global _ID_PREFIX, _ID_COUNTER
+    _ID_PREFIX = _id_prefix()
+    _ID_COUNTER = itertools.count(random.getrandbits(47))
+
+
+os.register_at_fork(after_in_child=_new_id_space)
 
 
 def new_request_id() -> str:

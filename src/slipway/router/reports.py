@@ -26,7 +26,7 @@ class ReportQueue:
     so the request path never builds a string it does not need yet.
     """
 
-    __slots__ = ("_lines", "_maxlen", "_raw", "activity", "converter", "dropped")
+    __slots__ = ("_lines", "_maxlen", "_raw", "activity", "converter", "dropped", "ready")
 
     def __init__(self, maxlen: int) -> None:
         self._maxlen = maxlen
@@ -34,6 +34,10 @@ class ReportQueue:
         # App id -> time of its last request; written directly on the request path.
         self.activity: dict[str, float] = {}
         self.dropped = 0  # lines lost to a full buffer since the router started
+        # Set when a line arrives in an empty queue: the report loop waits on it while
+        # the router is quiet, so an idle router does not wake up, and the first line
+        # after a quiet spell is reported within one interval.
+        self.ready = asyncio.Event()
         # The data plane's lines, raw until a report is taken: `converter` makes each
         # (app id, router line), or None for one that is no app's.
         self._raw: deque[str] = deque()
@@ -41,6 +45,8 @@ class ReportQueue:
 
     def add_raw(self, line: str) -> None:
         raw = self._raw
+        if not raw:
+            self.ready.set()
         if len(raw) >= self._maxlen:
             raw.popleft()
             self.dropped += 1
@@ -48,6 +54,8 @@ class ReportQueue:
 
     def add_raw_lines(self, lines: list[str]) -> None:
         raw = self._raw
+        if lines and not raw:
+            self.ready.set()
         raw.extend(lines)
         over = len(raw) - self._maxlen
         if over > 0:
@@ -66,6 +74,8 @@ class ReportQueue:
 
     def add_line(self, app_id: str, line: LineFields | str) -> None:
         lines = self._lines
+        if not lines:
+            self.ready.set()
         if len(lines) >= self._maxlen:
             lines.popleft()
             self.dropped += 1

@@ -59,7 +59,10 @@ def dispatch(ex: Exchange) -> None:
             redirect(ex, _https_location(ex, route))
             return
     else:  # a platform host has no idle timer to feed
-        state.reports.activity[route.id] = ex.start_wall
+        activity = state.reports.activity
+        if not activity:  # wake the quiet report loop: a long request is activity too
+            state.reports.ready.set()
+        activity[route.id] = ex.start_wall
     if route.maintenance:
         fail(ex, "H80")
         return
