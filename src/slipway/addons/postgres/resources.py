@@ -115,11 +115,16 @@ class Resources:
             port = int((server.params.get("port") or "5432").split(",")[0])
             if self.settings.tls_cert is not None and not self.external_speaks_tls(server):
                 front = self.front.ensure(self.front_upstream(server), self._ports_in_use())
-                return server, FrontKeeper.url_host(self.settings), front, "external"
+                return (
+                    server,
+                    self.settings.postgres_host or self.settings.url_host(),
+                    front,
+                    "external",
+                )
             return server, self.settings.postgres_host or host, port, "external"
         self.cluster.ensure_running()
         server = self.cluster.server()
-        host = self.settings.postgres_host or self.settings.listen_host or "127.0.0.1"
+        host = self.settings.postgres_host or self.settings.url_host()
         return server, host, self.cluster.port(), "embedded"
 
     def external_speaks_tls(self, server: AdminServer) -> bool:

@@ -166,13 +166,6 @@ class FrontKeeper:
     """The provider's one front for the named server: its port, kept in `front.json`
     (chosen once from the provider's port range), and the listener on it."""
 
-    HOST = "127.0.0.1"
-
-    @classmethod
-    def url_host(cls, settings: AddonSettings) -> str:
-        """The host add-on URLs name for the front: where dynos reach it (the bridge)."""
-        return settings.postgres_host or settings.listen_host or cls.HOST
-
     def __init__(self, root: Path, settings: AddonSettings) -> None:
         self.root = root
         self.state_path = root / "front.json"
@@ -215,10 +208,7 @@ class FrontKeeper:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
         # Dynos in their own network namespace reach it on the bridge address only.
-        hosts = [self.HOST]
-        if self.settings.listen_host and self.settings.listen_host != self.HOST:
-            hosts.append(self.settings.listen_host)
-        front = TlsFront(context, upstream, (hosts, port))
+        front = TlsFront(context, upstream, (self.settings.listen_addresses(), port))
         try:
             front.start()
         except OSError:
