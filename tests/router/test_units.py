@@ -6,6 +6,7 @@ These run without sockets; the same behaviour is covered end to end in test_rout
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import uuid
 from typing import Any
@@ -27,6 +28,7 @@ from slipway.router.forwarding import (
 )
 from slipway.router.logline import format_line
 from slipway.router.pages import Page, error_response
+from slipway.router.priority import BackgroundPriority
 from slipway.router.reports import ReportQueue
 from slipway.router.table import AppState, Backend, RouteTable
 
@@ -320,6 +322,33 @@ def test_report_queue_is_bounded_and_counts_drops() -> None:
     again, activity = asyncio.run(queue.take_batch())
     assert [line for _, line in again] == ["line 4", "line 5", "line 6"]
     assert activity == {"a": 1.0}
+
+
+def test_formatting_runs_in_the_background_unless_the_backlog_is_long() -> None:
+    policies: list[int] = []
+    queue = ReportQueue(10)
+    background = BackgroundPriority()
+    queue.background = background
+
+    def convert(raw: str) -> tuple[str, str]:
+        policies.append(os.sched_getscheduler(0))
+        return "a", raw
+
+    queue.converter = convert
+    queue.add_raw_lines(["one", "two"])
+    assert queue.take() == [("a", "one"), ("a", "two")]
+    idle = os.SCHED_IDLE if background.enabled else os.SCHED_OTHER
+    assert policies == [idle, idle]
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # back to normal after the batch
+    policies.clear()
+    queue.add_raw_lines([f"line {i}" for i in range(6)])  # over half the buffer: catch up
+    assert len(queue.take()) == 6
+    assert policies == [os.SCHED_OTHER] * 6
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may always leave SCHED_IDLE")
+def test_background_priority_is_available_to_root() -> None:
+    assert BackgroundPriority().enabled
 
 
 def test_config() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable
 
@@ -22,6 +23,9 @@ from slipway.router.reports import ReportQueue
 log = logging.getLogger("slipway.router")
 
 _COUNT = len(LOG_FIELDS)
+# The ring (haproxy_config.RING_SIZE) holds far more than this long of lines at full load.
+BATCH_WAIT = 0.05
+READ_SIZE = 1 << 20
 
 # HAProxy's session state at the end (the first two letters of %tsc) -> H-code.
 # (Who ended it: c/C client timeout/abort, s/S server timeout/error; at which step:
@@ -132,7 +136,13 @@ def convert(
 class LogCollector:
     """Streams HAProxy's ring of log lines (`show events routerlines -w -n`) into the
     report queue. Lines are kept raw and turned into router lines when a report is
-    taken (`ReportQueue.take`), in batches, off the request path."""
+    taken (`ReportQueue.take`), in batches, off the request path.
+
+    The stream is read from a plain socket (not an asyncio stream, whose transport
+    reads each line the moment it arrives): between reads the lines wait in the
+    socket and in the ring, so a busy router is read in large batches a few times a
+    second instead of waking this process, and taking a core from HAProxy, for every
+    request. A quiet router sleeps in its read."""
 
     def __init__(
         self,
@@ -147,21 +157,24 @@ class LogCollector:
         # The current worker: after a reload the old one may still accept on the
         # socket it handed over, and its ring is not the one that fills.
         self.worker_pid = worker_pid
-        self._writer: asyncio.StreamWriter | None = None
+        self._current: asyncio.Task[None] | None = None
         self._followers: set[asyncio.Task[None]] = set()
         reports.converter = self.convert
+
+    def _start_follower(self) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self._follow())
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
+        self._current = task
+        return task
 
     def follow_new_worker(self) -> None:
         """After a reload: follow the new worker's ring too, and let go of the old one's
         after a moment (its last requests' lines), so it can exit once they finish."""
-        old = self._writer
-        self._writer = None
-        loop = asyncio.get_running_loop()
+        old = self._current
         if old is not None:
-            loop.call_later(2.0, old.close)
-        task = loop.create_task(self._follow())
-        self._followers.add(task)
-        task.add_done_callback(self._followers.discard)
+            asyncio.get_running_loop().call_later(2.0, old.cancel)
+        self._start_follower()
 
     def convert(self, raw: str) -> tuple[str, str] | None:
         try:
@@ -175,52 +188,70 @@ class LogCollector:
 
     async def run(self) -> None:
         """Follow the current worker's ring until cancelled."""
-        self._followers.add(asyncio.current_task())  # type: ignore[arg-type]
+        self._start_follower()
         try:
-            await self._follow()
             await asyncio.Event().wait()
         finally:
             for task in list(self._followers):
-                if task is not asyncio.current_task():
-                    task.cancel()
-            if self._writer is not None:
-                self._writer.close()
+                task.cancel()
+
+    async def _connect(self) -> tuple[socket.socket, bytes] | None:
+        """A stream of the current worker's ring, and the first bytes of it; None if an
+        old worker answered."""
+        loop = asyncio.get_running_loop()
+        expected = self.worker_pid()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, self.socket_path)
+            await loop.sock_sendall(sock, b"show info; show events routerlines -w -n\n")
+            head = b""
+            while b"\n\n" not in head:  # `show info` ends with an empty line
+                data = await loop.sock_recv(sock, 4096)
+                if not data:
+                    raise OSError("the data plane closed its log stream")
+                head += data
+        except BaseException:
+            sock.close()
+            raise
+        info, rest = head.split(b"\n\n", 1)
+        pid = next((int(x[5:]) for x in info.split(b"\n") if x.startswith(b"Pid: ")), None)
+        if expected is not None and pid != expected:
+            sock.close()
+            return None
+        return sock, rest
 
     async def _follow(self) -> None:
         """Stream one worker's ring (the current one when this starts) to its end."""
+        loop = asyncio.get_running_loop()
         expected = self.worker_pid()
+        add = self.reports.add_raw_lines
         while True:
             try:
-                reader, writer = await asyncio.open_unix_connection(self.socket_path, limit=1 << 20)
+                opened = await self._connect()
             except OSError:
                 await asyncio.sleep(0.1)  # HAProxy is (re)starting
                 continue
+            if opened is None:
+                await asyncio.sleep(0.02)  # an old worker answered: again
+                continue
+            sock, data = opened
             try:
-                writer.write(b"show info; show events routerlines -w -n\n")
-                await writer.drain()
-                pid = None
-                while (line := await reader.readline()) not in (b"\n", b""):
-                    if line.startswith(b"Pid: "):
-                        pid = int(line[5:])
-                if expected is not None and pid != expected:
-                    writer.close()
-                    await asyncio.sleep(0.02)  # an old worker answered: again
-                    continue
-                if self._writer is None:
-                    self._writer = writer
-                # Whole reads, split into lines: one wakeup carries many lines.
-                add = self.reports.add_raw_lines
                 rest = b""
-                while data := await reader.read(1 << 16):
-                    lines = (rest + data).split(b"\n")
-                    rest = lines.pop()
-                    add([line.decode("latin-1") for line in lines if line])
-            except (OSError, ValueError) as exc:
+                while True:
+                    if data:
+                        with self.reports.background():
+                            lines = (rest + data).split(b"\n")
+                            rest = lines.pop()
+                            add([line.decode("latin-1") for line in lines if line])
+                        await asyncio.sleep(BATCH_WAIT)  # let the next batch gather
+                    data = await loop.sock_recv(sock, READ_SIZE)
+                    if not data:
+                        break
+            except OSError as exc:
                 log.warning("data plane log stream: %s", exc)
             finally:
-                if self._writer is writer:
-                    self._writer = None
-                writer.close()
+                sock.close()
             if expected is not None and self.worker_pid() != expected:
                 return  # that worker is gone; a follower of the new one runs
             await asyncio.sleep(0.05)

@@ -8,6 +8,7 @@ long, the oldest lines go, and are counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 
@@ -26,7 +27,16 @@ class ReportQueue:
     so the request path never builds a string it does not need yet.
     """
 
-    __slots__ = ("_lines", "_maxlen", "_raw", "activity", "converter", "dropped", "ready")
+    __slots__ = (
+        "_lines",
+        "_maxlen",
+        "_raw",
+        "activity",
+        "background",
+        "converter",
+        "dropped",
+        "ready",
+    )
 
     def __init__(self, maxlen: int) -> None:
         self._maxlen = maxlen
@@ -42,6 +52,11 @@ class ReportQueue:
         # (app id, router line), or None for one that is no app's.
         self._raw: deque[str] = deque()
         self.converter: Callable[[str], tuple[str, str] | None] | None = None
+        # What formatting runs under (priority.BackgroundPriority with the HAProxy data
+        # plane): unless the backlog is half the buffer, when it must catch up.
+        self.background: Callable[[], contextlib.AbstractContextManager[None]] = (
+            contextlib.nullcontext
+        )
 
     def add_raw(self, line: str) -> None:
         raw = self._raw
@@ -89,12 +104,14 @@ class ReportQueue:
 
     def take(self, limit: int = MAX_LINES_PER_REPORT) -> list[tuple[str, str]]:
         """Up to `limit` of the oldest lines, formatted."""
-        self._convert_raw(limit)
-        lines = self._lines
-        batch = []
-        for _ in range(min(len(lines), limit)):
-            app_id, line = lines.popleft()
-            batch.append((app_id, line if isinstance(line, str) else line_from(line)))
+        urgent = len(self._raw) + len(self._lines) > self._maxlen // 2
+        with contextlib.nullcontext() if urgent else self.background():
+            self._convert_raw(limit)
+            lines = self._lines
+            batch = []
+            for _ in range(min(len(lines), limit)):
+                app_id, line = lines.popleft()
+                batch.append((app_id, line if isinstance(line, str) else line_from(line)))
         return batch
 
     async def take_batch(self) -> tuple[list[tuple[str, str]], dict[str, float]]:

@@ -25,6 +25,7 @@ from slipway.router.dataplane import HAProxyDataPlane
 from slipway.router.errors import TableError
 from slipway.router.haproxy_config import Layout, Settings
 from slipway.router.haproxy_log import LogCollector
+from slipway.router.priority import BackgroundPriority
 from slipway.router.reports import FORMAT_SLICE, ReportQueue
 from slipway.router.state import RouterState
 from slipway.router.table import Certificate, RouteTable
@@ -134,6 +135,10 @@ class Router:
             max_headers=config.max_headers,
         )
         dataplane = self.dataplane = HAProxyDataPlane(binary, layout, settings)
+        # Formatting HAProxy's lines is batch work: it yields the core to HAProxy and
+        # the dynos (priority.py). Not so without HAProxy, where this loop serves
+        # every request and must never wait behind a busy machine.
+        state.reports.background = BackgroundPriority()
         collector = LogCollector(
             state.reports,
             dataplane.dyno_of,
@@ -270,12 +275,12 @@ class Router:
         state = self.state
         assert state is not None
         names = {app.id: app.name for app in state.table.apps}
-        sys.stdout.write(
-            "".join(
-                f"{names.get(app_id, app_id)} heroku[router]: {line}\n"
-                for app_id, line in state.reports.take(limit)
+        batch = state.reports.take(limit)
+        with state.reports.background():
+            text = "".join(
+                f"{names.get(app_id, app_id)} heroku[router]: {line}\n" for app_id, line in batch
             )
-        )
+        sys.stdout.write(text)
 
     async def shutdown(self) -> None:
         """Stop accepting, let in-flight requests finish, then close everything."""
