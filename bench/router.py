@@ -23,7 +23,7 @@ before) against the router to the same backend in a dyno network namespace on th
 platform's bridge, with its nftables rules (as dynos are reached now). Aim: within 5 %.
 
 Usage: .venv/bin/python bench/router.py [--duration 10] [--connections 50] [--threads 2]
-       [--wake] [--wake-runs 5] [--netns]
+       [--repeat 3] [--python] [--wake] [--wake-runs 5] [--netns]
 """
 
 from __future__ import annotations
@@ -294,7 +294,7 @@ def main() -> None:
     parser.add_argument("--python", action="store_true", help="also the Python router alone")
     parser.add_argument("--wake-runs", type=int, default=5)
     parser.add_argument("--netns", action="store_true", help="the cost of dyno namespaces")
-    parser.add_argument("--repeat", type=int, default=3, help="alternating runs (--netns)")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating rounds (medians)")
     parser.add_argument("--backend-host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--body", default="hello", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -323,7 +323,11 @@ def _table(path: Path, backend_port: int, filler: int = 0) -> Path:
 
 
 def bench_paths(args: argparse.Namespace) -> None:
-    """direct, Slipway, nginx and bare HAProxy; HTTP at -c50 and -c1, HTTPS, 1,000 apps."""
+    """direct, Slipway, nginx and bare HAProxy; HTTP at -c50 and -c1, HTTPS, 1,000 apps.
+
+    Every path runs for the whole benchmark and they are measured in turn, `--repeat`
+    rounds of each load: the figures are medians, so a noisy spell on the machine
+    touches every path alike instead of whichever ran then."""
     sys.path.insert(0, str(ROOT / "src"))
     from slipway.tls import ensure_certificates
 
@@ -333,19 +337,10 @@ def bench_paths(args: argparse.Namespace) -> None:
         "http -c1": (1, 1, "http"),
         f"https -c{args.connections}": (args.threads, args.connections, "https"),
     }
-    results: dict[str, dict[str, Result]] = {load: {} for load in loads}
+    runs: dict[str, dict[str, list[Result]]] = {load: {} for load in loads}
     route_change_ms: list[float] = []
-
-    def measure(name: str, port: int, tls_port: int | None, only: str | None = None) -> None:
-        for load, (threads, connections, scheme) in loads.items():
-            if only is not None and load != only:
-                continue
-            if scheme == "https":
-                if tls_port is None:
-                    continue
-                results[load][name] = wrk(name, tls_port, args, threads, connections, "https")
-            else:
-                results[load][name] = wrk(name, port, args, threads, connections)
+    # name -> (port, TLS port or None, the one load it is measured at or None: all)
+    paths: dict[str, tuple[int, int | None, str | None]] = {}
 
     with tempfile.TemporaryDirectory(prefix="slipway-bench-router-") as tmp_name:
         tmp = Path(tmp_name)
@@ -364,48 +359,59 @@ def bench_paths(args: argparse.Namespace) -> None:
                 "--workers", str(workers), "--data-plane", plane,
             ]  # fmt: skip
 
-        with (
-            running(backend, backend_port, tmp / "backend.log"),
-            running([*other, "--body", "other"], other_port, tmp / "other.log"),
-        ):
-            measure("direct", backend_port, None)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(running(backend, backend_port, tmp / "backend.log"))
+            stack.enter_context(running([*other, "--body", "other"], other_port, tmp / "o.log"))
+            paths["direct"] = (backend_port, None, None)
             port, tls_port = free_port(), free_port()
             table = _table(tmp / "one.json", backend_port)
-            with running(
-                slipway(port, tls_port, table, "haproxy"), port, tmp / "slipway.log"
-            ) as proc:
-                time.sleep(0.5)
-                measure("slipway", port, tls_port)
-                route_change_ms += route_change(proc, table, port, backend_port, other_port)
+            proc = stack.enter_context(
+                running(slipway(port, tls_port, table, "haproxy"), port, tmp / "slipway.log")
+            )
+            route_change_ms += route_change(proc, table, port, backend_port, other_port)
+            paths["slipway"] = (port, tls_port, None)
             if args.python:
                 port, tls_port = free_port(), free_port()
-                with running(slipway(port, tls_port, table, "python"), port, tmp / "py.log"):
-                    measure("python", port, tls_port)
+                command = slipway(port, tls_port, _table(tmp / "py.json", backend_port), "python")
+                stack.enter_context(running(command, port, tmp / "py.log"))
+                paths["python"] = (port, tls_port, None)
             port, tls_port = free_port(), free_port()
             nginx_tls = (tls_port, tls.cert, tls.key)
             nginx = [
                 NGINX, "-c", str(nginx_conf(tmp, port, backend_port, workers, nginx_tls)),
                 "-g", "daemon off;",
             ]  # fmt: skip
-            with running(nginx, port, tmp / "nginx.log"):
-                measure("nginx", port, tls_port)
+            stack.enter_context(running(nginx, port, tmp / "nginx.log"))
+            paths["nginx"] = (port, tls_port, None)
             port, tls_port = free_port(), free_port()
             conf = bare_haproxy_conf(tmp, port, backend_port, workers, (tls_port, pem))
-            with running(["haproxy", "-db", "-f", str(conf)], port, tmp / "bare.log"):
-                measure("haproxy", port, tls_port)
+            stack.enter_context(running(["haproxy", "-db", "-f", str(conf)], port, tmp / "b.log"))
+            paths["haproxy"] = (port, tls_port, None)
             port, tls_port = free_port(), free_port()
             many = _table(tmp / "many.json", backend_port, filler=999)
-            with running(slipway(port, tls_port, many, "haproxy"), port, tmp / "many.log"):
-                time.sleep(1.0)
-                measure("1000 apps", port, tls_port, only=f"http -c{args.connections}")
+            stack.enter_context(
+                running(slipway(port, tls_port, many, "haproxy"), port, tmp / "many.log")
+            )
+            paths["1000 apps"] = (port, tls_port, f"http -c{args.connections}")
+            time.sleep(1.0)
+            for _ in range(args.repeat):
+                for load, (threads, connections, scheme) in loads.items():
+                    for name, (plain, secure, only) in paths.items():
+                        if only is not None and load != only:
+                            continue
+                        target = secure if scheme == "https" else plain
+                        if target is None:
+                            continue
+                        result = wrk(name, target, args, threads, connections, scheme)
+                        runs[load].setdefault(name, []).append(result)
 
     print(
-        f"response 'hello' ({len(RESPONSE)} bytes), wrk --latency -d{args.duration}s; "
-        f"Slipway = HAProxy data plane ({workers} threads), nginx {workers} workers, "
-        f"bare HAProxy {workers} threads"
+        f"response 'hello' ({len(RESPONSE)} bytes), wrk --latency -d{args.duration}s, "
+        f"medians of {args.repeat} alternating runs; Slipway = HAProxy data plane "
+        f"({workers} threads), nginx {workers} workers, bare HAProxy {workers} threads"
     )
     for load in loads:
-        rows = results[load]
+        rows = {name: _median(name, found) for name, found in runs[load].items()}
         print(f"\n{load}")
         print(f"{'':10} {'requests/s':>12} {'p50':>10} {'p99':>10}")
         for r in rows.values():
@@ -427,6 +433,15 @@ def bench_paths(args: argparse.Namespace) -> None:
             f"\nroute change visible after: median {statistics.median(route_change_ms):.1f}ms, "
             f"max {max(route_change_ms):.1f}ms over {len(route_change_ms)} changes (target 50ms)"
         )
+
+
+def _median(name: str, found: list[Result]) -> Result:
+    return Result(
+        name,
+        statistics.median(r.rps for r in found),
+        statistics.median(r.p50_ms for r in found),
+        statistics.median(r.p99_ms for r in found),
+    )
 
 
 def route_change(

@@ -250,13 +250,35 @@ PAGES = {
 }
 
 
+def _defaults(name: str, layout: Layout, s: Settings) -> list[str]:
+    return [
+        f"defaults {name}".rstrip(),
+        "  mode http",
+        "  log global",
+        "  option dontlognull",
+        "  option abortonclose",
+        "  option redispatch 1",
+        "  retries 3",
+        "  retry-on conn-failure empty-response",
+        "  http-reuse safe",
+        f"  timeout connect {ms(s.connect_timeout)}",
+        f"  timeout client {ms(s.idle_timeout)}",
+        f"  timeout server {ms(s.request_timeout)}",
+        f"  timeout http-request {ms(s.idle_timeout)}",
+        f"  timeout http-keep-alive {ms(s.idle_timeout)}",
+        f"  timeout tunnel {ms(s.idle_timeout)}",
+        f"  timeout queue {ms(s.request_timeout)}",
+        f'  log-format "{LOG_SEPARATOR.join(LOG_FIELDS)}"',
+        # Requests HAProxy's parser refuses (before any rule runs): Heroku's page.
+        f"  errorfile 400 {layout.raw_400}",
+    ]
+
+
 def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> list[str]:
+    """Routing only: the request id, Heroku's size limits, and the backend (an app's, or
+    the Python router's). What a forwarded request has done to it is in `_app_rules`."""
     fallback = f"fallback_{proto}"
-    bad = (
-        f'content-type "text/html; charset=utf-8" lf-file {layout.page("bad_request")}'
-        ' hdr X-Request-Id %[var(txn.rid)] hdr Via "1.1 vegur"'
-    )
-    lines = [
+    return [
         f"frontend {name}",
         f"  bind {bind}",
         # Each listener gets its share of what the process may hold (client and dyno
@@ -270,91 +292,101 @@ def _frontend(name: str, bind: str, proto: str, layout: Layout, s: Settings) -> 
         r" if { req.fhdr(x-request-id) -m reg ^[A-Za-z0-9+/=-]{20,200}$ }",
         "  http-request set-var(txn.rid) uuid unless { var(txn.rid) -m found }",
         # Heroku's limits (behavior.md §2.3), before anything is routed.
-        f"  http-request deny status 414 {bad} if {{ url_len gt {s.max_request_line} }}",
-        f"  http-request deny status 400 {bad} if {{ req.hdr_cnt(host) gt 1 }}",
+        f"  http-request deny status 414 {_bad(layout)} if {{ url_len gt {s.max_request_line} }}",
+        f"  http-request deny status 400 {_bad(layout)} if {{ req.hdr_cnt(host) gt 1 }}",
         f"  http-request lua.slipway_check_limits {s.max_header_line} {s.max_headers}"
         f" if {{ req.hdrs,length gt {min(s.max_header_line, 8000)} }}",
-        f"  http-request deny status 431 {bad} if {{ var(txn.limit) -m found }}",
+        f"  http-request deny status 431 {_bad(layout)} if {{ var(txn.limit) -m found }}",
         # Host -> the app's backend, for apps HAProxy serves itself.
         r"  http-request set-var(txn.host) req.hdr(host),lower,field(1,:),regsub(\.$,)",
         f"  http-request set-var(txn.be) var(txn.host),map_str({layout.hosts_map})",
         f"  http-request set-var(txn.be) var(txn.host),regsub(^[^.]*\\.,),"
         f"map_str({layout.wildcards_map}) if !{{ var(txn.be) -m found }}",
-        "  acl odd_expect req.hdr(expect) -m found",
+        # What the Python router must answer (it logs those lines itself): an odd
+        # Expect; ACME HTTP-01 challenges, for any host (it passes them on); HTTP/1.0
+        # clients, whose close-delimited bodies it re-frames; chunked uploads, which it
+        # streams, answering bad framing (H26).
+        "  acl expect req.hdr(expect) -m found",
         "  acl continue req.hdr(expect) -i 100-continue",
-        # What the Python router must answer (it logs those lines itself).
-        "  http-request set-var(txn.be) str(fallback) if odd_expect !continue",
-        # ACME HTTP-01 challenges, for any host: the Python router passes them on.
-        "  http-request set-var(txn.be) str(fallback) if { path_beg /.well-known/acme-challenge/ }",
-        # HTTP/1.0 clients get close-delimited bodies; the Python router re-frames those.
-        "  http-request set-var(txn.be) str(fallback) if { req.ver 1.0 }",
-        # Chunked uploads: the Python router streams them and answers bad framing (H26).
-        "  http-request set-var(txn.be) str(fallback) if { req.hdr(transfer-encoding) -m found }",
-        "  acl routed var(txn.be) -m found",
-        "  acl to_fallback var(txn.be) -m str fallback",
-        "  http-request set-var(txn.fast) bool(1) if routed !to_fallback",
-        "  acl fast var(txn.fast) -m bool",
-        "  http-request set-log-level silent unless fast",
-        "  http-request set-var(txn.xff) req.fhdr(x-forwarded-for) if fast",
-        # The head the dyno sees (forwarding.py has the same rules for the fallback).
-        "  http-request del-header x-request-id if fast",
-        "  http-request set-header X-Request-Id %[var(txn.rid)] if fast",
-        '  http-request set-header X-Forwarded-For "%[req.fhdr(x-forwarded-for)], %[src]"'
-        " if fast { req.fhdr(x-forwarded-for) -m found }",
-        "  http-request set-header X-Forwarded-For %[src]"
-        " if fast !{ req.fhdr(x-forwarded-for) -m found }",
-        f"  http-request set-header X-Forwarded-Proto {proto} if fast",
-        "  http-request set-header X-Forwarded-Port %[dst_port] if fast",
-        "  http-request set-header X-Request-Start %[date(0,ms)] if fast",
-        '  http-request set-header Via "%[req.fhdr(via)], 1.1 vegur"'
-        " if fast { req.fhdr(via) -m found }",
-        '  http-request set-header Via "1.1 vegur" if fast !{ req.fhdr(via) -m found }',
-        "  http-request lua.slipway_strip_connection if fast { req.hdr(connection) -m found }",
-        "  http-request del-header connection if fast !{ req.hdr(upgrade) -m found }",
-        "  http-request del-header keep-alive if fast",
-        "  http-request del-header te if fast",
-        "  http-request del-header trailer if fast",
-        "  http-request del-header proxy-authorization if fast",
-        "  http-request del-header proxy-connection if fast",
-        # A body is read before the dyno is asked (up to a buffer's worth, as nginx
-        # does): a client that stalls mid-body is the client's timeout (H28), and an
-        # Expect: 100-continue is answered here.
-        "  acl has_body req.hdr_val(content-length) gt 0",
-        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)} if fast has_body",
-        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)} if fast continue",
-        "  http-request del-header expect if fast",
-        # The response: hop-by-hop headers out, Via in.
-        "  http-response del-header keep-alive if fast",
-        '  http-response set-header Via "%[res.fhdr(via)], 1.1 vegur"'
-        " if fast { res.fhdr(via) -m found }",
-        '  http-response set-header Via "1.1 vegur" if fast !{ res.fhdr(via) -m found }',
-        # HAProxy's own errors for forwarded requests: Heroku's page and status.
-        "  http-after-response set-status 503 if fast { status 502 }",
-        "  http-after-response set-status 503 if fast { status 504 }",
-        "  http-after-response set-header Cache-Control no-cache,\\ no-store"
-        " if fast { status 503 } !{ res.hdr(cache-control) -m found }",
-        # What bytes= counts (haproxy_log.py): the head the client got.
-        "  http-after-response set-var(txn.ch) res.hdrs,length if fast",
-        "  http-after-response set-var(txn.cl) res.hdr(content-length) if fast",
-    ]
-    for status in (502, 503, 504):
-        lines.append(
-            f'  http-error status {status} content-type "text/html; charset=utf-8"'
-            f" lf-file {layout.page('app_error')} hdr X-Request-Id %[var(txn.rid)]"
-            ' hdr Via "1.1 vegur"'
-        )
-    lines += [
-        f"  use_backend {fallback} if to_fallback",
-        "  use_backend %[var(txn.be)] if routed",
+        "  acl to_fallback path_beg /.well-known/acme-challenge/",
+        "  acl to_fallback req.ver 1.0",
+        "  acl to_fallback req.hdr(transfer-encoding) -m found",
+        *_error_pages(layout),
+        f"  use_backend {fallback} if expect !continue or to_fallback",
+        "  use_backend %[var(txn.be)] if { var(txn.be) -m found }",
         f"  default_backend {fallback}",
         "",
     ]
-    return lines
+
+
+def _bad(layout: Layout) -> str:
+    return (
+        f'content-type "text/html; charset=utf-8" lf-file {layout.page("bad_request")}'
+        ' hdr X-Request-Id %[var(txn.rid)] hdr Via "1.1 vegur"'
+    )
+
+
+def _error_pages(layout: Layout) -> list[str]:
+    return [
+        f'  http-error status {status} content-type "text/html; charset=utf-8"'
+        f" lf-file {layout.page('app_error')} hdr X-Request-Id %[var(txn.rid)]"
+        ' hdr Via "1.1 vegur"'
+        for status in (502, 503, 504)
+    ]
+
+
+def _app_rules(layout: Layout, s: Settings) -> list[str]:
+    """What every request HAProxy forwards to a dyno has done to it, in the named
+    defaults section the app backends inherit: rules there run only for those
+    requests, with no per-rule test of which kind of request this is."""
+    return [
+        "  acl has_body req.hdr_val(content-length) gt 0",
+        "  acl continue req.hdr(expect) -i 100-continue",
+        "  http-request set-var(txn.xff) req.fhdr(x-forwarded-for)",
+        # The head the dyno sees (forwarding.py has the same rules for the fallback).
+        # set-header replaces every earlier header of that name.
+        "  http-request set-header X-Request-Id %[var(txn.rid)]",
+        '  http-request set-header X-Forwarded-For "%[req.fhdr(x-forwarded-for)], %[src]"'
+        " if { req.fhdr(x-forwarded-for) -m found }",
+        "  http-request set-header X-Forwarded-For %[src]"
+        " unless { req.fhdr(x-forwarded-for) -m found }",
+        "  http-request set-header X-Forwarded-Proto %[fe_name]",  # the frontend: http(s)
+        "  http-request set-header X-Forwarded-Port %[dst_port]",
+        "  http-request set-header X-Request-Start %[date(0,ms)]",
+        '  http-request set-header Via "%[req.fhdr(via)], 1.1 vegur" if { req.fhdr(via) -m found }',
+        '  http-request set-header Via "1.1 vegur" unless { req.fhdr(via) -m found }',
+        "  http-request lua.slipway_strip_connection if { req.hdr(connection) -m found }",
+        "  http-request del-header connection unless { req.hdr(upgrade) -m found }",
+        "  http-request del-header keep-alive",
+        "  http-request del-header te",
+        "  http-request del-header trailer",
+        "  http-request del-header proxy-authorization",
+        "  http-request del-header proxy-connection",
+        # A body is read before the dyno is asked (up to a buffer's worth, as nginx
+        # does): a client that stalls mid-body is the client's timeout (H28), and an
+        # Expect: 100-continue is answered here.
+        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)} if has_body",
+        f"  http-request wait-for-body time {ms(s.idle_timeout + 1)} if continue",
+        "  http-request del-header expect",
+        # The response: hop-by-hop headers out, Via in.
+        "  http-response del-header keep-alive",
+        '  http-response set-header Via "%[res.fhdr(via)], 1.1 vegur"'
+        " if { res.fhdr(via) -m found }",
+        '  http-response set-header Via "1.1 vegur" unless { res.fhdr(via) -m found }',
+        # HAProxy's own errors for forwarded requests: Heroku's page and status.
+        "  http-after-response set-status 503 if { status 502 }",
+        "  http-after-response set-status 503 if { status 504 }",
+        "  http-after-response set-header Cache-Control no-cache,\\ no-store"
+        " if { status 503 } !{ res.hdr(cache-control) -m found }",
+        # What bytes= counts (haproxy_log.py): the head the client got.
+        "  http-after-response set-var(txn.ch) res.hdrs,length",
+        "  http-after-response set-var(txn.cl) res.hdr(content-length)",
+        *_error_pages(layout),
+    ]
 
 
 def render(layout: Layout, s: Settings, backends: dict[str, list[Server | None]]) -> str:
     """The whole configuration, with the backends (and servers) that exist now."""
-    log_format = LOG_SEPARATOR.join(LOG_FIELDS)
     lines = [
         "global",
         "  master-worker",
@@ -376,25 +408,7 @@ def render(layout: Layout, s: Settings, backends: dict[str, list[Server | None]]
         "  maxlen 16384",
         f"  size {RING_SIZE}",
         "",
-        "defaults",
-        "  mode http",
-        "  log global",
-        "  option dontlognull",
-        "  option abortonclose",
-        "  option redispatch 1",
-        "  retries 3",
-        "  retry-on conn-failure empty-response",
-        "  http-reuse safe",
-        f"  timeout connect {ms(s.connect_timeout)}",
-        f"  timeout client {ms(s.idle_timeout)}",
-        f"  timeout server {ms(s.request_timeout)}",
-        f"  timeout http-request {ms(s.idle_timeout)}",
-        f"  timeout http-keep-alive {ms(s.idle_timeout)}",
-        f"  timeout tunnel {ms(s.idle_timeout)}",
-        f"  timeout queue {ms(s.request_timeout)}",
-        f'  log-format "{log_format}"',
-        # Requests HAProxy's parser refuses (before any rule runs): Heroku's page.
-        f"  errorfile 400 {layout.raw_400}",
+        *_defaults("", layout, s),
         "",
     ]
     host, port = s.listen
@@ -413,9 +427,13 @@ def render(layout: Layout, s: Settings, backends: dict[str, list[Server | None]]
             f"  timeout server {ms(held)}",
             f"  timeout tunnel {ms(held)}",
             "  retries 0",
+            "  http-request set-log-level silent",  # it logs these requests itself
             f"  server python 127.0.0.1:{fport} send-proxy maxconn {s.max_connections}",
             "",
         ]
+    # The app backends, after the defaults section with the forwarding rules: a proxy
+    # takes the last defaults section above it.
+    lines += [*_defaults("apps", layout, s), *_app_rules(layout, s), ""]
     for name, servers in sorted(backends.items()):
         lines += backend_lines(name, servers, s, layout.page("app_error"))
     return "\n".join(lines) + "\n"

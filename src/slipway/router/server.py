@@ -53,6 +53,7 @@ class Router:
         self.https_port: int | None = None
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._names: tuple[int, dict[str, str]] = (-1, {})  # table version, app id -> name
 
     async def start(self) -> None:
         config = self.config
@@ -274,7 +275,10 @@ class Router:
     def _print(self, limit: int) -> None:
         state = self.state
         assert state is not None
-        names = {app.id: app.name for app in state.table.apps}
+        table = state.table
+        if self._names[0] != table.version:  # once per table, not per slice of lines
+            self._names = (table.version, {app.id: app.name for app in table.apps})
+        names = self._names[1]
         batch = state.reports.take(limit)
         with state.reports.background():
             text = "".join(
