@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from slipway.tls import TlsFiles
+from tests.router.conftest import DATA_PLANES
 from tests.router.harness import (
     BIG,
     WS_GUID,
@@ -35,6 +36,7 @@ from tests.router.harness import (
     Routes,
     connect,
     dynos,
+    free_port,
     raw_request,
     request,
     static_table_file,
@@ -845,6 +847,47 @@ def test_sigterm_lets_in_flight_requests_finish(lt: LoopThread, tmp_path: Path) 
             assert proc.proc.wait(10) == 0
         finally:
             proc.stop()
+
+
+@pytest.mark.parametrize("plane", DATA_PLANES)
+def test_a_sighup_while_starting_rereads_the_table_once_started(
+    lt: LoopThread, tmp_path: Path, plane: str
+) -> None:
+    # HAProxy (or the router's listener) accepts before the router has finished starting.
+    with dynos(lt, "web.1") as [dyno]:
+        app = {
+            "id": "early-hup",
+            "name": "earlyhup",
+            "domains": [],
+            "maintenance": True,
+            "state": "up",
+            "dynos": [dyno.as_route()],
+        }
+        table = static_table_file(tmp_path / "routes.json", [app])
+        port = free_port()
+        argv = [sys.executable, "-m", "slipway.router", "--listen", f"127.0.0.1:{port}"]
+        argv += ["--static-table", str(table), "--data-plane", plane]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while True:  # the moment the port accepts: a new table, and SIGHUP
+                assert proc.poll() is None
+                assert time.monotonic() < deadline, "the router never listened"
+                try:
+                    connect(port).close()
+                    break
+                except OSError:
+                    time.sleep(0.002)
+            static_table_file(table, [{**app, "maintenance": False}], version=2)
+            proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while request(port, "earlyhup.localhost").status != 200:
+                assert proc.poll() is None, "a SIGHUP while starting killed the router"
+                assert time.monotonic() < deadline, "the new table was never applied"
+                time.sleep(0.05)
+        finally:
+            proc.terminate()
+            assert proc.wait(20) == 0
 
 
 def test_the_token_comes_only_from_the_environment() -> None:

@@ -43,6 +43,11 @@ async def _serve(config: RouterConfig, haproxy: str | None = None) -> int:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_exception_handler)
     router = Router(config, haproxy)
+    # HAProxy listens before start returns: a SIGHUP then (a new static table) must not
+    # kill the router, which would take HAProxy with it. It is applied once started.
+    early_hup = asyncio.Event()
+    if config.static_table is not None:
+        loop.add_signal_handler(signal.SIGHUP, early_hup.set)
     try:
         await router.start()
     except (OSError, RouterError) as exc:
@@ -60,6 +65,8 @@ async def _serve(config: RouterConfig, haproxy: str | None = None) -> int:
                 log.error("%s; keeping the current table", exc)
 
         loop.add_signal_handler(signal.SIGHUP, reload)
+        if early_hup.is_set():
+            reload()
     await stop.wait()
     log.info("stopping: no new connections, letting in-flight requests finish")
     await router.shutdown()
@@ -70,6 +77,10 @@ async def _serve(config: RouterConfig, haproxy: str | None = None) -> int:
 def run_router(config: RouterConfig) -> int:
     """Run a router until SIGTERM/SIGINT; the process exit status is the result."""
     _raise_open_files_limit()
+    if config.static_table is not None:
+        # Until the loop takes SIGHUP over (`_serve`), a reread request must not kill
+        # the router: the table it names is read at start anyway.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     haproxy = choose_data_plane(config)
     if haproxy is not None:
         # HAProxy's threads carry the traffic; one Python process is its controller.
@@ -108,7 +119,7 @@ def _run_workers(config: RouterConfig) -> int:
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the parent
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until its loop takes it over
             os._exit(uvloop.run(_serve(config)))
         children[pid] = slot
 
