@@ -147,7 +147,7 @@ class RouterConfig:
 
     # The control plane link (control.py).
     report_interval: float = 0.2
-    report_buffer: int = 10_000
+    report_buffer: int = 50_000  # lines; a second of a busy data plane's
     wake_interval: float = 1.0
     reconnect_min: float = 0.2
     reconnect_max: float = 2.0

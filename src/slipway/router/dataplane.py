@@ -27,7 +27,6 @@ import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,7 +125,6 @@ class HAProxyDataPlane:
         self._drain_task: asyncio.Task[None] | None = None
         self.applied_version = -1
         self.worker_pid: int | None = None
-        self.on_reload: Callable[[], None] = lambda: None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -149,8 +147,12 @@ class HAProxyDataPlane:
         self.proc = subprocess.Popen(
             [self.binary, "-W", "-f", str(layout.config), "-p", str(layout.pid_file)],
             stdin=subprocess.DEVNULL,
+            pass_fds=(self.settings.log_fd,),
             preexec_fn=die_with_router,
         )
+        # HAProxy holds the log pipe's write end now (and hands it on at each reload):
+        # once it has exited the controller reads the end of the pipe.
+        os.close(self.settings.log_fd)
         await self._wait_ready(None)
         if table is not None:
             self.applied_version = table.version
@@ -499,7 +501,6 @@ class HAProxyDataPlane:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGUSR2)
         await self._wait_ready(old)
-        self.on_reload()
         log.info("data plane reloaded with %d app backends", len(self._backends))
 
     def _write_files(self, desired: Desired) -> None:

@@ -75,9 +75,10 @@ LOG_FIELDS = (
     "%HU",
 )
 LOG_SEPARATOR = "|"
-# The ring the controller reads log lines from, in batches (haproxy_log.BATCH_WAIT):
-# at 60,000 requests/s of ~250-byte lines this is a quarter of a second of them.
-RING_SIZE = 4 << 20
+# The pipe HAProxy writes its log lines into, read in batches (haproxy_log.BATCH_WAIT):
+# at 60,000 requests/s of ~250-byte lines, 4 MB is a quarter of a second of them (a
+# user without CAP_SYS_RESOURCE gets the system's pipe-max-size, 1 MB by default).
+PIPE_SIZE = 4 << 20
 
 # HAProxy writes HTTP/1 header names in lower case; clients of Heroku see the case
 # the app chose. These are restored (a client that needs case is rare, but exists).
@@ -197,6 +198,7 @@ class Settings:
     fallback_http: int  # the Python router's PROXY-protocol listeners
     fallback_https: int
     threads: int
+    log_fd: int  # the write end of the controller's log pipe, as HAProxy inherits it
     connect_timeout: float
     request_timeout: float
     idle_timeout: float
@@ -393,20 +395,14 @@ def render(layout: Layout, s: Settings, backends: dict[str, list[Server | None]]
         f"  nbthread {s.threads}",
         f"  maxconn {s.global_maxconn}",
         f"  stats socket {layout.admin_socket} mode 600 level admin expose-fd listeners",
-        # Log lines go to a ring in memory, which the controller reads as a stream
-        # (`show events ... -w`): many lines per read, none on the request path.
-        "  log ring@routerlines len 16384 format raw local0 info",
+        # Each thread writes its lines into the controller's pipe (haproxy_log.py).
+        f"  log fd@{s.log_fd} len 16384 format raw local0 info",
         f"  tune.http.maxhdr {min(32767, s.max_headers + 10)}",
         *CASE_ADJUST,
         "  tune.ssl.default-dh-param 2048",
         "  ssl-default-bind-options ssl-min-ver TLSv1.2",
         f"  lua-load {layout.lua}",
         f"  hard-stop-after {ms(s.shutdown_timeout)}",
-        "",
-        "ring routerlines",
-        "  format raw",
-        "  maxlen 16384",
-        f"  size {RING_SIZE}",
         "",
         *_defaults("", layout, s),
         "",

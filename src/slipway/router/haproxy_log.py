@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
+import os
 import time
 from collections.abc import Callable
 
@@ -23,8 +23,8 @@ from slipway.router.reports import ReportQueue
 log = logging.getLogger("slipway.router")
 
 _COUNT = len(LOG_FIELDS)
-# The ring (haproxy_config.RING_SIZE) holds far more than this long of lines at full load.
-BATCH_WAIT = 0.05
+# The pipe (haproxy_config.PIPE_SIZE) holds several times this long of lines at full load.
+BATCH_WAIT = 0.02
 READ_SIZE = 1 << 20
 
 # HAProxy's session state at the end (the first two letters of %tsc) -> H-code.
@@ -134,47 +134,28 @@ def convert(
 
 
 class LogCollector:
-    """Streams HAProxy's ring of log lines (`show events routerlines -w -n`) into the
-    report queue. Lines are kept raw and turned into router lines when a report is
-    taken (`ReportQueue.take`), in batches, off the request path.
+    """Reads HAProxy's log lines from a pipe into the report queue. Lines are kept raw
+    and turned into router lines when a report is taken (`ReportQueue.take`), in
+    batches, off the request path.
 
-    The stream is read from a plain socket (not an asyncio stream, whose transport
-    reads each line the moment it arrives): between reads the lines wait in the
-    socket and in the ring, so a busy router is read in large batches a few times a
-    second instead of waking this process, and taking a core from HAProxy, for every
-    request. A quiet router sleeps in its read."""
+    Each HAProxy thread writes its request's line into the pipe itself (`log fd@N`):
+    no thread wakes another for it, as a ring's reader had to be (on two cores that
+    cross-thread wake per request was the p99 on one connection, 0.5 -> 3.5 ms). The
+    pipe outlives reloads (the master hands it to each new worker), and between reads
+    the lines wait in it: a busy router is read in large batches a few times a second
+    instead of waking this process for every request; a quiet one sleeps until a line
+    comes."""
 
     def __init__(
         self,
         reports: ReportQueue,
         dyno_of: Callable[[str, str], tuple[str, str] | None],
-        socket_path: str,
-        worker_pid: Callable[[], int | None] = lambda: None,
+        fd: int,
     ) -> None:
         self.reports = reports
         self.dyno_of = dyno_of
-        self.socket_path = socket_path
-        # The current worker: after a reload the old one may still accept on the
-        # socket it handed over, and its ring is not the one that fills.
-        self.worker_pid = worker_pid
-        self._current: asyncio.Task[None] | None = None
-        self._followers: set[asyncio.Task[None]] = set()
+        self.fd = fd
         reports.converter = self.convert
-
-    def _start_follower(self) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(self._follow())
-        self._followers.add(task)
-        task.add_done_callback(self._followers.discard)
-        self._current = task
-        return task
-
-    def follow_new_worker(self) -> None:
-        """After a reload: follow the new worker's ring too, and let go of the old one's
-        after a moment (its last requests' lines), so it can exit once they finish."""
-        old = self._current
-        if old is not None:
-            asyncio.get_running_loop().call_later(2.0, old.cancel)
-        self._start_follower()
 
     def convert(self, raw: str) -> tuple[str, str] | None:
         try:
@@ -186,77 +167,43 @@ class LogCollector:
             self.reports.activity[hit[0]] = time.time()
         return hit
 
-    async def run(self) -> None:
-        """Follow the current worker's ring until cancelled."""
-        self._start_follower()
+    async def _readable(self) -> None:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(self.fd, wake)
         try:
-            await asyncio.Event().wait()
+            await ready
         finally:
-            for task in list(self._followers):
-                task.cancel()
+            loop.remove_reader(self.fd)
 
-    async def _connect(self) -> tuple[socket.socket, bytes] | None:
-        """A stream of the current worker's ring, and the first bytes of it; None if an
-        old worker answered."""
-        loop = asyncio.get_running_loop()
-        expected = self.worker_pid()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, self.socket_path)
-            await loop.sock_sendall(sock, b"show info; show events routerlines -w -n\n")
-            head = b""
-            while b"\n\n" not in head:  # `show info` ends with an empty line
-                data = await loop.sock_recv(sock, 4096)
-                if not data:
-                    raise OSError("the data plane closed its log stream")
-                head += data
-        except BaseException:
-            sock.close()
-            raise
-        info, rest = head.split(b"\n\n", 1)
-        pid = next((int(x[5:]) for x in info.split(b"\n") if x.startswith(b"Pid: ")), None)
-        if expected is not None and pid != expected:
-            sock.close()
-            return None
-        return sock, rest
-
-    async def _follow(self) -> None:
-        """Stream one worker's ring (the current one when this starts) to its end."""
-        loop = asyncio.get_running_loop()
-        expected = self.worker_pid()
+    async def run(self) -> None:
+        """Read until the pipe's last writer (HAProxy) is gone, or until cancelled."""
+        os.set_blocking(self.fd, False)
+        # One buffer for every read: a fresh megabyte per read would be an mmap and a
+        # munmap each time.
+        buffer = bytearray(READ_SIZE)
+        view = memoryview(buffer)
         add = self.reports.add_raw_lines
+        rest = b""
         while True:
-            try:
-                opened = await self._connect()
-            except OSError:
-                await asyncio.sleep(0.1)  # HAProxy is (re)starting
-                continue
-            if opened is None:
-                await asyncio.sleep(0.02)  # an old worker answered: again
-                continue
-            sock, data = opened
-            # One buffer for every read: a fresh megabyte per read was an mmap and a
-            # munmap each time, whose page-table work showed in HAProxy's p99.
-            buffer = bytearray(READ_SIZE)
-            view = memoryview(buffer)
-            try:
-                rest = b""
-                while True:
-                    if data:
-                        with self.reports.background():
-                            lines = (rest + data).split(b"\n")
-                            rest = lines.pop()
-                            add([line.decode("latin-1") for line in lines if line])
-                        await asyncio.sleep(BATCH_WAIT)  # let the next batch gather
-                    size = await loop.sock_recv_into(sock, buffer)
-                    if not size:
-                        break
-                    data = bytes(view[:size])
-            except OSError as exc:
-                log.warning("data plane log stream: %s", exc)
-            finally:
-                sock.close()
-            if expected is not None and self.worker_pid() != expected:
-                return  # that worker is gone; a follower of the new one runs
-            await asyncio.sleep(0.05)
+            await self._readable()
+            while True:  # what is in the pipe now
+                try:
+                    size = os.readv(self.fd, [buffer])
+                except BlockingIOError:
+                    break
+                if not size:
+                    return  # HAProxy has exited
+                # At the normal priority, unlike formatting: a starved reader would let
+                # the pipe fill, and HAProxy drops what does not fit.
+                lines = (rest + view[:size].tobytes()).split(b"\n")
+                rest = lines.pop()
+                add([line.decode("latin-1") for line in lines if line])
+                if size < READ_SIZE:
+                    break
+            await asyncio.sleep(BATCH_WAIT)  # let the next batch gather in the pipe

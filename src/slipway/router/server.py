@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import ssl
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from slipway.router.config import RouterConfig
 from slipway.router.control import ControlLink
 from slipway.router.dataplane import HAProxyDataPlane
 from slipway.router.errors import TableError
-from slipway.router.haproxy_config import Layout, Settings
+from slipway.router.haproxy_config import PIPE_SIZE, Layout, Settings
 from slipway.router.haproxy_log import LogCollector
 from slipway.router.priority import BackgroundPriority
 from slipway.router.reports import FORMAT_SLICE, ReportQueue
@@ -114,7 +115,9 @@ class Router:
             _write_pem(default_cert, config.tls_cert, config.tls_key)
             if config.tls_ca_cert is not None and config.tls_ca_key is not None:
                 ca = (config.tls_ca_cert, config.tls_ca_key)
+        log_read, log_write = _log_pipe()
         settings = Settings(
+            log_fd=log_write,
             listen=config.listen,
             tls_listen=config.tls_listen if config.tls_enabled else None,
             default_cert=default_cert,
@@ -140,13 +143,7 @@ class Router:
         # the dynos (priority.py). Not so without HAProxy, where this loop serves
         # every request and must never wait behind a busy machine.
         state.reports.background = BackgroundPriority()
-        collector = LogCollector(
-            state.reports,
-            dataplane.dyno_of,
-            str(layout.admin_socket),
-            lambda: dataplane.worker_pid,
-        )
-        dataplane.on_reload = collector.follow_new_worker
+        collector = LogCollector(state.reports, dataplane.dyno_of, log_read)
         table = state.table if state.table.version else None
         await dataplane.start(table)
         self._collector = asyncio.get_running_loop().create_task(collector.run())
@@ -326,7 +323,23 @@ class Router:
         else:
             self._print(len(state.reports))
             sys.stdout.flush()
+            if state.reports.dropped:
+                log.warning("%d router lines dropped (buffer full)", state.reports.dropped)
         state.pool.close_all()
+
+
+def _log_pipe() -> tuple[int, int]:
+    """The pipe HAProxy's threads write their log lines into, as large as allowed."""
+    import fcntl
+
+    read, write = os.pipe()
+    for size in (PIPE_SIZE, 1 << 20):
+        try:
+            fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, size)
+            break
+        except OSError:
+            continue
+    return read, write
 
 
 def _global_maxconn(per_listener: int) -> int:
