@@ -291,13 +291,12 @@ class Router:
         if self.dataplane is not None:
             # HAProxy stops listening at once and lets its connections finish; requests
             # it passed to this router finish here meanwhile.
-            stopping = loop.create_task(self.dataplane.stop(self.config.shutdown_timeout))
-            # The log stream would keep HAProxy's worker alive: take the lines of what
-            # is finishing now, then let go of it.
-            await asyncio.sleep(0.3)
+            await self.dataplane.stop(self.config.shutdown_timeout)
             if self._collector is not None:
-                self._collector.cancel()
-            await stopping
+                # HAProxy has exited: the lines of its last requests are in the pipe,
+                # which the collector reads to its end.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._collector), 2.0)
             if self._own_dir is not None:
                 import shutil
 
