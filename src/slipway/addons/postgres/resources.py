@@ -107,6 +107,8 @@ class Resources:
 
         A named server that has no TLS is reached through the TLS front
         (`tlsfront.py`), so apps that require TLS connect to it too."""
+        # Where dynos reach a server this platform runs (the embedded one, the front).
+        own_host = self.settings.postgres_host or self.settings.url_host()
         if self.settings.postgres_admin_url:
             server = self.external()
             host = server.params.get("host") or ""
@@ -115,17 +117,11 @@ class Resources:
             port = int((server.params.get("port") or "5432").split(",")[0])
             if self.settings.tls_cert is not None and not self.external_speaks_tls(server):
                 front = self.front.ensure(self.front_upstream(server), self._ports_in_use())
-                return (
-                    server,
-                    self.settings.postgres_host or self.settings.url_host(),
-                    front,
-                    "external",
-                )
+                return server, own_host, front, "external"
             return server, self.settings.postgres_host or host, port, "external"
         self.cluster.ensure_running()
         server = self.cluster.server()
-        host = self.settings.postgres_host or self.settings.url_host()
-        return server, host, self.cluster.port(), "embedded"
+        return server, own_host, self.cluster.port(), "embedded"
 
     def external_speaks_tls(self, server: AdminServer) -> bool:
         """Whether the named server accepts `sslmode=require` (asked once per start)."""
