@@ -71,18 +71,19 @@ def _id_prefix() -> str:
     return f"{rand[:8]}-{rand[8:12]}-4{rand[12:15]}-{'89ab'[int(rand[15], 16) & 3]}{rand[16:19]}-"
 
 
-_ID_PREFIX = _id_prefix()
-_ID_COUNTER = itertools.count(random.getrandbits(47))
+_ID_PREFIX = ""
+_ID_COUNTER = itertools.count()
 
 
 def _new_id_space() -> None:
-    # `--workers N` forks: each worker needs a prefix of its own, or two workers hand
-    # out the same ids (the counter starts at the same point in each).
     global _ID_PREFIX, _ID_COUNTER
     _ID_PREFIX = _id_prefix()
     _ID_COUNTER = itertools.count(random.getrandbits(47))
 
 
+_new_id_space()
+# `--workers N` forks: each worker needs a prefix of its own, or two workers hand out
+# the same ids (the counter starts at the same point in each).
 os.register_at_fork(after_in_child=_new_id_space)
 
 

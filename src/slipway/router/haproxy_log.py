@@ -182,7 +182,8 @@ class LogCollector:
             loop.remove_reader(self.fd)
 
     async def run(self) -> None:
-        """Read until the pipe's last writer (HAProxy) is gone, or until cancelled."""
+        """Read until the pipe's last writer (HAProxy) is gone, or until cancelled;
+        then close the read end."""
         os.set_blocking(self.fd, False)
         # One buffer for every read: a fresh megabyte per read would be an mmap and a
         # munmap each time.
@@ -190,20 +191,23 @@ class LogCollector:
         view = memoryview(buffer)
         add = self.reports.add_raw_lines
         rest = b""
-        while True:
-            await self._readable()
-            while True:  # what is in the pipe now
-                try:
-                    size = os.readv(self.fd, [buffer])
-                except BlockingIOError:
-                    break
-                if not size:
-                    return  # HAProxy has exited
-                # At the normal priority, unlike formatting: a starved reader would let
-                # the pipe fill, and HAProxy drops what does not fit.
-                lines = (rest + view[:size].tobytes()).split(b"\n")
-                rest = lines.pop()
-                add([line.decode("latin-1") for line in lines if line])
-                if size < READ_SIZE:
-                    break
-            await asyncio.sleep(BATCH_WAIT)  # let the next batch gather in the pipe
+        try:
+            while True:
+                await self._readable()
+                while True:  # what is in the pipe now
+                    try:
+                        size = os.readv(self.fd, [buffer])
+                    except BlockingIOError:
+                        break
+                    if not size:
+                        return  # HAProxy has exited
+                    # At the normal priority, unlike formatting: a starved reader would
+                    # let the pipe fill, and HAProxy drops what does not fit.
+                    lines = (rest + view[:size].tobytes()).split(b"\n")
+                    rest = lines.pop()
+                    add([line.decode("latin-1") for line in lines if line])
+                    if size < READ_SIZE:
+                        break
+                await asyncio.sleep(BATCH_WAIT)  # let the next batch gather in the pipe
+        finally:
+            os.close(self.fd)

@@ -47,8 +47,8 @@ class BackgroundPriority:
     """`with priority():` runs the block under SCHED_IDLE where the system lets this
     process return to the normal policy; elsewhere it runs the block unchanged."""
 
-    def __init__(self, enabled: bool | None = None) -> None:
-        self.enabled = _can_switch_back() if enabled is None else enabled
+    def __init__(self) -> None:
+        self.enabled = _can_switch_back()
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[None]:

@@ -276,12 +276,12 @@ class Router:
         if self._names[0] != table.version:  # once per table, not per slice of lines
             self._names = (table.version, {app.id: app.name for app in table.apps})
         names = self._names[1]
-        batch = state.reports.take(limit)
-        with state.reports.background():
-            text = "".join(
-                f"{names.get(app_id, app_id)} heroku[router]: {line}\n" for app_id, line in batch
+        sys.stdout.write(
+            "".join(
+                f"{names.get(app_id, app_id)} heroku[router]: {line}\n"
+                for app_id, line in state.reports.take(limit)
             )
-        sys.stdout.write(text)
+        )
 
     async def shutdown(self) -> None:
         """Stop accepting, let in-flight requests finish, then close everything."""
