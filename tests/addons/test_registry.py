@@ -98,6 +98,16 @@ def test_unknown_plan_lists_the_available_ones(providers: dict[str, Provider]) -
     with pytest.raises(UnknownPlan) as info:
         resolve_service(providers, "heroku-postgresql:mini")
     assert "essential-0, essential-1, standard-0" in info.value.message
+    # Every provider reads its stored plans through the same lookup, by full or short name.
+    for provider in providers.values():
+        service = provider.service
+        for plan in service.plans:
+            assert service.plan_named(plan.name) is plan
+            assert service.plan_named(plan.short_name.upper()) is plan
+        with pytest.raises(UnknownPlan) as info:
+            service.plan_named(f"{service.name}:gigantic")
+        assert info.value.message == service.no_plan(f"{service.name}:gigantic")
+        assert_one_sentence(info.value.message)
 
 
 def _fake_distribution(root: Path, entry_points: str, module: str = "") -> None:

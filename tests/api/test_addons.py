@@ -142,7 +142,9 @@ def test_unknown_services_and_plans_are_refused_at_create(client: httpx.Client) 
     assert plan.status_code == 422
     assert plan.json() == {
         "id": "invalid_params",
-        "message": "heroku-redis has no plan 'gigantic'; choose one of mini, premium-0.",
+        "message": (
+            "The heroku-redis service has no plan 'gigantic'; choose one of mini, premium-0."
+        ),
     }
     options = client.post(
         f"/apps/{app}/addons", json={"plan": "heroku-redis", "config": {"followers": True}}

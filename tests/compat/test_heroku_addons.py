@@ -71,7 +71,9 @@ def test_attach_detach_rename_upgrade_open_and_wait(cli: HerokuCli) -> None:
         assert "to heroku-postgresql:essential-1... done" in down.stderr
         nope = cli("addons:upgrade", "main-db", "gigantic", "-a", owner)
         assert nope.returncode == 2
-        assert "heroku-postgresql has no plan 'gigantic'; choose one of" in flat(nope.stderr)
+        assert "The heroku-postgresql service has no plan 'gigantic'; choose one of" in flat(
+            nope.stderr
+        )
         assert "Error ID: invalid_params" in nope.stderr
         assert "essential-1" in cli.ok("addons", "-a", owner).stdout
 

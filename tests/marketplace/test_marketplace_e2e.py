@@ -280,7 +280,7 @@ def test_plans_through_the_official_cli(market: Market, heroku_bin: Path) -> Non
     assert "memcached needs a restart" in bigger.stdout + bigger.stderr
     wrong = _heroku(market, heroku_bin, "addons:upgrade", amqp, "gigantic", "-a", market.app)
     assert wrong.returncode != 0
-    assert "cloudamqp has no plan 'gigantic'" in flat(wrong.stderr)
+    assert "The cloudamqp service has no plan 'gigantic'" in flat(wrong.stderr)
     assert "Error ID: invalid_params" in wrong.stderr
     wait_for(lambda: _settled(market), 60, "the app rolled over after the plan changes")
     assert market.get("/cache?put=after-upgrade") == {"greeting": "after-upgrade"}

@@ -56,6 +56,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from slipway.addons.errors import UnknownPlan
 from slipway.options import option
 
 
@@ -102,6 +103,18 @@ class Service:
             if wanted in (plan.short_name, plan.name):
                 return plan
         return None
+
+    def plan_named(self, name: str) -> Plan:
+        """The plan called `name` (short or full), or UnknownPlan saying which there are."""
+        plan = self.plan(name)
+        if plan is None:
+            raise UnknownPlan(self.no_plan(name))
+        return plan
+
+    def no_plan(self, name: str) -> str:
+        """The sentence for a plan this service does not have."""
+        plans = ", ".join(p.short_name for p in self.plans)
+        return f"The {self.name} service has no plan {name!r}; choose one of {plans}."
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from slipway.addons.errors import AddonError, UnknownPlan, UnknownService
+from slipway.addons.errors import AddonError, UnknownService
 from slipway.addons.mail import MailProvider
 from slipway.addons.memcached import MemcachedProvider
 from slipway.addons.mysql import MysqlProvider
@@ -161,10 +161,4 @@ def resolve_service(providers: Mapping[str, Provider], spec: str) -> Resolved:
     service = provider.service
     if plan_name is None:
         return Resolved(provider, service.default_plan)
-    plan = service.plan(plan_name)
-    if plan is None:
-        available = ", ".join(p.short_name for p in service.plans)
-        raise UnknownPlan(
-            f"The {service.name} service has no plan {plan_name!r}; available plans: {available}."
-        )
-    return Resolved(provider, plan)
+    return Resolved(provider, service.plan_named(plan_name))

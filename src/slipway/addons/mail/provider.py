@@ -38,7 +38,7 @@ from slipway.addons.errors import (
 from slipway.addons.mail.dkim_keys import DkimKeys
 from slipway.addons.mail.inbox import Inboxes
 from slipway.addons.mail.relay import Outgoing, Relay, Smarthost
-from slipway.addons.mail.service import PLAN_LIMITS, SERVICE, SERVICE_NAME, plan_named
+from slipway.addons.mail.service import PLAN_LIMITS, SERVICE, SERVICE_NAME
 from slipway.addons.mail.smtp import Account, Accounts, Handler, SubmissionServer, sender_domain
 from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
 from slipway.tls import addon_certificate
@@ -184,7 +184,7 @@ class MailProvider:
     # -- the Provider protocol
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         if options:
             given = ", ".join(f"--{key}" for key in sorted(options))
             raise InvalidOptions(
@@ -217,7 +217,7 @@ class MailProvider:
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:
         state = self._load(resource_id)
-        plan = plan_named(state["plan"])
+        plan = SERVICE.plan_named(state["plan"])
         limits = PLAN_LIMITS[plan.name]
         now = datetime.now(UTC)
         sent = self.inbox.sent_within(resource_id, now, timedelta(hours=1))
@@ -245,7 +245,7 @@ class MailProvider:
         return self._config(state)
 
     def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         with self._lock:
             state = self._load(resource_id)
             state["plan"] = plan.name

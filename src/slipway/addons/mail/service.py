@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slipway.addons.errors import UnknownPlan
 from slipway.addons.provider import Plan, Service
 
 SERVICE_NAME = "slipway-mail"
@@ -44,14 +43,3 @@ SERVICE = Service(
     # names apps written for Mailgun already read.
     attachments=("SMTP", "MAILGUN_SMTP"),
 )
-
-
-def plan_named(name: str) -> Plan:
-    for plan in PLANS:
-        if plan.name == name:
-            return plan
-    raise UnknownPlan(
-        f"The {SERVICE_NAME} service has no plan {name}; available plans: "
-        + ", ".join(p.short_name for p in PLANS)
-        + "."
-    )

@@ -17,7 +17,7 @@ from slipway.addons._names import new_password, random_name
 from slipway.addons._ports import pick_port
 from slipway.addons.errors import AddonError, InvalidOptions, ProviderUnavailable
 from slipway.addons.memcached.server import HOST, MemcachedServers
-from slipway.addons.memcached.service import PLAN_LIMITS, SERVICE, SERVICE_NAME, plan_named
+from slipway.addons.memcached.service import PLAN_LIMITS, SERVICE, SERVICE_NAME
 from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
 
 log = logging.getLogger("slipway.addons.memcached")
@@ -48,7 +48,7 @@ class MemcachedProvider:
     # -- the Provider protocol
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         if options:
             given = ", ".join(f"--{key}" for key in sorted(options))
             raise InvalidOptions(
@@ -110,7 +110,7 @@ class MemcachedProvider:
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:
         state = self.servers.load(resource_id)
-        plan = plan_named(state["plan"])
+        plan = SERVICE.plan_named(state["plan"])
         limits = PLAN_LIMITS[plan.name]
         status, version, used, items, connections = "Available", "?", "?", "?", "?"
         try:
@@ -159,7 +159,7 @@ class MemcachedProvider:
     def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
         """memcached takes its memory size at start only: the add-on's server is restarted
         with the new size, and the cache starts empty."""
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         with self._lock:
             state = self.servers.load(resource_id)
             old = state["plan"]

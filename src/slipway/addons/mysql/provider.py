@@ -24,7 +24,7 @@ from slipway.addons.mysql.backups import MysqlBackups
 from slipway.addons.mysql.connect import MysqlServer, connect, quote_ident, reason
 from slipway.addons.mysql.embedded import EmbeddedMariadb
 from slipway.addons.mysql.resources import Resources
-from slipway.addons.mysql.service import CONNECTION_LIMITS, SERVICE, SERVICE_NAME, plan_named
+from slipway.addons.mysql.service import CONNECTION_LIMITS, SERVICE, SERVICE_NAME
 from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
 
 log = logging.getLogger("slipway.addons.mysql")
@@ -60,7 +60,7 @@ class MysqlProvider:
     # -- the Provider protocol
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         database = self._database_option(options)
         server, kind = self.resources.server_for_new()
         rid = random_name("j")
@@ -182,7 +182,7 @@ class MysqlProvider:
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:
         state = self.resources.load(resource_id)
-        plan = plan_named(state["plan"])
+        plan = SERVICE.plan_named(state["plan"])
         status, version, size, connections, tables = "Available", "?", "?", "?", "?"
         try:
             server = self.resources.server_for(state)
@@ -241,7 +241,7 @@ class MysqlProvider:
 
     def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
         """The user's connection limit changes live; new connections count against it."""
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         state = self.resources.load(resource_id)
         server = self.resources.server_for(state)
         limit = CONNECTION_LIMITS[plan.name]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from slipway.addons.errors import UnknownPlan
 from slipway.addons.provider import Plan, Service
 
 SERVICE_NAME = "jawsdb-maria"
@@ -32,14 +31,3 @@ SERVICE = Service(
     plans=PLANS,
     config_var_suffix="JAWSDB_MARIA",
 )
-
-
-def plan_named(name: str) -> Plan:
-    for plan in PLANS:
-        if plan.name == name:
-            return plan
-    raise UnknownPlan(
-        f"The {SERVICE_NAME} service has no plan {name}; available plans: "
-        + ", ".join(p.short_name for p in PLANS)
-        + "."
-    )

@@ -33,7 +33,7 @@ from slipway.addons.postgres.databases import (
 from slipway.addons.postgres.embedded import EmbeddedCluster
 from slipway.addons.postgres.limits import check_rows, set_connection_limit
 from slipway.addons.postgres.resources import Resources, now
-from slipway.addons.postgres.service import CONNECTION_LIMITS, SERVICE, SERVICE_NAME, plan_named
+from slipway.addons.postgres.service import CONNECTION_LIMITS, SERVICE, SERVICE_NAME
 from slipway.addons.provider import AddonSettings, Plan, PlanChange, Provisioned
 
 log = logging.getLogger("slipway.addons.postgres")
@@ -64,7 +64,7 @@ class PostgresProvider:
     # -- the Provider protocol
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         unknown = sorted(set(options) - {"version"})
         if unknown:
             given = ", ".join(f"--{key}" for key in unknown)
@@ -186,7 +186,7 @@ class PostgresProvider:
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:
         state = self.resources.load(resource_id)
-        plan = plan_named(state["plan"])
+        plan = SERVICE.plan_named(state["plan"])
         limit = CONNECTION_LIMITS[plan.name]
         status, version, size, connections, tables = "Available", "?", "?", "?", "?"
         try:
@@ -279,7 +279,7 @@ class PostgresProvider:
 
     def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
         """The connection limit changes live; leaving the smallest plan lifts its row limit."""
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         state = self.resources.load(resource_id)
         server = self.resources.server_for(state)
         set_connection_limit(server, state, plan.name)

@@ -3,7 +3,6 @@ row limit, and how many scheduled backups each keeps."""
 
 from __future__ import annotations
 
-from slipway.addons.errors import UnknownPlan
 from slipway.addons.provider import Plan, Service
 
 SERVICE_NAME = "heroku-postgresql"
@@ -51,15 +50,3 @@ SERVICE = Service(
     plans=PLANS,
     config_var_suffix="DATABASE",
 )
-
-
-def plan_named(name: str) -> Plan:
-    """The plan with the full name `name` ("heroku-postgresql:essential-0")."""
-    for plan in PLANS:
-        if plan.name == name:
-            return plan
-    raise UnknownPlan(
-        f"The {SERVICE_NAME} service has no plan {name}; available plans: "
-        + ", ".join(p.short_name for p in PLANS)
-        + "."
-    )

@@ -24,7 +24,7 @@ from slipway.addons.errors import AddonError, InvalidOptions, ResourceNotFound
 from slipway.addons.provider import AddonSettings, OpenPage, Plan, PlanChange, Provisioned
 from slipway.addons.rabbitmq.embedded import EmbeddedRabbit
 from slipway.addons.rabbitmq.management import Broker, Management, parse_admin_url, quote
-from slipway.addons.rabbitmq.service import PLAN_LIMITS, SERVICE, SERVICE_NAME, plan_named
+from slipway.addons.rabbitmq.service import PLAN_LIMITS, SERVICE, SERVICE_NAME
 
 log = logging.getLogger("slipway.addons.rabbitmq")
 
@@ -108,7 +108,7 @@ class RabbitProvider:
     # -- the Provider protocol
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         if options:
             given = ", ".join(f"--{key}" for key in sorted(options))
             raise InvalidOptions(
@@ -186,7 +186,7 @@ class RabbitProvider:
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:
         state = self._load(resource_id)
-        plan = plan_named(state["plan"])
+        plan = SERVICE.plan_named(state["plan"])
         limits = PLAN_LIMITS[plan.name]
         status, version, connections, queues, messages = "Available", "?", "?", "?", "?"
         try:
@@ -231,7 +231,7 @@ class RabbitProvider:
     def change_plan(self, resource_id: str, plan: Plan) -> PlanChange:
         """The vhost's limits change live: RabbitMQ applies them to new connections and
         queues (what is open beyond a lower limit stays open)."""
-        plan = plan_named(plan.name)
+        plan = SERVICE.plan_named(plan.name)
         state = self._load(resource_id)
         self._apply_limits(Management(self._broker(state)), state["vhost"], plan)
         state["plan"] = plan.name

@@ -63,11 +63,7 @@ class RedisProvider:
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
         if plan.name not in PLAN_LIMITS:
-            raise UnknownPlan(
-                f"The {SERVICE_NAME} service has no plan {plan.name}; available plans: "
-                + ", ".join(p.short_name for p in PLANS)
-                + "."
-            )
+            raise UnknownPlan(SERVICE.no_plan(plan.name))
         policy, tls_only = self._options(options)
         self.servers.version()
         tls = self.servers.tls_available()
@@ -243,11 +239,7 @@ class RedisProvider:
         """Memory, clients and persistence follow the plan at once (CONFIG SET), and in
         redis.conf for the next start; the data stays."""
         if plan.name not in PLAN_LIMITS:
-            raise UnknownPlan(
-                f"The {SERVICE_NAME} service has no plan {plan.name}; available plans: "
-                + ", ".join(p.short_name for p in PLANS)
-                + "."
-            )
+            raise UnknownPlan(SERVICE.no_plan(plan.name))
         limits = PLAN_LIMITS[plan.name]
         with self._lock:
             state = self.servers.load(resource_id)

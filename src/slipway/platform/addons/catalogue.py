@@ -88,6 +88,5 @@ def resolve_plan(providers: Mapping[str, Provider], text: str) -> tuple[Provider
     service = provider.service
     plan = service.plan(plan_name) if plan_name else service.default_plan
     if plan is None:
-        plans = ", ".join(p.short_name for p in service.plans)
-        raise InvalidParams(f"{service.name} has no plan {plan_name!r}; choose one of {plans}.")
+        raise InvalidParams(service.no_plan(plan_name))
     return provider, plan

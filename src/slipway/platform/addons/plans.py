@@ -55,11 +55,7 @@ def change_plan(
         )
     plan = service.plan(short if sep else wanted)
     if plan is None:
-        raise InvalidParams(
-            f"{service.name} has no plan {(short if sep else wanted)!r}; choose one of "
-            + ", ".join(p.short_name for p in service.plans)
-            + "."
-        )
+        raise InvalidParams(service.no_plan(short if sep else wanted))
     if plan.name == current:
         raise InvalidParams(f"The add-on is already on {plan.name}; choose another plan.")
     if not isinstance(provider, SupportsPlanChange):
