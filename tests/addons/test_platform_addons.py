@@ -20,12 +20,14 @@ from slipway.addons import (
     Backups,
     Plan,
     Provider,
+    ProviderUnavailable,
     Provisioned,
     ResourceNotFound,
     Service,
     SupportsBackups,
 )
-from slipway.platform import accounts, addons, apps, views
+from slipway.platform import accounts, addons, apps, releases, views
+from slipway.platform.addons import refresh
 from slipway.platform.errors import InvalidParams, NotFound, Unavailable
 from slipway.platform.tx import Platform
 from slipway.store import Store
@@ -42,6 +44,8 @@ class _Provider:
     def __init__(self, data_dir: Path) -> None:
         self.dumps = data_dir
         self.resources: dict[str, str] = {}
+        self.host = ""  # where its URLs say the resources are ("": acme://NAME)
+        self.down = False
 
     def provision(self, resource_name: str, plan: Plan, options: Mapping[str, str]) -> Provisioned:
         self.resources[resource_name] = "fresh"
@@ -51,6 +55,10 @@ class _Provider:
         self.resources.pop(resource_id, None)
 
     def config(self, resource_id: str) -> dict[str, str]:
+        if self.down:
+            raise ProviderUnavailable("The Acme server is not answering; try again later.")
+        if self.host:
+            return {"URL": f"acme://{self.host}/{resource_id}", "TLS_URL": f"acmes://{self.host}"}
         return {"URL": f"acme://{resource_id}"}
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:
@@ -239,3 +247,51 @@ def test_the_catalogue_comes_from_the_port(platform: Platform) -> None:
     with pytest.raises(NotFound) as no_service:
         addons.get_service(platform, "nope")
     assert no_service.value.resource == "addon_service"
+
+
+def test_attachments_follow_what_their_provider_says_at_start(
+    platform: Platform, actor: views.Actor, acme: AcmeStore
+) -> None:
+    addon = addons.create_addon(platform, actor, "acme-app", plan="acme")
+    with platform.tx() as tx:
+        apps.create_app(tx, actor, "acme-other")
+    addons.attach(platform, actor, addon.name, "acme-other", "STORE")
+    assert refresh.refresh_all(platform) == 0, "nothing moved: no release"
+    # Its server moved (an upgrade gave dynos their own network): one release per app,
+    # by the add-on, with every attachment's vars as the provider has them now.
+    acme.host = "10.9.0.1"
+    assert refresh.refresh_all(platform) == 2
+    with platform.tx() as tx:
+        for app, var in (("acme-app", "ACME_STORE"), ("acme-other", "STORE")):
+            latest = releases.list_releases(tx, actor, app)[-1]
+            assert latest.description == f"Update {var} by {addon.name}"
+            assert latest.user_email == "acme-store@addons.heroku.com"
+            config = releases.get_config(tx, actor, app)
+            assert config[f"{var}_URL"] == f"acme://10.9.0.1/{addon.name}"
+            assert config[f"{var}_TLS_URL"] == "acmes://10.9.0.1"
+        assert addons.get_addon(tx, actor, addon.name).config_vars == (
+            "ACME_STORE_TLS_URL",
+            "ACME_STORE_URL",
+        )
+    assert refresh.refresh_all(platform) == 0, "up to date: no second release"
+    # A provider that cannot answer leaves the vars alone, and the others go on.
+    acme.down = True
+    with platform.tx() as tx:
+        before = len(releases.list_releases(tx, actor, "acme-app"))
+    assert refresh.refresh_all(platform) == 0
+    with platform.tx() as tx:
+        assert len(releases.list_releases(tx, actor, "acme-app")) == before
+        assert releases.get_config(tx, actor, "acme-app")["ACME_STORE_URL"] == (
+            f"acme://10.9.0.1/{addon.name}"
+        )
+
+
+def test_stale_vars_are_the_provider_s_values_an_app_does_not_have() -> None:
+    config = {"URL": "redis://10.9.0.1:1", "TLS_URL": "rediss://10.9.0.1:2"}
+    app = {"REDIS_URL": "redis://127.0.0.1:1", "CACHE_URL": "redis://10.9.0.1:1", "X": "y"}
+    assert refresh.stale_vars(app, ["CACHE", "REDIS"], config) == {
+        "CACHE_TLS_URL": "rediss://10.9.0.1:2",
+        "REDIS_URL": "redis://10.9.0.1:1",
+        "REDIS_TLS_URL": "rediss://10.9.0.1:2",
+    }
+    assert refresh.stale_vars(app, [], config) == {}

@@ -91,6 +91,17 @@ def test_embedded_cluster_survives_a_platform_restart(
             assert conn.execute("SELECT v FROM kept").fetchall() == [("still here",)]
         provider.start()  # already running: nothing to do
 
+        # Restarted with dynos in their own network: a database made while URLs named
+        # 127.0.0.1 is named where dynos reach the cluster now (the platform then makes
+        # its apps a release with it, platform/addons/refresh.py).
+        provider.stop()
+        provider = PostgresProvider(data_dir, AddonSettings(listen_host="127.0.0.2"))
+        provider.start()
+        moved = provider.config(a.resource_id)["URL"]
+        assert moved == new_url.replace("@127.0.0.1:", "@127.0.0.2:")
+        with psycopg.connect(moved) as conn:
+            assert conn.execute("SELECT v FROM kept").fetchall() == [("still here",)]
+
         backup = provider.backups.capture_backup(a.resource_id)
         provider.backups.restore_backup(a.resource_id, backup.name)
         with psycopg.connect(new_url) as conn:

@@ -362,6 +362,7 @@ def test_pg_backups_schedule_through_the_official_cli(
 
 def test_everything_comes_back_after_kill_9_and_is_gone_after_destroy(market: Market) -> None:
     server = market.server
+    released = len(market.releases())
     assert server.stop(signal.SIGKILL) == -signal.SIGKILL
     again = ServerProcess(
         server.data_dir,
@@ -379,6 +380,8 @@ def test_everything_comes_back_after_kill_9_and_is_gone_after_destroy(market: Ma
     assert market.get("/cache") == {"greeting": "after-upgrade"}
     assert "Welcome" in market.slipway("mail:inbox").stdout
     assert "python job.py" in market.slipway("scheduler").stdout
+    # Every provider says the same config after a restart: no add-on made a release.
+    assert len(market.releases()) == released
     config = market.config()
     data = server.data_dir / "addons"
     for service in ("jawsdb-maria", "cloudamqp", "memcachier", "slipway-mail", "scheduler"):

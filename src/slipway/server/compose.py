@@ -22,6 +22,7 @@ from slipway.logs.history import LogHistory
 from slipway.logs.plex import Logplex
 from slipway.logs.service import LogService
 from slipway.logs.sessions import SessionSigner
+from slipway.platform.addons import refresh
 from slipway.platform.capabilities import Signer
 from slipway.platform.deploys import Deployer
 from slipway.platform.metrics.sampler import Sampler
@@ -47,6 +48,8 @@ from slipway.server.parts import (
 )
 from slipway.slugs.store import SlugStore
 from slipway.store import StoreError
+
+log = logging.getLogger("slipway.server")
 
 
 def build_deployer(
@@ -113,6 +116,10 @@ def serve(config: ServerConfig) -> None:
     )
     providers = start_addons(config, data_dir, tls, network)
     platform.ports.addons = providers
+    # Add-ons whose servers moved since the last start (an upgrade) update their apps' vars.
+    refreshed = refresh.refresh_all(platform)
+    if refreshed:
+        log.info("%d apps got a release with their add-ons' new config vars", refreshed)
     ticker = Ticker(platform, config.ticker)
     ticker.start()
     token = router_token(data_dir)

@@ -155,7 +155,9 @@ def sender_domain(mail_from: str, content: bytes) -> str | None:
 class _Controller(Controller):
     """aiosmtpd's Controller, listening on several addresses (one server, one event loop):
     asyncio's create_server takes a list of hosts; `hostname`, the first, is the one the
-    Controller connects to when it checks that the server started."""
+    Controller connects to when it checks that the server started. `_create_server` is
+    the hook aiosmtpd's controllers are made to be subclassed by (abstract in its
+    BaseController, "overridden by subclasses to perform the binding"), not an internal."""
 
     def __init__(self, handler: Handler, hosts: list[str], **kwargs: Any) -> None:
         super().__init__(handler, hostname=hosts[0], **kwargs)

@@ -102,13 +102,16 @@ class Resources:
             credentials_hint="check the user and password in --postgres-admin-url",
         )
 
+    def own_host(self) -> str:
+        """Where dynos reach a server this platform runs (the embedded one, the front)."""
+        return self.settings.postgres_host or self.settings.url_host()
+
     def server_for_new(self) -> tuple[AdminServer, str, int, str]:
         """The server a new add-on goes on: (server, host for URLs, port, kind).
 
         A named server that has no TLS is reached through the TLS front
         (`tlsfront.py`), so apps that require TLS connect to it too."""
-        # Where dynos reach a server this platform runs (the embedded one, the front).
-        own_host = self.settings.postgres_host or self.settings.url_host()
+        own_host = self.own_host()
         if self.settings.postgres_admin_url:
             server = self.external()
             host = server.params.get("host") or ""
@@ -170,11 +173,13 @@ class Resources:
 
     # -- how clients reach a database
 
-    @staticmethod
-    def url(state: Mapping[str, Any]) -> str:
+    def url(self, state: Mapping[str, Any]) -> str:
+        # The embedded cluster's host is today's, not the one in the state file: a
+        # database made before dynos had their own network named 127.0.0.1.
+        host = self.own_host() if state["server"] == "embedded" else state["host"]
         return (
             f"postgres://{state['role']}:{state['password']}@"
-            f"{_url_host(state['host'])}:{state['port']}/{state['database']}"
+            f"{_url_host(host)}:{state['port']}/{state['database']}"
         )
 
     @staticmethod

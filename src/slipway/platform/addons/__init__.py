@@ -10,13 +10,15 @@ translated into the platform's errors in one place (`providers.platform_error`).
 - `attachments.py`: attach and detach, each a release with the config vars.
 - `records.py`: finding, listing and resolving the add-ons an actor can see.
 - `resources.py`: pg:info/redis:info, credential rotation, Postgres backups.
-- `changes.py`: renaming an add-on and changing its plan in place.
+- `rename.py`: renaming an add-on.
 - `data.py`: what Heroku's data API answers (pg:*, redis:*), transfers included.
 - `providers.py`: the port's lookup and the error translation.
 - `plans.py`: addons:upgrade / addons:downgrade.
 - `mail.py`: a mail add-on's inbox; `pages.py`: addons:open.
 - `backup_schedules.py`: pg:backups:schedule and the daily captures; `limits.py`:
   limits the ticker enforces.
+- `refresh.py`: at start, attachments whose provider now gives other values (a
+  server that moved) get a release with them.
 """
 
 from slipway.platform.addons.attachments import (
