@@ -109,7 +109,7 @@ class ConnectionPool:
             if next_slot is None:
                 break
             slot = next_slot
-        raise BackendConnectError(code, slot.name, int((self._loop.time() - started) * 1000))
+        raise BackendConnectError(code, slot.name, round((self._loop.time() - started) * 1000))
 
     def __bool__(self) -> bool:
         """Whether any kept-alive dyno connection waits in the pool."""
