@@ -72,7 +72,7 @@ def named(data_dir: Path, pg_admin_url: str, addon_tls: TlsFiles) -> Iterator[Po
 
 
 def test_a_named_server_without_tls_is_reached_through_the_tls_front(
-    named: PostgresProvider, addon_tls: TlsFiles, pg_admin_url: str
+    named: PostgresProvider, addon_tls: TlsFiles, pg_admin_url: str, data_dir: Path
 ) -> None:
     with psycopg.connect(pg_admin_url) as admin:
         if admin.execute("SHOW ssl").fetchone() != ("off",):
@@ -93,6 +93,22 @@ def test_a_named_server_without_tls_is_reached_through_the_tls_front(
     with socket.create_connection(("127.0.0.1", int(url.port or 0)), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
         assert sock.recv(100) == b""
+    # Restarted with dynos in their own network, for a database made while URLs named
+    # 127.0.0.1: its URL names where dynos reach the front now.
+    named.stop()
+    moved = PostgresProvider(
+        data_dir, _settings(addon_tls, postgres_admin_url=pg_admin_url, listen_host="127.0.0.2")
+    )
+    moved.start()
+    try:
+        now = moved.config(a.resource_id)["URL"]
+        assert now == a.config["URL"].replace("@127.0.0.1:", "@127.0.0.2:")
+        with psycopg.connect(now, sslmode="require", connect_timeout=5) as conn:
+            assert conn.pgconn.ssl_in_use
+            assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    finally:
+        moved.stop()
+    named.start()  # for the fixture's clean-up
 
 
 def test_plans_change_in_place(named: PostgresProvider, pg_admin_url: str) -> None:

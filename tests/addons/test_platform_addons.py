@@ -274,6 +274,16 @@ def test_attachments_follow_what_their_provider_says_at_start(
             "ACME_STORE_URL",
         )
     assert refresh.refresh_all(platform) == 0, "up to date: no second release"
+    # A var a person unset stays unset when the provider's value moves again.
+    with platform.tx() as tx:
+        releases.update_config(tx, actor, "acme-other", {"STORE_TLS_URL": None})
+    acme.host = "10.9.0.2"
+    assert refresh.refresh_all(platform) == 2
+    with platform.tx() as tx:
+        assert "STORE_TLS_URL" not in releases.get_config(tx, actor, "acme-other")
+        assert releases.get_config(tx, actor, "acme-other")["STORE_URL"] == (
+            f"acme://10.9.0.2/{addon.name}"
+        )
     # A provider that cannot answer leaves the vars alone, and the others go on.
     acme.down = True
     with platform.tx() as tx:
@@ -282,16 +292,30 @@ def test_attachments_follow_what_their_provider_says_at_start(
     with platform.tx() as tx:
         assert len(releases.list_releases(tx, actor, "acme-app")) == before
         assert releases.get_config(tx, actor, "acme-app")["ACME_STORE_URL"] == (
-            f"acme://10.9.0.1/{addon.name}"
+            f"acme://10.9.0.2/{addon.name}"
         )
 
 
-def test_stale_vars_are_the_provider_s_values_an_app_does_not_have() -> None:
+def test_a_refresh_updates_what_moved_and_leaves_people_s_own_vars_alone() -> None:
     config = {"URL": "redis://10.9.0.1:1", "TLS_URL": "rediss://10.9.0.1:2"}
-    app = {"REDIS_URL": "redis://127.0.0.1:1", "CACHE_URL": "redis://10.9.0.1:1", "X": "y"}
-    assert refresh.stale_vars(app, ["CACHE", "REDIS"], config) == {
-        "CACHE_TLS_URL": "rediss://10.9.0.1:2",
-        "REDIS_URL": "redis://10.9.0.1:1",
-        "REDIS_TLS_URL": "rediss://10.9.0.1:2",
+    attached = {
+        "a": (
+            {"REDIS_URL": "redis://127.0.0.1:1", "CACHE_URL": "redis://10.9.0.1:1"},
+            ["CACHE", "REDIS"],
+        ),
+        "b": ({"X": "y"}, ["REDIS"]),  # a person unset REDIS_URL here
     }
-    assert refresh.stale_vars(app, [], config) == {}
+    plan = refresh.plan_refresh(attached, config, ["URL"])
+    assert plan.new_keys == ("TLS_URL",)
+    assert plan.changes == {
+        "a": {
+            "CACHE_TLS_URL": "rediss://10.9.0.1:2",
+            "REDIS_URL": "redis://10.9.0.1:1",
+            "REDIS_TLS_URL": "rediss://10.9.0.1:2",
+        },
+        "b": {"REDIS_TLS_URL": "rediss://10.9.0.1:2"},
+    }
+    # A new key whose var an app already has of its own is not added anywhere.
+    own = {"a": ({"REDIS_URL": "redis://10.9.0.1:1", "REDIS_TLS_URL": "mine"}, ["REDIS"])}
+    assert refresh.plan_refresh(own, config, ["URL"]) == refresh.Refresh({}, ())
+    assert refresh.plan_refresh({}, config, ["URL"]) == refresh.Refresh({}, ("TLS_URL",))

@@ -272,7 +272,9 @@ class Provider(Protocol):
         ...
 
     def config(self, resource_id: str) -> dict[str, str]:
-        """The current credentials, e.g. {"URL": ...}."""
+        """The current credentials, e.g. {"URL": ...}: from what the provider stored and
+        its settings only (the same answer at every call), and quick, since the platform
+        asks for every add-on as it starts and gives apps whose vars differ a release."""
         ...
 
     def info(self, resource_id: str) -> list[tuple[str, str]]:

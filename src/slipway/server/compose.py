@@ -111,15 +111,16 @@ def serve(config: ServerConfig) -> None:
     logplex, dispatcher = start_logs(config, platform, data_dir, secret)
     release_outputs = ReleaseOutputs(data_dir / "release-output", secret, config.public_api_url)
     certificates = start_certificates(config, platform, data_dir)
-    runtime = start_runtime(
-        config, platform, data_dir, tls, logplex, release_outputs, network, certificates
-    )
+    # Before the dyno manager: dynos it brings back find their add-on servers up, and
+    # with the vars of add-ons whose servers moved since the last start (an upgrade).
     providers = start_addons(config, data_dir, tls, network)
     platform.ports.addons = providers
-    # Add-ons whose servers moved since the last start (an upgrade) update their apps' vars.
     refreshed = refresh.refresh_all(platform)
     if refreshed:
         log.info("%d apps got a release with their add-ons' new config vars", refreshed)
+    runtime = start_runtime(
+        config, platform, data_dir, tls, logplex, release_outputs, network, certificates
+    )
     ticker = Ticker(platform, config.ticker)
     ticker.start()
     token = router_token(data_dir)

@@ -221,7 +221,7 @@ class PostgresProvider:
             ("Created", created),
             ("Data Size", size),
             ("Tables", tables),
-            ("Server", f"{where} at {state['host']}:{state['port']}"),
+            ("Server", f"{where} at {self.resources.host(state)}:{state['port']}"),
             ("Add-on", str(state.get("resource_name", ""))),
         ]
 

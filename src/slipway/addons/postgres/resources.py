@@ -173,13 +173,27 @@ class Resources:
 
     # -- how clients reach a database
 
+    def host(self, state: Mapping[str, Any]) -> str:
+        """Where apps reach the database. For a server this platform runs (the embedded
+        cluster, the TLS front) that is today's host, not the one in the state file: a
+        database made before dynos had their own network named 127.0.0.1."""
+        if state["server"] == "embedded" or self._through_front(state):
+            return self.own_host()
+        return str(state["host"])
+
+    def _through_front(self, state: Mapping[str, Any]) -> bool:
+        # The state does not say so; the front's port and one of our own hosts do (a
+        # named server reached directly on loopback cannot have the front's port).
+        return (
+            state["server"] == "external"
+            and state["port"] == self.front.port()
+            and state["host"] in ("127.0.0.1", self.own_host())
+        )
+
     def url(self, state: Mapping[str, Any]) -> str:
-        # The embedded cluster's host is today's, not the one in the state file: a
-        # database made before dynos had their own network named 127.0.0.1.
-        host = self.own_host() if state["server"] == "embedded" else state["host"]
         return (
             f"postgres://{state['role']}:{state['password']}@"
-            f"{_url_host(host)}:{state['port']}/{state['database']}"
+            f"{_url_host(self.host(state))}:{state['port']}/{state['database']}"
         )
 
     @staticmethod

@@ -6,14 +6,16 @@ their own network namespace, the embedded servers' URLs name the dyno bridge
 instead of 127.0.0.1, and apps made before kept URLs their dynos cannot reach.
 Heroku does the same when maintenance moves a database: a release "Update
 DATABASE by postgresql-...", made by the add-on, that the dynos roll over to.
-The provider is the one source of an add-on's credentials (a person cannot
-overwrite attachment values), so a difference is never someone's own edit.
+The provider is the one source of an add-on's credentials (a person cannot set
+an attachment's vars), so a changed value is never someone's own edit; a var a
+person unset, or one of their own a new key would take, is left alone.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -26,17 +28,47 @@ from slipway.store.models import AddonAttachmentRow, AddonRow, AppRow
 log = logging.getLogger("slipway.addons")
 
 
-def stale_vars(
-    app_config: Mapping[str, str], attachments: list[str], config: Mapping[str, str]
-) -> dict[str, str]:
-    """The vars of `attachments` on an app whose values are not the provider's `config`
-    (new keys the provider gives now included). Pure."""
-    wanted = {f"{name}_{key}": value for name in attachments for key, value in config.items()}
-    return {var: value for var, value in wanted.items() if app_config.get(var) != value}
+@dataclass(frozen=True)
+class Refresh:
+    changes: dict[str, dict[str, str]]  # app id -> the vars to set on it
+    new_keys: tuple[str, ...]  # keys the add-on's attachments carry from now on
+
+
+def plan_refresh(
+    attached: Mapping[str, tuple[Mapping[str, str], list[str]]],
+    config: Mapping[str, str],
+    known: Collection[str],
+) -> Refresh:
+    """What to set, given each attached app's config and attachment names, the
+    provider's `config` now and the keys the add-on had (`known`). Pure.
+
+    A known key is updated only where the app still has it: one a person unset stays
+    unset. A key the provider gives now for the first time is added only where no app
+    has that var already: a person's own var is never taken over."""
+    new_keys = tuple(
+        key
+        for key in sorted(config)
+        if key not in known
+        and not any(f"{name}_{key}" in app for app, names in attached.values() for name in names)
+    )
+    changes: dict[str, dict[str, str]] = {}
+    for app_id, (app, names) in attached.items():
+        wanted: dict[str, str] = {}
+        for name in names:
+            for key, value in config.items():
+                var = f"{name}_{key}"
+                if key in new_keys or (key in known and var in app and app[var] != value):
+                    wanted[var] = value
+        if wanted:
+            changes[app_id] = wanted
+    return Refresh(changes, new_keys)
 
 
 def refresh_all(platform: Platform) -> int:
-    """Bring every provisioned add-on's attachments up to date; the releases made."""
+    """Bring every provisioned add-on's attachments up to date; the releases made.
+
+    It runs once as the server starts, before the API and the ticker: nothing else
+    changes an add-on's credentials between reading them and writing them."""
     with platform.tx() as tx:
         addons = [
             (row.id, row.name, row.service, row.resource_id)
@@ -51,16 +83,14 @@ def refresh_all(platform: Platform) -> int:
         if provider is None:
             continue
         try:
-            config = provider.config(resource_id)
+            config = dict(provider.config(resource_id))
+            with platform.tx() as tx:
+                made += _refresh(tx, addon_id, config)
         except AddonError as exc:
             log.warning("%s keeps its config vars: its provider said %s", name, exc.message)
-            continue
         except Exception:
-            # This runs as the platform starts: one provider's fault must not stop it.
-            log.exception("%s keeps its config vars: its provider failed", name)
-            continue
-        with platform.tx() as tx:
-            made += _refresh(tx, addon_id, config)
+            # This runs as the platform starts: one add-on's fault must not stop it.
+            log.exception("%s keeps its config vars: refreshing them failed", name)
     return made
 
 
@@ -68,29 +98,44 @@ def _refresh(tx: Tx, addon_id: str, config: Mapping[str, str]) -> int:
     addon = tx.session.get(AddonRow, addon_id, with_for_update=True)
     if addon is None or addon.state != "provisioned":
         return 0  # destroyed since it was listed
-    by_app: dict[str, list[str]] = {}
+    names: dict[str, list[str]] = {}
     for attachment in tx.session.scalars(
         select(AddonAttachmentRow)
         .where(AddonAttachmentRow.addon_id == addon_id)
         .order_by(AddonAttachmentRow.name)
     ):
-        by_app.setdefault(attachment.app_id, []).append(attachment.name)
-    keys = sorted(set(addon.config_keys) | set(config))
-    if keys != sorted(addon.config_keys):
-        addon.config_keys = keys  # a release's addon_keys come from here
-    made = 0
-    for app_id, names in sorted(by_app.items()):
+        names.setdefault(attachment.app_id, []).append(attachment.name)
+    apps: dict[str, AppRow] = {}
+    for app_id in sorted(names):  # locked in id order
         app = tx.session.get(AppRow, app_id, with_for_update=True)
-        assert app is not None
-        changes = stale_vars(app.config, names, config)
-        if not changes:
-            continue
+        if app is not None:
+            apps[app_id] = app
+    plan = plan_refresh(
+        {app_id: (app.config, names[app_id]) for app_id, app in apps.items()},
+        config,
+        addon.config_keys,
+    )
+    skipped = sorted(set(config) - set(addon.config_keys) - set(plan.new_keys))
+    if skipped:
+        log.warning(
+            "%s: its provider now gives %s, but an app has such a var of its own; not set",
+            addon.name,
+            ", ".join(skipped),
+        )
+    if plan.new_keys:
+        addon.config_keys = sorted({*addon.config_keys, *plan.new_keys})  # releases read these
+        addon.updated_at = tx.clock.now()
+    for app_id, changes in plan.changes.items():
+        app = apps[app_id]
         release_config_change(
-            tx, app, _by(addon, tx), f"Update {', '.join(names)} by {addon.name}", changes
+            tx,
+            app,
+            _by(addon, tx),
+            f"Update {', '.join(names[app_id])} by {addon.name}",
+            changes,
         )
         log.info("%s: %s now as its provider has them", app.name, ", ".join(sorted(changes)))
-        made += 1
-    return made
+    return len(plan.changes)
 
 
 def _by(addon: AddonRow, tx: Tx) -> views.Actor:
