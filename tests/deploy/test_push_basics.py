@@ -108,13 +108,22 @@ def test_only_main_or_master_deploys(
     repo = user.repo("static", tmp_path / "site")
     app = user.create_app(repo)
     set_buildpacks(sqlite_server, app, BUILDPACKS / "static")
+    # Another branch is kept without a build, as on Heroku.
     result = user.push(repo, "main:feature")
-    assert result.returncode != 0
+    assert result.returncode == 0, result.stderr
     assert "Pushed to non-main branch, skipping build." in result.stderr
     assert len(releases(sqlite_server, app)) == 1
     master = user.push(repo, "main:master")
     assert master.returncode == 0, master.stderr
     assert "Released v2" in master.stderr
+    # A tag pushed with main (`--follow-tags`, `--tags`) does not reject main's deploy.
+    (repo / "CHANGED").write_text("tagged\n")
+    user.commit(repo, "a tagged change")
+    assert user.git("tag", "-a", "v1.0", "-m", "v1.0", cwd=repo).returncode == 0
+    tagged = user.push(repo, "main", "--follow-tags")
+    assert tagged.returncode == 0, tagged.stderr
+    assert "Released v3" in tagged.stderr
+    assert "[new tag]" in tagged.stderr
 
 
 def test_failed_builds_change_nothing(

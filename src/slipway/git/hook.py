@@ -1,9 +1,10 @@
 """The pre-receive hook installed in every app repository.
 
 git runs it while the push is still open, so everything it prints reaches the
-pusher as `remote:` lines. It refuses branches other than main/master, then
-sends `git archive` of the pushed commit to the platform and relays the build
-output; a non-zero exit rejects the push, so a failed build stores no ref.
+pusher as `remote:` lines. Tags and branches other than main/master are kept
+without a build; a pushed main (or master) is sent as `git archive` of the
+pushed commit to the platform, and the build output relayed; a non-zero exit
+rejects the whole push, so a failed build stores no ref.
 It uses only the standard library: it runs under the server's interpreter but
 outside its process.
 """
@@ -36,15 +37,17 @@ def main():
         say(" !     Pushes must go through the Slipway git server.")
         return 1
     target = None
+    other_branch = False
     for line in sys.stdin:
         parts = line.split()
         if len(parts) != 3:
             continue
         old, new, ref = parts
         if ref not in DEPLOYABLE:
-            say(" !     Pushed to non-main branch, skipping build.")
-            say(" !     Only main or master deploy; push with `git push <remote> HEAD:main`.")
-            return 1
+            # Kept, not built, as Heroku does: tags (`git push --follow-tags`) and
+            # other branches must not reject the main branch pushed with them.
+            other_branch = other_branch or ref.startswith("refs/heads/")
+            continue
         if new == ZERO:
             say(" !     Deleting the main branch of an app is not allowed.")
             return 1
@@ -57,6 +60,9 @@ def main():
             return 1
         target = new
     if target is None:
+        if other_branch:
+            say("Pushed to non-main branch, skipping build.")
+            say("Only main or master deploy; push with `git push <remote> HEAD:main`.")
         return 0
     say("Building source:")
     say()
