@@ -172,6 +172,11 @@ def test_a_slug_release_carries_current_config(api: httpx.Client, make_app: Make
     # A later config change keeps the slug.
     api.patch(f"/apps/{name}/config-vars", json={"B": "2"})
     assert releases(api, name)[-1]["slug"] == {"id": slug.json()["id"], "runtimes": {}}
-    # Rolling back to v1 (no slug) goes back to no slug.
-    rolled = api.post(f"/apps/{name}/releases", json={"release": "1"}).json()
-    assert rolled["slug"] is None
+    # Rolling back to v1, made before the first deploy, would stop every dyno: refused.
+    refused = api.post(f"/apps/{name}/releases", json={"release": "1"})
+    assert refused.status_code == 422
+    assert refused.json()["message"] == (
+        "Release v1 was made before the app's first deploy and has no build to run; "
+        "pick a release that has one."
+    )
+    assert releases(api, name)[-1]["slug"] == {"id": slug.json()["id"], "runtimes": {}}

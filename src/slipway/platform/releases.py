@@ -220,6 +220,13 @@ def rollback(tx: Tx, actor: views.Actor, app_ident: str, target: str) -> views.R
             f"Release v{source.version} is {source.status} and cannot be rolled back to; "
             "pick a release that succeeded."
         )
+    live = latest_live_release_row(tx, app.id)
+    if source.slug_id is None and live is not None and live.slug_id is not None:
+        # Its dynos would all stop: a running app would become a blank one.
+        raise InvalidParams(
+            f"Release v{source.version} was made before the app's first deploy and has no "
+            "build to run; pick a release that has one."
+        )
     # Only code and config vars roll back: today's add-on config vars stay as they are.
     managed = set(addon_config_keys(tx, app.id))
     config = {
