@@ -29,6 +29,11 @@ def test_procfile_rules() -> None:
         "release": "./migrate",
     }
     assert parse_procfile("a-b_c1: x") == {"a-b_c1": "x"}
+    # Notepad's UTF-8 byte order mark and CRLF line ends.
+    assert parse_procfile("\ufeffweb: node server.js\r\nworker: node w.js\r\n") == {
+        "web": "node server.js",
+        "worker": "node w.js",
+    }
     assert parse_procfile("t" * 128 + ": x")
     for bad in ("web gunicorn", "bad type!: x", "t" * 129 + ": x", "web:", "wéb: x"):
         with pytest.raises(ProcfileError):

@@ -13,6 +13,8 @@ _LINE_RE = re.compile(r"^([^:\s][^:]*?)\s*:\s*(.*)$")
 def parse_procfile(text: str) -> dict[str, str]:
     """`web: gunicorn app:app` lines -> {"web": "gunicorn app:app"}; comments and blanks skipped."""
     types: dict[str, str] = {}
+    # Windows editors (Notepad) start UTF-8 files with a byte order mark.
+    text = text.removeprefix("\ufeff")
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
