@@ -224,6 +224,28 @@ def test_new_dynos_that_never_bind_leave_the_old_ones_serving(
     dynos.config(CRASH_ON_BOOT=None)
     dynos.wait(lambda: dynos.releases()[-1]["status"] == "succeeded", what="v5 to succeed")
     assert dynos.get("web.1")["release"] == "v5"
+    if dynos.urls()["web.1"].startswith("http://127.0.0.1:"):
+        return  # dynos share the host's network here: loopback is where the router is
+    # Bound to 127.0.0.1 in its own namespace the router cannot reach it: R10, and why.
+    dynos.config(BIND_HOST="127.0.0.1")
+    dynos.wait(lambda: dynos.releases()[-1]["status"] == "failed", what="v6 to fail")
+    bound = dynos.wait(
+        lambda: next(
+            (
+                line.rsplit("127.0.0.1:", 1)[1].split()[0]
+                for line in dynos.logs()
+                if "The process listens on 127.0.0.1:" in line
+            ),
+            None,
+        ),
+        what="the hint",
+    )
+    assert any(
+        f"The process listens on 127.0.0.1:{bound} only, where the router cannot reach it; "
+        "bind to 0.0.0.0 (all addresses) instead" in line
+        for line in dynos.logs()
+    )
+    assert dynos.get("web.1")["release"] == "v5"
 
 
 def test_a_failing_release_phase_changes_nothing(deployed: tuple[Dynos, Path]) -> None:

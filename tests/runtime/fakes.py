@@ -116,6 +116,9 @@ class FakeProcess:
     def listening_ports(self) -> set[int] | None:
         return None
 
+    def loopback_only_ports(self) -> set[int]:
+        return set()
+
     def signal_all(self, sig: int) -> None:
         self.signals.append(sig)
         if sig == signal.SIGTERM and self.on_sigterm is not None:

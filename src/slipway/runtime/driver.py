@@ -62,7 +62,12 @@ class Process(Protocol):
         ...
 
     def listening_ports(self) -> set[int] | None:
-        """TCP ports listening in the dyno's own network namespace; None: it shares the host's."""
+        """TCP ports listening in the dyno's own network namespace on an address the router
+        reaches (not loopback); None: it shares the host's."""
+        ...
+
+    def loopback_only_ports(self) -> set[int]:
+        """Ports the dyno listens on in its own namespace on loopback alone (for R10's hint)."""
         ...
 
     def signal_all(self, sig: int) -> None: ...

@@ -31,6 +31,7 @@ from slipway.runtime.driver import LaunchRequest, Usage
 from slipway.runtime.env import launch_argv
 from slipway.runtime.errors import DynoError, SlugUnavailable
 from slipway.runtime.network.host import DynoNetwork, Lease, NetworkError
+from slipway.runtime.network.listening import listening_ports, loopback_only_ports
 from slipway.runtime.sandbox import (
     Capabilities,
     Cgroup,
@@ -73,10 +74,16 @@ class DynoProcess:
         return self.lease.address if self.lease is not None else "127.0.0.1"
 
     def listening_ports(self) -> set[int] | None:
-        """The ports bound in the dyno's own namespace (bwrap's view: it is in it)."""
+        """The ports bound in the dyno's own namespace (bwrap's view: it is in it) on an
+        address the router reaches: loopback there is the dyno's alone."""
         if self.lease is None:
             return None
-        return listening_ports(f"/proc/{self.popen.pid}/net")
+        return listening_ports(f"/proc/{self.popen.pid}/net", reachable_only=True)
+
+    def loopback_only_ports(self) -> set[int]:
+        if self.lease is None:
+            return set()
+        return loopback_only_ports(f"/proc/{self.popen.pid}/net")
 
     def __post_init__(self) -> None:
         try:
@@ -192,22 +199,6 @@ class DynoProcess:
         if self.cgroup is not None:
             self.cgroup.remove()
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def listening_ports(net_dir: str = "/proc/net") -> set[int]:
-    """TCP ports in LISTEN in the network namespace whose /proc/.../net this is."""
-    ports: set[int] = set()
-    for table in ("tcp", "tcp6"):
-        try:
-            with open(f"{net_dir}/{table}") as fh:
-                next(fh, None)
-                for line in fh:
-                    parts = line.split(None, 4)
-                    if len(parts) > 3 and parts[3] == "0A":  # TCP_LISTEN
-                        ports.add(int(parts[1].rsplit(":", 1)[1], 16))
-        except OSError:
-            continue
-    return ports
 
 
 def _comm(pid: int) -> str:

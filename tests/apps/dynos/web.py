@@ -201,4 +201,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 print(f"listening on {os.environ['PORT']}", flush=True)
-ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()  # noqa: S104
+# BIND_HOST=127.0.0.1: the classic first-deploy mistake (Flask's app.run() default).
+bind_host = os.environ.get("BIND_HOST", "0.0.0.0")  # noqa: S104
+ThreadingHTTPServer((bind_host, int(os.environ["PORT"])), Handler).serve_forever()

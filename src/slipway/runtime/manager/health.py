@@ -18,10 +18,10 @@ import logging
 from collections.abc import Callable
 
 from slipway.runtime.driver import Process
-from slipway.runtime.local import listening_ports
 from slipway.runtime.manager.options import RuntimeOptions
 from slipway.runtime.manager.records import RunningApp, RunningDyno
 from slipway.runtime.manager.state import LoopState
+from slipway.runtime.network.listening import listening_ports
 from slipway.runtime.planner import DynoState
 
 log = logging.getLogger("slipway.runtime")
@@ -149,6 +149,12 @@ class HealthTimers:
             "Error R10 (Boot timeout) -> Web process failed to bind to $PORT within "
             f"{timeout:.0f} seconds of launch",
         )
+        if dyno.port in proc.loopback_only_ports():
+            self.state.log(
+                dyno,
+                f"The process listens on 127.0.0.1:{dyno.port} only, where the router "
+                "cannot reach it; bind to 0.0.0.0 (all addresses) instead",
+            )
         self.state.log(dyno, "Stopping process with SIGKILL")
         proc.kill()
         return True
