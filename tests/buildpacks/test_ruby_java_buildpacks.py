@@ -14,7 +14,7 @@ import pytest
 import slipway.builder.buildpacks as builtins
 from slipway.builder.buildpacks.common.output import BuildError
 from slipway.builder.buildpacks.java import jdk
-from slipway.builder.buildpacks.ruby import gemfile
+from slipway.builder.buildpacks.ruby import gemfile, versions
 
 APPS = Path(__file__).parent.parent / "apps"
 ROOT = Path(builtins.__file__).parent
@@ -78,3 +78,12 @@ def test_java_detect_and_release_of_an_executable_jar(tmp_path: Path) -> None:
     assert phase(tmp_path, "java", "detect", app).stdout == "Java\n"
     release = phase(tmp_path, "java", "release", app).stdout
     assert 'web: "java -Dserver.port=$PORT $JAVA_OPTS -jar target/hello-1.0.jar"' in release
+
+
+def test_the_dyno_runs_the_bundler_that_built_it_when_the_locked_one_is_missing() -> None:
+    assert versions.bundler_pin("2.5.22", "2.3.15") == "2.3.15"
+    assert versions.bundler_pin("1.17.3", "2.3.15") == "2.3.15"
+    assert versions.bundler_pin("2.3.7", "2.3.15") is None  # ~> 2.3 is met
+    assert versions.bundler_pin("2.1.4", "2.3.15") is None
+    assert versions.bundler_pin(None, "2.3.15") is None
+    assert versions.bundler_pin("weird", "2.3.15") is None

@@ -82,6 +82,13 @@ def test_sinatra_app_without_procfile(dev: User, server: ServerProcess, tmp_path
     assert "remote: -----> Ruby app detected" in out
     assert "remote: -----> Using Ruby 3.1" in out
     assert "remote:        Running: bundle install --local" in out
+    # The sample's lock comes from a newer laptop (BUNDLED WITH 2.5.22): the machine's
+    # Bundler builds it, and the dyno is told to run that one, not to look for 2.5.
+    assert re.search(
+        r"Gemfile\.lock was bundled with Bundler 2\.5\.22; this machine's Bundler (\S+) builds "
+        r"the app and its dynos run it \(BUNDLER_VERSION=\1\)",
+        out,
+    ), out
     assert "Default types for buildpack -> web" in out
     assert "Default config vars set by the buildpack: RACK_ENV" in out
     assert re.search(

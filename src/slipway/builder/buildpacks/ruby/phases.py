@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..common import phases
-from ..common.output import BuildError, header
+from ..common.output import BuildError, detail, header
 from ..common.runtimes import record, release_yaml
 from .bundler import bundle_install
 from .environment import build_env, read_config, write_runtime_files
@@ -26,7 +26,7 @@ from .frameworks import (
     precompile_assets,
 )
 from .gemfile import gemfile_ruby, read_lock
-from .versions import check_ruby, host_ruby, tool_version
+from .versions import bundler_pin, check_ruby, host_ruby, tool_version
 
 RUNTIMES = ("Ruby", "Bundler")
 
@@ -51,12 +51,22 @@ def compile_app(args: Sequence[Path]) -> int:
     check_ruby(ruby, lock.ruby, gemfile_ruby(build_dir), build_dir, env)
     bundler = tool_version(["bundle", "--version"], build_dir, env, "Bundler").split()[-1]
     header(f"Using Ruby {ruby} and Bundler {bundler}")
+    runtime_env = dict(env_defaults(kind))
+    pin = bundler_pin(lock.bundler, bundler)
+    if pin is not None:
+        detail(
+            f"Gemfile.lock was bundled with Bundler {lock.bundler}; this machine's Bundler "
+            f"{pin} builds the app and its dynos run it (BUNDLER_VERSION={pin})"
+        )
+        # Set for the build too: Bundler then does not try to fetch the locked version.
+        env["BUNDLER_VERSION"] = pin
+        runtime_env["BUNDLER_VERSION"] = pin
     if kind:
         header(f"{'Rails' if kind == 'rails' else 'Rack'} app detected")
     bundle_install(build_dir, cache_dir, env, ruby)
     if kind == "rails":
         precompile_assets(build_dir, env)
-    write_runtime_files(build_dir, env_defaults(kind))
+    write_runtime_files(build_dir, runtime_env)
     record(build_dir, "Ruby", ruby)
     record(build_dir, "Bundler", bundler)
     return 0

@@ -54,3 +54,23 @@ def check_ruby(
             f"The Gemfile asks for Ruby {wanted} but this machine has Ruby {host}; change the "
             "Gemfile's ruby line and push again."
         )
+
+
+def bundler_pin(locked: str | None, running: str) -> str | None:
+    """The Bundler version the dyno must be told to use (BUNDLER_VERSION), or None.
+
+    RubyGems activates the Bundler that Gemfile.lock's BUNDLED WITH asks for, as
+    "~> MAJOR.MINOR". When the build ran another (the locked one could not be
+    installed: a lock made on a newer laptop, and no gem source to fetch it from),
+    the dyno would refuse to start; pinned, it runs the Bundler that built it."""
+    if not locked:
+        return None
+    try:
+        want = [int(p) for p in locked.split(".")[:2]]
+        have = [int(p) for p in running.split(".")[:2]]
+    except ValueError:
+        return None
+    if len(want) < 2 or len(have) < 2:
+        return None
+    satisfied = have[0] == want[0] and have[1] >= want[1]
+    return None if satisfied else running
