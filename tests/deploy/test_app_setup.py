@@ -39,15 +39,17 @@ def setup_dir(
 
 
 def apps_setup(
-    dev: User, source: Path, name: str, answers: str = ""
+    dev: User, source: Path, name: str, answers: str = "", *, here: bool = False
 ) -> subprocess.CompletedProcess[str]:
+    """`slipway apps:setup DIR`, or with `here` `slipway apps:setup` inside DIR."""
     return subprocess.run(
-        [slipway_bin(), "apps:setup", str(source), "--app", name],
+        [slipway_bin(), "apps:setup", *(() if here else (str(source),)), "--app", name],
         env=dev.env,
         input=answers,
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=source if here else None,
     )
 
 
@@ -58,8 +60,15 @@ def app_exists(server: ServerProcess, name: str) -> bool:
 
 def test_apps_setup_with_every_field(dev: User, server: ServerProcess, tmp_path: Path) -> None:
     name = unique_name("setup")
-    result = apps_setup(dev, setup_dir(tmp_path), name, answers="ops@example.com\n")
+    source = setup_dir(tmp_path)
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "initial")):
+        assert dev.git(*args, cwd=source).returncode == 0
+    result = apps_setup(dev, source, name, answers="ops@example.com\n", here=True)
     assert result.returncode == 0, result.stdout + result.stderr
+    # Made inside its git repository: the remote is there, as after apps:create.
+    assert "Git remote slipway added" in result.stderr
+    remote = dev.git("remote", "get-url", "slipway", cwd=source).stdout.strip()
+    assert remote.endswith(f"/{name}.git"), remote
     assert "ADMIN_EMAIL (Who runs it)" in result.stderr  # the prompt for the required var
     assert "-----> Python app detected" in result.stderr  # the build's output, streamed
     assert "postdeploy: cache add-on attached" in result.stdout

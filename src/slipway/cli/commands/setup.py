@@ -20,9 +20,10 @@ from typing import Any
 import click
 import httpx
 
-from slipway.cli import output
+from slipway.cli import git, output
 from slipway.cli.base import cli_context, json_option
 from slipway.cli.client import ApiClient, seg
+from slipway.cli.context import GIT_REMOTE
 from slipway.cli.errors import CliError
 
 POLL_SECONDS = 1.0
@@ -143,5 +144,12 @@ def apps_setup(source: str, name: str | None, env: tuple[str, ...], as_json: boo
         output.line(setup["postdeploy"]["output"])
     if setup["status"] != "succeeded":
         raise CliError(setup.get("failure_message") or "The app setup failed.")
+    here = not source.startswith(("https://", "http://")) and Path(source).resolve() == Path.cwd()
+    if here and git.in_repository():
+        # As apps:create: the next `git push slipway main` deploys to the new app.
+        made = client.get(f"/apps/{seg(setup['app']['name'])}")
+        git.set_remote(made["git_url"])
+        git.configure_trust(made["git_url"], cli_context().api_url)
+        output.err_console.print(f"Git remote {GIT_REMOTE} added", markup=False)
     if not as_json:
         output.line(f"{setup['app']['name']} is set up.")
