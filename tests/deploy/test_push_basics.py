@@ -126,6 +126,25 @@ def test_only_main_or_master_deploys(
     assert "[new tag]" in tagged.stderr
 
 
+def test_a_commit_with_submodules_deploys_and_says_they_are_left_out(
+    user: User, sqlite_server: ServerProcess, tmp_path: Path
+) -> None:
+    lib = user.repo("static", tmp_path / "lib")
+    repo = user.repo("static", tmp_path / "site")
+    added = user.git(
+        "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "vendor/lib",
+        cwd=repo,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    user.commit(repo, "a submodule")
+    app = user.create_app(repo)
+    set_buildpacks(sqlite_server, app, BUILDPACKS / "static")
+    result = user.push(repo)
+    assert result.returncode == 0, result.stderr
+    assert "Warning: this commit has git submodules (vendor/lib);" in result.stderr
+    assert "Released v2" in result.stderr
+
+
 def test_failed_builds_change_nothing(
     user: User, sqlite_server: ServerProcess, tmp_path: Path
 ) -> None:

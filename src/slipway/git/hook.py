@@ -4,7 +4,8 @@ git runs it while the push is still open, so everything it prints reaches the
 pusher as `remote:` lines. Tags and branches other than main/master are kept
 without a build; a pushed main (or master) is sent as `git archive` of the
 pushed commit to the platform, and the build output relayed; a non-zero exit
-rejects the whole push, so a failed build stores no ref.
+rejects the whole push, so a failed build stores no ref. Submodules are not
+fetched (`git archive` leaves them out); the push says so.
 It uses only the standard library: it runs under the server's interpreter but
 outside its process.
 """
@@ -28,6 +29,14 @@ RESULT = "\x00slipway-result:"
 def say(line=""):
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def gitlinks(commit):
+    # The paths of the submodules (mode 160000 entries) in a commit's tree.
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", commit], capture_output=True
+    ).stdout.decode("utf-8", "replace")
+    return [entry.split("\t", 1)[1] for entry in listed.split("\0") if entry.startswith("160000 ")]
 
 
 def main():
@@ -66,6 +75,11 @@ def main():
         return 0
     say("Building source:")
     say()
+    submodules = gitlinks(target)
+    if submodules:
+        say(" !     Warning: this commit has git submodules (" + ", ".join(submodules) + ");")
+        say(" !     their files are not fetched into the build. Commit them into the")
+        say(" !     repository (or vendor them) if the app needs them.")
     with tempfile.TemporaryFile() as tar:
         archive = subprocess.run(
             ["git", "archive", "--format=tar", target], stdout=tar, stderr=subprocess.PIPE
