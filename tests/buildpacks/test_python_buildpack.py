@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import slipway.builder.buildpacks.python as python_buildpack
+from slipway.builder.buildpacks.python import tools
 
 BUILDPACK_SRC = Path(python_buildpack.__file__).parent
 ERROR_PREFIX = " !     "
@@ -280,13 +281,6 @@ def test_pipfile_without_lock(tmp_path: Path) -> None:
     assert "pipenv lock" in build.last_line
 
 
-@pytest.mark.skipif(shutil.which("uv") is not None, reason="uv is installed here")
-def test_uv_lock_without_uv(tmp_path: Path) -> None:
-    build = compile_app(tmp_path, {"pyproject.toml": "[project]\nname='x'\n", "uv.lock": "\n"})
-    assert_failed(build)
-    assert "uv.lock found but uv is not installed on this machine" in build.last_line
-
-
 def test_pipfile_lock(tmp_path: Path) -> None:
     lock = '{"_meta": {}, "default": {"six": {"version": "==1.17.0", "hashes": []}}, "develop": {}}'
     build = compile_app(tmp_path, {"Pipfile": "[packages]\nsix = '*'\n", "Pipfile.lock": lock})
@@ -302,20 +296,81 @@ def test_pipfile_lock(tmp_path: Path) -> None:
     assert done.stdout.strip() == "1.17.0"
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed here")
-def test_uv_lock(tmp_path: Path) -> None:
-    project = "[project]\nname = 'uvapp'\nversion = '0.1.0'\ndependencies = ['six']\n"
+@pytest.fixture(scope="module")
+def tool_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build cache shared by the lock-file builds: uv and Poetry are installed into it once
+    (by the buildpack's own installer, as the first such build of an app does)."""
+    return tmp_path_factory.mktemp("tool-cache")
+
+
+def _locked(tool_cache: Path, name: str, project: str, tmp_path: Path) -> dict[str, str]:
+    """pyproject.toml and the lock the tool writes for it, with the tool the build installs."""
+    command = tools.tool(name, tool_cache, dict(os.environ))
     lock_dir = tmp_path / "lock"
     write_files(lock_dir, {"pyproject.toml": project})
-    subprocess.run(["uv", "lock"], cwd=lock_dir, check=True, capture_output=True, timeout=120)
-    files = {"pyproject.toml": project, "uv.lock": (lock_dir / "uv.lock").read_text()}
-    build = compile_app(tmp_path, files)
+    subprocess.run(
+        [str(command), "lock"], cwd=lock_dir, check=True, capture_output=True, timeout=300
+    )
+    lock = tools.LOCKS[name]
+    return {"pyproject.toml": project, lock: (lock_dir / lock).read_text()}
+
+
+def test_uv_lock(tmp_path: Path, tool_cache: Path) -> None:
+    project = "[project]\nname = 'uvapp'\nversion = '0.1.0'\ndependencies = ['six']\n"
+    files = _locked(tool_cache, "uv", project, tmp_path)
+    build = compile_app(tmp_path, files, cache_dir=tool_cache)
     assert_ok(build)
     assert "-----> Installing requirements with uv" in build.output
     python = build.venv / "bin" / "python"
     subprocess.run([str(python), "-c", "import six"], check=True, timeout=30)
     again = compile_app(tmp_path, files, cache_dir=build.cache_dir, name="again")
     assert "reusing the cached environment" in again.output
+
+
+def test_poetry_lock_installs_its_main_group(tmp_path: Path, tool_cache: Path) -> None:
+    # Poetry 2's layout, not a package (package-mode = false), with several top-level
+    # directories: `pip install .` would refuse it ("Multiple top-level packages").
+    project = textwrap.dedent(
+        """\
+        [project]
+        name = "poetryapp"
+        version = "0.1.0"
+        requires-python = ">=3.9"
+        dependencies = ["six"]
+
+        [tool.poetry]
+        package-mode = false
+
+        [tool.poetry.group.dev.dependencies]
+        idna = "*"
+        """
+    )
+    files = {
+        **_locked(tool_cache, "poetry", project, tmp_path),
+        "templates/index.html": "<p>hi</p>\n",
+        "static/app.css": "p {}\n",
+        "mypkg/__init__.py": "",
+        "otherpkg/__init__.py": "",
+    }
+    build = compile_app(tmp_path, files, cache_dir=tool_cache)
+    assert_ok(build)
+    assert "-----> Installing requirements with poetry" in build.output
+    assert "Installing the main group pinned in poetry.lock" in build.output
+    python = build.venv / "bin" / "python"
+    subprocess.run([str(python), "-c", "import six"], check=True, timeout=30)
+    dev_group = subprocess.run([str(python), "-c", "import idna"], capture_output=True)
+    assert dev_group.returncode != 0, "the dev group is not installed"
+    # Poetry itself stays out of the slug.
+    assert not list(build.venv.rglob("poetry"))
+    # A lock out of date with pyproject.toml fails with what to run.
+    stale = compile_app(
+        tmp_path,
+        {**files, "pyproject.toml": project.replace('["six"]', '["six", "idna"]')},
+        cache_dir=tool_cache,
+        name="stale",
+    )
+    assert_failed(stale)
+    assert "run poetry lock and commit it" in stale.last_line
 
 
 def test_pip_install_project_is_never_stale(tmp_path: Path) -> None:

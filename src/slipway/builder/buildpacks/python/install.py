@@ -1,4 +1,5 @@
-"""pip (or uv) installing the plan into the slug's own Python at BUILD_DIR/.heroku/python.
+"""pip installing the plan (a lock exported by uv or Poetry first) into the slug's own
+Python at BUILD_DIR/.heroku/python.
 
 What pip writes is made independent of where it was built (see fix_scripts): the slug runs
 at /app, which is where a sandboxed build runs too, but not a build without the sandbox.
@@ -15,6 +16,7 @@ from ..common.output import BuildError, detail, header
 from ..common.process import stream
 from .environment import base_env
 from .plan import Plan, pipfile_requirements
+from .tools import tool
 
 APP_HOME = "/app"
 SCRIPT_MARKER = b".heroku/python/bin/python"
@@ -40,9 +42,18 @@ def pip_env(
     return env
 
 
-def install(plan: Plan, build_dir: Path, pip: list[str], env: Mapping[str, str]) -> None:
+def install(
+    plan: Plan,
+    build_dir: Path,
+    pip: list[str],
+    env: Mapping[str, str],
+    cache_dir: Path | None = None,
+) -> None:
     if plan.kind == "none":
-        header("No requirements.txt, Pipfile.lock, uv.lock, pyproject.toml or setup.py found")
+        header(
+            "No requirements.txt, Pipfile.lock, uv.lock, poetry.lock, pyproject.toml or "
+            "setup.py found"
+        )
         detail("The slug's Python has no packages besides the standard library.")
         return
     header(f"Installing requirements with {plan.tool}")
@@ -66,21 +77,51 @@ def install(plan: Plan, build_dir: Path, pip: list[str], env: Mapping[str, str])
         uv_env = dict(env)
         uv_env["UV_PYTHON_DOWNLOADS"] = "never"
         uv_env.setdefault("UV_NO_PROGRESS", "1")
-        with tempfile.TemporaryDirectory(prefix="slipway-uv-") as tmp:
-            req = Path(tmp) / "requirements.txt"
-            export = ["uv", "export", "--locked", "--no-dev", "--no-editable", "-o", str(req)]
-            code = stream(export, cwd=build_dir, env=uv_env)
-            if code == 0:
-                code = stream([*pip, "install", "-r", str(req)], cwd=build_dir, env=env)
+        uv = str(tool("uv", cache_dir, env))
+        export = [uv, "export", "--locked", "--no-dev", "--no-editable", "-o"]
+        code = _export_and_install(export, build_dir, pip, env, uv_env)
         failure = (
             "The packages in uv.lock could not be installed; see the lines above "
             "(if uv.lock is out of date, run uv lock and commit it)."
+        )
+    elif plan.kind == "poetry":
+        poetry_env = dict(env)
+        poetry_env["POETRY_NO_INTERACTION"] = "1"
+        poetry_env["POETRY_VIRTUALENVS_CREATE"] = "false"
+        if cache_dir is not None:
+            poetry_env["POETRY_CACHE_DIR"] = str(cache_dir / "poetry")
+        poetry = str(tool("poetry", cache_dir, env))
+        detail("Installing the main group pinned in poetry.lock")
+        export = [poetry, "export", "--only", "main", "--without-hashes", "--format"]
+        export += ["requirements.txt", "--output"]
+        code = _export_and_install(export, build_dir, pip, env, poetry_env)
+        failure = (
+            "The packages in poetry.lock could not be installed; see the lines above "
+            "(if poetry.lock is out of date, run poetry lock and commit it)."
         )
     else:
         code = stream([*pip, "install", "."], cwd=build_dir, env=env)
         failure = "pip could not install this project (pip install .); see the lines above."
     if code != 0:
         raise BuildError(failure)
+
+
+def _export_and_install(
+    export: list[str],
+    build_dir: Path,
+    pip: list[str],
+    env: Mapping[str, str],
+    tool_env: Mapping[str, str],
+) -> int:
+    """The lock's tool exports pinned requirements (its last argument is the file to write);
+    pip installs them into the slug's Python (the tools want a virtualenv of their own to
+    install into, and the slug's Python is an installation of its own)."""
+    with tempfile.TemporaryDirectory(prefix="slipway-lock-") as tmp:
+        req = Path(tmp) / "requirements.txt"
+        code = stream([*export, str(req)], cwd=build_dir, env=tool_env)
+        if code == 0:
+            code = stream([*pip, "install", "-r", str(req)], cwd=build_dir, env=env)
+    return code
 
 
 def fix_scripts(prefix: Path, build_dir: Path, bin_dirs: list[Path]) -> None:

@@ -86,7 +86,7 @@ def compile_app(args: Sequence[str]) -> int:
         env = pip_env(config, cache_dir, bin_dirs)
         if plan.kind != "none":
             bootstrap_pip(python, prefix)
-        install(plan, build_dir, [str(python), "-I", "-m", "pip"], env)
+        install(plan, build_dir, [str(python), "-I", "-m", "pip"], env, cache_dir)
         fix_scripts(prefix, build_dir, bin_dirs)
         if cache_dir is not None:
             save_cache(cache_dir, prefix, key)

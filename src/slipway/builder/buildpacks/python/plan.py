@@ -1,16 +1,16 @@
 """What to install: the dependency plan, from the first of the files Heroku looks at.
 
 requirements.txt, then Pipfile.lock (the `default` packages, pinned), then uv.lock (with uv),
-then a project (pyproject.toml or setup.py: `pip install .`); with none of them, nothing is
-installed. The plan also says which files its cache key covers, and whether the install
-copies the app's own code into the venv (then the key covers the whole tree).
+then poetry.lock (with Poetry: the main group), then a project (pyproject.toml or setup.py:
+`pip install .`); with none of them, nothing is installed. The plan also says which files
+its cache key covers, and whether the install copies the app's own code into the venv (then
+the key covers the whole tree).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +21,8 @@ from .environment import read_text
 
 @dataclass
 class Plan:
-    kind: str  # "requirements", "pipfile", "uv", "project" or "none"
-    tool: str  # "pip" or "uv"
+    kind: str  # "requirements", "pipfile", "uv", "poetry", "project" or "none"
+    tool: str  # "pip", "uv" or "poetry"
     key_files: list[Path] = field(default_factory=list)
     hash_tree: bool = False  # the install copies app code into the venv: key on the whole tree
 
@@ -90,13 +90,14 @@ def make_plan(build_dir: Path) -> Plan:
             "Pipfile found but no Pipfile.lock; run pipenv lock and commit Pipfile.lock."
         )
     if has("uv.lock"):
-        if shutil.which("uv") is None:
-            raise BuildError(
-                "uv.lock found but uv is not installed on this machine; install uv on the "
-                "build machine or commit a requirements.txt (uv export > requirements.txt)."
-            )
         files = [build_dir / "uv.lock", build_dir / "pyproject.toml"]
         return Plan("uv", "uv", [f for f in files if f.is_file()], pyproject_is_package(build_dir))
+    if has("poetry.lock"):
+        if not has("pyproject.toml"):
+            raise BuildError("poetry.lock found but no pyproject.toml; commit pyproject.toml.")
+        files = [build_dir / "poetry.lock", build_dir / "pyproject.toml"]
+        # Its dependencies only (`--no-root`): the app's own code runs from /app.
+        return Plan("poetry", "poetry", files)
     if has("pyproject.toml") or has("setup.py"):
         files = [build_dir / n for n in ("pyproject.toml", "setup.py", "setup.cfg") if has(n)]
         return Plan("project", "pip", files, hash_tree=True)
