@@ -21,6 +21,7 @@ import pytest
 
 import slipway.builder.buildpacks.nodejs as nodejs_buildpack
 from slipway.builder.buildpacks.nodejs import package_json, runtime
+from slipway.builder.buildpacks.nodejs import package_managers as pm
 
 BUILDPACK_SRC = Path(nodejs_buildpack.__file__).parent
 NPM_TIMEOUT = 180
@@ -479,17 +480,57 @@ def test_missing_dependency_fails(tmp_path: Path, bp: Path, python_dir: Path) ->
 
 
 @needs_node
-def test_pnpm_lock_without_pnpm_fails(tmp_path: Path, bp: Path, python_dir: Path) -> None:
-    app = make_app(tmp_path / "app", {"name": "x"}, {"pnpm-lock.yaml": "lockfileVersion: '9.0'\n"})
+@needs_node
+@pytest.mark.parametrize("tool", ["pnpm", "yarn"])
+def test_a_lock_of_a_tool_the_machine_lacks_installs_it(
+    tmp_path: Path, bp: Path, python_dir: Path, tool: str
+) -> None:
+    """pnpm-lock.yaml or yarn.lock on a machine without pnpm or yarn: the build installs the
+    tool into the slug's Node.js, as Heroku's does, then the app's packages with it."""
+    npm_env = dict(os.environ, npm_config_cache=str(tmp_path / "npm"))
+    tools = tmp_path / "tools"
+    subprocess.run(
+        ["npm", "install", "--global", "--prefix", str(tools), "--no-audit", f"{tool}@"
+         + {"pnpm": "9", "yarn": "1"}[tool]],
+        env=npm_env, check=True, capture_output=True, timeout=NPM_TIMEOUT,
+    )  # fmt: skip
+    package = {
+        "name": "lockapp",
+        "version": "1.0.0",
+        "private": True,
+        "dependencies": {"ms": "2.1.3"},
+        "scripts": {"start": "node index.js"},
+    }
+    lock_dir = make_app(tmp_path / "lock", package)
+    lock_only = {"pnpm": ["install", "--lockfile-only"], "yarn": ["install", "--ignore-scripts"]}
+    subprocess.run(
+        [str(tools / "bin" / tool), *lock_only[tool]],
+        cwd=lock_dir, env=npm_env, check=True, capture_output=True, timeout=NPM_TIMEOUT,
+    )  # fmt: skip
+    lock = {"pnpm": "pnpm-lock.yaml", "yarn": "yarn.lock"}[tool]
+    files = {lock: (lock_dir / lock).read_text(encoding="utf-8"), "index.js": INDEX_JS}
+    app = make_app(tmp_path / "app", package, files)
     path = os.pathsep.join(
-        d
-        for d in os.environ.get("PATH", "").split(os.pathsep)
-        if d and not Path(d, "pnpm").exists()
+        d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not Path(d, tool).exists()
     )
     result = compile_app(bp, python_dir, app, tmp_path / "cache", path=path)
-    message = assert_failed(result)
-    assert "pnpm-lock.yaml" in message
-    assert "pnpm is not installed" in message
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"-----> Installing {tool} " in result.stdout
+    assert (app / ".heroku" / "node" / "bin" / tool).exists()
+    assert (app / "node_modules" / "ms").is_dir()
+
+
+def test_which_yarn_or_pnpm_an_app_asks_for(tmp_path: Path) -> None:
+    assert pm.wanted_version("yarn", {"packageManager": "yarn@4.1.0+sha512.abc"}, tmp_path) == (
+        "4.1.0"
+    )
+    assert pm.wanted_version("pnpm", {"engines": {"pnpm": "8.x"}}, tmp_path) == "8.x"
+    assert pm.wanted_version("yarn", {}, tmp_path) == "1"
+    (tmp_path / "pnpm-lock.yaml").write_text("lockfileVersion: '6.0'\n")
+    assert pm.wanted_version("pnpm", {}, tmp_path) == "8"
+    assert pm.npm_package("yarn", "4.1.0") == "@yarnpkg/cli-dist@4.1.0"
+    assert pm.npm_package("yarn", "^1.22") == "yarn@^1.22"
+    assert pm.npm_package("pnpm", "9") == "pnpm@9"
 
 
 @needs_node

@@ -36,7 +36,7 @@ def compile_app(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> None:
     header(f"Using Node.js {version}")
     env = build_env(build_dir, cache_dir, config)
 
-    pm = choose_package_manager(build_dir, env)
+    pm = choose_package_manager(build_dir, env, package)
     scripts = scripts_of(package)
     if "heroku-prebuild" in scripts:
         run_script(pm, "heroku-prebuild", build_dir, env, "Prebuild")
