@@ -520,6 +520,29 @@ def test_a_lock_of_a_tool_the_machine_lacks_installs_it(
     assert (app / "node_modules" / "ms").is_dir()
 
 
+@needs_node
+def test_engines_npm_is_installed_into_the_slug(tmp_path: Path, bp: Path, python_dir: Path) -> None:
+    package = {**MAIN_APP, "engines": {"node": "20.x", "npm": "9.x"}, "scripts": {}}
+    app = make_app(tmp_path / "app", package, {"index.js": INDEX_JS})
+    result = compile_app(bp, python_dir, app, tmp_path / "cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "-----> Installing npm 9.x (engines.npm)" in result.lines
+    npm = subprocess.run(
+        [str(app / ".heroku" / "node" / "bin" / "npm"), "--version"],
+        capture_output=True, text=True, check=True, timeout=60,
+        env=dict(os.environ, PATH=f"{app / '.heroku' / 'node' / 'bin'}:{os.environ['PATH']}"),
+    )  # fmt: skip
+    assert npm.stdout.startswith("9."), npm.stdout
+    assert (app / "node_modules" / "ms").is_dir()
+    # A range the slug's npm already meets installs nothing.
+    again = make_app(tmp_path / "again", {**package, "engines": {"node": "20.x", "npm": ">=9"}}, {})
+    met = compile_app(bp, python_dir, again, tmp_path / "cache2")
+    assert met.returncode == 0, met.stdout + met.stderr
+    assert any(
+        line.startswith("       npm ") and "satisfies engines.npm" in line for line in met.lines
+    )
+
+
 def test_which_yarn_or_pnpm_an_app_asks_for(tmp_path: Path) -> None:
     assert pm.wanted_version("yarn", {"packageManager": "yarn@4.1.0+sha512.abc"}, tmp_path) == (
         "4.1.0"

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..common.files import remove
-from ..common.output import BuildError, detail
+from ..common.output import BuildError, detail, header
+from ..common.process import stream
 from ..common.runtimes import record
 from .environment import tool_output
 from .runtime import NodeRuntime, Registry, fetch, installed, package_name, resolve
@@ -75,3 +76,32 @@ def install_node(
         detail(f"Resolved engines.node {wanted!r} to {runtime.version}")
     record(build_dir, RUNTIME_NAME, runtime.version)
     return runtime.version
+
+
+def install_npm(package: Mapping[str, Any], build_dir: Path, env: Mapping[str, str]) -> None:
+    """The npm engines.npm asks for, into the slug's Node.js, when the one there does not
+    satisfy it (Heroku's buildpack does the same; without engines.npm the npm that came with
+    the slug's Node.js stays)."""
+    engines = package.get("engines")
+    wanted = engines.get("npm") if isinstance(engines, dict) else None
+    if not isinstance(wanted, str) or not wanted.strip():
+        return
+    current = tool_output(["npm", "--version"], build_dir, env).strip()
+    try:
+        satisfied = Registry(env, build_dir).max_satisfying([current], wanted) is not None
+    except ValueError:
+        raise BuildError(
+            f"engines.npm in package.json is {wanted!r}, which is not a version range; "
+            "use one such as 10.x."
+        ) from None
+    if satisfied:
+        detail(f"npm {current} satisfies engines.npm {wanted!r}")
+        return
+    header(f"Installing npm {wanted} (engines.npm)")
+    command = ["npm", "install", "--global", "--prefix", str(build_dir / NODE_REL)]
+    if stream([*command, "--no-audit", f"npm@{wanted}"], cwd=build_dir, env=env) != 0:
+        raise BuildError(
+            f"Could not install npm {wanted!r} (engines.npm; see the lines above); check the "
+            "range in package.json."
+        )
+    detail(f"Using npm {tool_output(['npm', '--version'], build_dir, env).strip()}")

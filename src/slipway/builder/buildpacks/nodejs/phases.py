@@ -15,7 +15,7 @@ from pathlib import Path
 from ..common.output import BuildError, error, header
 from ..common.runtimes import release_yaml
 from .dependencies import install_dependencies, prune
-from .engines import RUNTIME_NAME, install_node
+from .engines import RUNTIME_NAME, install_node, install_npm
 from .environment import build_env, host_env, read_env_dir, write_runtime_files
 from .package_json import build_script_name, read_package_json, scripts_of
 from .package_managers import choose_package_manager
@@ -35,6 +35,7 @@ def compile_app(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> None:
     version = install_node(package, build_dir, cache_dir, host_env(config))
     header(f"Using Node.js {version}")
     env = build_env(build_dir, cache_dir, config)
+    install_npm(package, build_dir, env)
 
     pm = choose_package_manager(build_dir, env, package)
     scripts = scripts_of(package)

@@ -142,6 +142,9 @@ class Registry:
             if npm is None:
                 raise BuildError("npm is not installed on the build machine; install it.")
             npm_root = Path(os.path.realpath(npm)).parent.parent
+            # A slug's Node.js runs npm through a wrapper in bin/: npm itself lives in lib/.
+            if (npm_root / "lib" / "node_modules" / "npm").is_dir():
+                npm_root = npm_root / "lib" / "node_modules" / "npm"
             try:
                 done = capture(
                     ["node", "-e", FIND_SEMVER, str(npm_root)], cwd=self.cwd, env=self.env
