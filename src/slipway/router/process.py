@@ -112,16 +112,28 @@ def _run_workers(config: RouterConfig) -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     children: dict[int, int] = {}
     stopping = False
+    passed_on = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
     def spawn(slot: int) -> None:
-        pid = os.fork()
-        if pid == 0:
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the parent
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until its loop takes it over
-            os._exit(uvloop.run(_serve(config)))
-        children[pid] = slot
+        # Held while forking: a stop that comes now reaches the new worker once it is in
+        # `children` (it used to miss it, which then served on until a SIGKILL).
+        signal.pthread_sigmask(signal.SIG_BLOCK, passed_on)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the parent
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until its loop takes it over
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, passed_on)
+                code = 1
+                try:
+                    code = uvloop.run(_serve(config))
+                finally:
+                    os._exit(code)  # never back into the parent's code
+            children[pid] = slot
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, passed_on)
 
     def forward(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -131,9 +143,11 @@ def _run_workers(config: RouterConfig) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for sig in passed_on:
         signal.signal(sig, forward)
     for slot in range(config.workers):
+        if stopping:
+            break  # stopped before every worker was made: make no more
         spawn(slot)
     status = 0
     while children:
