@@ -30,8 +30,8 @@ def is_loopback(address: Address) -> bool:
     return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
-def listeners(net_dir: str = "/proc/net") -> Iterator[tuple[Address, int]]:
-    """(address, port) of every TCP socket in LISTEN."""
+def _entries(net_dir: str) -> Iterator[tuple[str, int]]:
+    """(local address as the kernel prints it, port) of every TCP socket in LISTEN."""
     for table in ("tcp", "tcp6"):
         try:
             with open(f"{net_dir}/{table}") as fh:
@@ -43,16 +43,21 @@ def listeners(net_dir: str = "/proc/net") -> Iterator[tuple[Address, int]]:
             parts = line.split(None, 4)
             if len(parts) > 3 and parts[3] == _LISTEN:
                 hexed, port = parts[1].rsplit(":", 1)
-                yield parse_address(hexed), int(port, 16)
+                yield hexed, int(port, 16)
+
+
+def listeners(net_dir: str = "/proc/net") -> Iterator[tuple[Address, int]]:
+    """(address, port) of every TCP socket in LISTEN."""
+    for hexed, port in _entries(net_dir):
+        yield parse_address(hexed), port
 
 
 def listening_ports(net_dir: str = "/proc/net", *, reachable_only: bool = False) -> set[int]:
-    """TCP ports in LISTEN; with `reachable_only`, those bound beyond loopback."""
-    return {
-        port
-        for address, port in listeners(net_dir)
-        if not (reachable_only and is_loopback(address))
-    }
+    """TCP ports in LISTEN; with `reachable_only`, those bound beyond loopback. Read every
+    tick while a web dyno boots: addresses are parsed only when they matter."""
+    if not reachable_only:
+        return {port for _, port in _entries(net_dir)}
+    return {port for address, port in listeners(net_dir) if not is_loopback(address)}
 
 
 def loopback_only_ports(net_dir: str) -> set[int]:
