@@ -98,10 +98,16 @@ def install_npm(package: Mapping[str, Any], build_dir: Path, env: Mapping[str, s
         detail(f"npm {current} satisfies engines.npm {wanted!r}")
         return
     header(f"Installing npm {wanted} (engines.npm)")
-    command = ["npm", "install", "--global", "--prefix", str(build_dir / NODE_REL)]
-    if stream([*command, "--no-audit", f"npm@{wanted}"], cwd=build_dir, env=env) != 0:
+    if not install_into_slug(f"npm@{wanted}", build_dir, env):
         raise BuildError(
             f"Could not install npm {wanted!r} (engines.npm; see the lines above); check the "
             "range in package.json."
         )
     detail(f"Using npm {tool_output(['npm', '--version'], build_dir, env).strip()}")
+
+
+def install_into_slug(spec: str, build_dir: Path, env: Mapping[str, str]) -> bool:
+    """`npm install --global SPEC` into the slug's Node.js, whose bin is on PATH in the
+    build and in the dyno (npm itself, yarn, pnpm); whether it worked."""
+    command = ["npm", "install", "--global", "--prefix", str(build_dir / NODE_REL)]
+    return stream([*command, "--no-audit", spec], cwd=build_dir, env=env) == 0

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common.output import BuildError, detail, header
-from ..common.process import stream
-from .environment import NODE_BIN_REL, tool_output
+from .engines import install_into_slug
+from .environment import tool_output
 
 LOCK_OF = {"yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
 
@@ -94,9 +94,7 @@ def install_tool(name: str, version: str, build_dir: Path, env: Mapping[str, str
     from the npm registry, as Heroku's buildpack installs them."""
     spec = npm_package(name, version)
     header(f"Installing {name} {version}")
-    prefix = build_dir / NODE_BIN_REL.parent
-    command = ["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", spec]
-    if stream(command, cwd=build_dir, env=env) != 0:
+    if not install_into_slug(spec, build_dir, env):
         raise BuildError(
             f"Could not install {spec} for the app's {LOCK_OF[name]} (see the lines above); "
             f"check packageManager or engines.{name} in package.json, or delete {LOCK_OF[name]} "
