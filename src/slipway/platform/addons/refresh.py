@@ -125,12 +125,13 @@ def _refresh(tx: Tx, addon_id: str, config: Mapping[str, str]) -> int:
     if plan.new_keys:
         addon.config_keys = sorted({*addon.config_keys, *plan.new_keys})  # releases read these
         addon.updated_at = tx.clock.now()
+    author = _by(addon, tx)
     for app_id, changes in plan.changes.items():
         app = apps[app_id]
         release_config_change(
             tx,
             app,
-            _by(addon, tx),
+            author,
             f"Update {', '.join(names[app_id])} by {addon.name}",
             changes,
         )
