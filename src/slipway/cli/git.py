@@ -67,6 +67,12 @@ def slipway_command() -> str:
     return str(exe)
 
 
+def use_remote(git_url: str, api_url: str, remote: str = GIT_REMOTE) -> None:
+    """Point `remote` at the app's git URL, trusting the platform for that URL."""
+    set_remote(git_url, remote)
+    configure_trust(git_url, api_url)
+
+
 def configure_trust(git_url: str, api_url: str) -> None:
     """Make this repository trust the platform's CA and take the API key from slipway,
     for this one remote URL only."""

@@ -42,8 +42,7 @@ def apps_create(name: str | None, no_remote: bool, remote: str, as_json: bool) -
     app = client.post("/apps", {"name": name} if name else {})
     output.done(f", {app['name']}" if not name else "")
     if not no_remote and git.in_repository():
-        git.set_remote(app["git_url"], remote)
-        git.configure_trust(app["git_url"], cli_context().api_url)
+        git.use_remote(app["git_url"], cli_context().api_url, remote)
         output.err_console.print(f"Git remote {remote} added", markup=False)
     if as_json:
         output.print_json(app)
@@ -101,8 +100,7 @@ def apps_rename(newname: str, app: str | None) -> None:
     output.line(f"{info['web_url']} | {info['git_url']}")
     current = git.remote_url() if git.in_repository() else None
     if current and current.rstrip("/").endswith(f"/{name}.git"):
-        git.set_remote(info["git_url"])
-        git.configure_trust(info["git_url"], ctx.api_url)
+        git.use_remote(info["git_url"], ctx.api_url)
         output.err_console.print("Git remote slipway updated", markup=False)
 
 
@@ -157,6 +155,5 @@ def git_remote(app: str | None, remote: str) -> None:
     if not git.in_repository():
         raise CliError("This is not a git repository; run the command inside one.")
     info = ctx.client().get(f"/apps/{seg(app)}")
-    git.set_remote(info["git_url"], remote)
-    git.configure_trust(info["git_url"], ctx.api_url)
+    git.use_remote(info["git_url"], ctx.api_url, remote)
     output.line(f"set git remote {remote} to {info['git_url']}")

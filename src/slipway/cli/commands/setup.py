@@ -148,8 +148,7 @@ def apps_setup(source: str, name: str | None, env: tuple[str, ...], as_json: boo
     if here and git.in_repository():
         # As apps:create: the next `git push slipway main` deploys to the new app.
         made = client.get(f"/apps/{seg(setup['app']['name'])}")
-        git.set_remote(made["git_url"])
-        git.configure_trust(made["git_url"], cli_context().api_url)
+        git.use_remote(made["git_url"], cli_context().api_url)
         output.err_console.print(f"Git remote {GIT_REMOTE} added", markup=False)
     if not as_json:
         output.line(f"{setup['app']['name']} is set up.")
